@@ -1,0 +1,3 @@
+"""Remote participation hub for multistakeholder meetings."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,312 @@
+"""The HTTP API: sessions, tokens, caption ingest, transcripts, health and metrics."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from . import keys
+from .domain import commands, transcript, views
+from .domain.commands import Actor
+from .domain.roles import CAPTIONER, LINK_ROLES, ORGANIZER, ROLES, STAFF
+from .errors import UNAUTHORIZED, HubError, bad_request, forbidden
+from .log.embedded import new_epoch_id
+from .session import Session, now_ms
+from .tokens import Grant, new_identity_id
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+MAX_BODY = 1024 * 1024
+# Captioning software made for the common push APIs starts a post with a timestamp line.
+TIMESTAMP_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\S*(\s+region:\S+)?$")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A refused request answers `{"error": {"code", "message"}}` with the matching status."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except HubError as exc:
+        body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
+        return json_response(body, exc.http_status)
+
+
+def token_of(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.query.get("token")
+
+
+def authorize(request: web.Request, session_id: str | None, roles: frozenset[str] | None) -> Grant:
+    """The grant of the request's token; 401 without a valid one, 403 for a role not in `roles`."""
+    token = token_of(request)
+    if not token:
+        raise HubError(UNAUTHORIZED, "a token is required: `Authorization: Bearer ...` or ?token=")
+    grant = request.app[keys.SIGNER].verify(token, session_id)
+    if roles is not None and grant.role not in roles:
+        raise forbidden(f"a {grant.role} token may not do this")
+    return grant
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise HubError("too_large", "the body is over 1 MiB")
+    if not raw:
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"invalid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object")
+    return body
+
+
+def base_url(request: web.Request) -> str:
+    config = request.app[keys.CONFIG]
+    if config.public_url:
+        return config.public_url
+    return f"{request.scheme}://{request.host}"
+
+
+def page_link(request: web.Request, session_id: str, role: str, token: str) -> str:
+    """A role's page; the token rides in the fragment, so it never reaches server logs."""
+    return f"{base_url(request)}/s/{session_id}/{role}#token={token}"
+
+
+async def session_for(request: web.Request) -> Session:
+    session_id = request.match_info["session_id"]
+    return await request.app[keys.SESSIONS].get(session_id)
+
+
+def _opt_str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise bad_request(f"`{name}` must be a string")
+    return value
+
+
+async def create_session(request: web.Request) -> web.Response:
+    authorize(request, None, frozenset({ORGANIZER}))
+    body = await read_json(request)
+    title = _opt_str(body, "title")
+    if title is None:
+        raise bad_request("`title` is required")
+    settings = body.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise bad_request("`settings` must be an object")
+    fact = commands.create(
+        title=title,
+        languages=body.get("languages"),
+        state=_opt_str(body, "state"),
+        settings=settings,
+        now=now_ms(),
+    )
+    wanted = _opt_str(body, "id")
+    if wanted is not None and not SESSION_ID.match(wanted):
+        raise bad_request("`id` must be 3 to 64 letters, digits, '-' or '_'")
+    session_id = wanted or secrets.token_urlsafe(6)
+    sessions = request.app[keys.SESSIONS]
+    session = await sessions.create(session_id, fact, new_epoch_id())
+    if session is None:
+        raise HubError("conflict", f"a session with id {session_id!r} exists already")
+    signer = request.app[keys.SIGNER]
+    tokens = {role: signer.mint(session_id, role) for role in LINK_ROLES}
+    links = {role: page_link(request, session_id, role, tok) for role, tok in tokens.items()}
+    body_out = {
+        "id": session_id,
+        "session": views.session_data(session.state),
+        "links": links,
+        "tokens": tokens,
+        "captions_url": f"{base_url(request)}/api/sessions/{session_id}/captions"
+        f"?token={tokens[CAPTIONER]}",
+    }
+    return json_response(body_out, 201)
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    authorize(request, None, frozenset({ORGANIZER}))
+    ids = await request.app[keys.LOG].sessions()
+    out = []
+    for session_id in ids:
+        session = await request.app[keys.SESSIONS].get(session_id)
+        out.append(views.session_data(session.state))
+    return json_response({"sessions": out})
+
+
+async def patch_session(request: web.Request) -> web.Response:
+    session_id = request.match_info["session_id"]
+    grant = authorize(request, session_id, frozenset({ORGANIZER}))
+    body = await read_json(request)
+    unknown = set(body) - {"state", "title", "languages", "settings"}
+    if unknown:
+        raise bad_request(f"unknown field {sorted(unknown)[0]!r}")
+    settings = body.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise bad_request("`settings` must be an object")
+    session = await session_for(request)
+    actor = Actor(grant.identity or ORGANIZER, ORGANIZER, grant.name or "Organizer")
+    await session.execute(
+        lambda st: commands.change_session(
+            st,
+            actor,
+            new_state=_opt_str(body, "state"),
+            title=_opt_str(body, "title"),
+            languages=body.get("languages"),
+            settings=settings,
+        )
+    )
+    return json_response(views.session_data(session.state))
+
+
+async def get_session(request: web.Request) -> web.Response:
+    session_id = request.match_info["session_id"]
+    authorize(request, session_id, None)
+    session = await session_for(request)
+    return json_response({**views.session_data(session.state), "presence": session.presence()})
+
+
+async def mint_token(request: web.Request) -> web.Response:
+    session_id = request.match_info["session_id"]
+    authorize(request, session_id, STAFF)
+    body = await read_json(request)
+    role = body.get("role")
+    if role not in ROLES or role == ORGANIZER:
+        raise bad_request(f"`role` must be one of {', '.join(LINK_ROLES)}")
+    name = commands.check_name(_opt_str(body, "name") or "")
+    await session_for(request)  # 404 for an unknown session
+    token = request.app[keys.SIGNER].mint(session_id, role, identity=new_identity_id(), name=name)
+    return json_response(
+        {"token": token, "role": role, "name": name,
+         "link": page_link(request, session_id, role, token)},
+        201,
+    )
+
+
+def _captioner(request: web.Request, session_id: str) -> Actor:
+    grant = authorize(request, session_id, frozenset({CAPTIONER}))
+    token = token_of(request) or ""
+    # A join link names no identity: captions ingested with it are signed by the link itself.
+    ident = grant.identity or "ingest-" + token[-10:]
+    return Actor(ident, CAPTIONER, grant.name or "Captioner")
+
+
+def _seq(request: web.Request) -> int | None:
+    raw = request.query.get("seq")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 15:
+        raise bad_request("`seq` must be a whole number")
+    return int(raw)
+
+
+async def ingest_captions(request: web.Request) -> web.Response:
+    session_id = request.match_info["session_id"]
+    actor = _captioner(request, session_id)
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise HubError("too_large", "the body is over 1 MiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request("the body must be UTF-8 text") from exc
+    lines = [ln for ln in text.splitlines() if ln.strip() and not TIMESTAMP_LINE.match(ln.strip())]
+    if not lines:
+        raise bad_request("the body has no caption text: send one caption per line")
+    session = await session_for(request)
+    seq = _seq(request)
+    lang = request.query.get("lang")
+    result = await session.execute(
+        lambda st: commands.caption(
+            st, actor, lines=lines, lang=lang, final=True, seq=seq, now=now_ms()
+        )
+    )
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    headers = {"X-Hub-Duplicate": "1"} if result.get("duplicate") else {}
+    return web.Response(text=stamp + "\n", content_type="text/plain", headers=headers)
+
+
+async def caption_seq(request: web.Request) -> web.Response:
+    session_id = request.match_info["session_id"]
+    _captioner(request, session_id)
+    session = await session_for(request)
+    lang = request.query.get("lang")
+    state = session.state
+    matched = state.floor_language if lang is None else None
+    if lang is not None:
+        from .domain.captions import match_language
+
+        matched = match_language(lang, state.languages)
+        if matched is None:
+            raise bad_request(f"language {lang!r} is not one of {', '.join(state.languages)}")
+    assert matched is not None
+    return json_response({"lang": matched, "seq": state.caption_seq.get(matched)})
+
+
+async def get_transcript(request: web.Request) -> web.StreamResponse:
+    session_id = request.match_info["session_id"]
+    authorize(request, session_id, None)
+    session = await session_for(request)
+    state = session.state
+    fmt = request.query.get("format", "txt")
+    lang = request.query.get("lang")
+    from .domain.captions import match_language
+
+    matched = state.floor_language if lang is None else match_language(lang, state.languages)
+    if matched is None:
+        raise bad_request(f"language {lang!r} is not one of {', '.join(state.languages)}")
+    cues = transcript.build_cues(state.captions, matched)
+    filename = f"{session_id}-{matched}.{fmt}"
+    disposition = {"Content-Disposition": f'inline; filename="{filename}"'}
+    if fmt == "json":
+        body = {"session": views.session_data(state), "lang": matched,
+                "cues": transcript.to_json(cues)}
+        return web.Response(body=orjson.dumps(body), content_type="application/json",
+                            headers=disposition)
+    if fmt not in transcript.EXPORT_FORMATS:
+        raise bad_request("format must be one of txt, vtt, srt, json")
+    media_type, render = transcript.EXPORT_FORMATS[fmt]
+    return web.Response(body=render(cues).encode(), headers={
+        "Content-Type": media_type, **disposition})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    if await request.app[keys.LOG].ping():
+        return web.Response(text="ready\n")
+    return web.Response(text="backend unavailable\n", status=503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[keys.METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.post("/api/sessions", create_session),
+        web.get("/api/sessions", list_sessions),
+        web.get("/api/sessions/{session_id}", get_session),
+        web.patch("/api/sessions/{session_id}", patch_session),
+        web.post("/api/sessions/{session_id}/tokens", mint_token),
+        web.post("/api/sessions/{session_id}/captions", ingest_captions),
+        web.get("/api/sessions/{session_id}/captions/seq", caption_seq),
+        web.get("/api/sessions/{session_id}/transcript", get_transcript),
+        web.get("/healthz", healthz),
+        web.get("/readyz", readyz),
+        web.get("/metrics", metrics),
+    ]

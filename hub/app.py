@@ -1,0 +1,100 @@
+"""The application factory: `create_app(config)` wires the log, sessions, routes and pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from . import api, keys, protocol, sse, ws
+from .config import Config
+from .connection import Connection
+from .domain.roles import LINK_ROLES
+from .log import open_log
+from .metrics import Metrics
+from .ratelimit import RateLimits
+from .security import security_headers
+from .session import Sessions
+from .tokens import Signer
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def create_app(config: Config) -> web.Application:
+    """A hub application for `config`; backends open and close with the app's lifetime."""
+    app = web.Application(
+        middlewares=[security_headers, api.errors_as_json], client_max_size=1024 * 1024
+    )
+    app[keys.CONFIG] = config
+    app[keys.METRICS] = Metrics()
+    app[keys.LIMITS] = RateLimits(config)
+    app[keys.CONNECTIONS] = set()
+    app.cleanup_ctx.append(_backend)
+    app.on_shutdown.append(_say_goodbye)
+    app.router.add_routes(api.routes())
+    app.router.add_get("/ws/{session_id}", ws.websocket)
+    app.router.add_get("/sse/{session_id}", sse.sse)
+    web_dir = Path(config.web_dir) if config.web_dir else WEB_DIR
+    _add_pages(app, web_dir)
+    return app
+
+
+async def _backend(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    event_log = open_log(config.redis_url, config.data)
+    await event_log.start()
+    secret = await event_log.meta("secret", secrets.token_urlsafe(32))
+    generated = secrets.token_urlsafe(24)
+    admin_key = config.admin_key or await event_log.meta("admin_key", generated)
+    if admin_key == generated:
+        # Printed once, when it is first made; it is kept with the state afterwards.
+        print(f"hub: generated the admin key (keep it safe): {admin_key}", flush=True)
+    app[keys.LOG] = event_log
+    app[keys.SIGNER] = Signer(secret, admin_key)
+    app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS])
+    try:
+        yield
+    finally:
+        await app[keys.SESSIONS].close()
+        await event_log.close()
+
+
+async def _say_goodbye(app: web.Application) -> None:
+    """Tell every client to reconnect elsewhere (bye, then 1012) before the process exits."""
+    conns: set[Connection] = app[keys.CONNECTIONS]
+    for conn in list(conns):
+        conn.kick(protocol.CLOSE_RESTART, "server restarting", reconnect=True)
+    for _ in range(50):
+        if not conns:
+            break
+        await asyncio.sleep(0.02)
+
+
+def _add_pages(app: web.Application, web_dir: Path) -> None:
+    if not web_dir.is_dir():
+        return
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        role = request.match_info["role"]
+        if role not in (*LINK_ROLES, "organizer"):
+            raise web.HTTPNotFound()
+        path = web_dir / f"{role}.html"
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    async def organizer(request: web.Request) -> web.StreamResponse:
+        path = web_dir / "organizer.html"
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    app.router.add_get("/s/{session_id}/{role}", page)
+    app.router.add_get("/", organizer)
+    app.router.add_static("/static/", web_dir, append_version=True)

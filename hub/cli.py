@@ -1,0 +1,99 @@
+"""The `hub` command: `hub serve` runs the server; `hub create` makes a session."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import urllib.error
+import urllib.request
+
+from aiohttp import web
+
+from .app import create_app
+from .config import Config
+
+log = logging.getLogger("hub")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hub", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_p = sub.add_parser("serve", help="run the hub server")
+    serve_p.add_argument("--host", help="address to listen on (HUB_HOST, default 127.0.0.1)")
+    serve_p.add_argument("--port", type=int, help="port (HUB_PORT, default 8080; 0: any free)")
+    serve_p.add_argument("--data", help="state directory (HUB_DATA, default ./hub-data)")
+    serve_p.add_argument("--redis", help="Redis URL for several instances (HUB_REDIS_URL)")
+    serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
+    serve_p.add_argument("--log-level", default="INFO")
+    create = sub.add_parser("create", help="create a session on a running hub, print its links")
+    create.add_argument("title")
+    create.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
+    create.add_argument("--admin-key", required=True, help="the organizer's key (HUB_ADMIN_KEY)")
+    create.add_argument("--languages", default="en", help="comma-separated, floor language first")
+    create.add_argument("--live", action="store_true", help="start the session live")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        logging.basicConfig(level=args.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        config = Config.from_env(host=args.host, port=args.port, data=args.data,
+                                 redis_url=args.redis, public_url=args.public_url)
+        asyncio.run(serve(config))
+        return 0
+    return create_session(args)
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGTERM or SIGINT, then say goodbye to clients and flush."""
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    port = config.port
+    server = site._server
+    if server is not None and getattr(server, "sockets", None):
+        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    backend = f"redis {config.redis_url}" if config.redis_url else f"embedded, data {config.data}"
+    log.info("hub ready on http://%s:%s (%s)", config.host, port, backend)
+    await stop.wait()
+    log.info("hub stopping: telling clients to reconnect")
+    await runner.cleanup()
+    log.info("hub stopped")
+
+
+def create_session(args: argparse.Namespace) -> int:
+    body = json.dumps({
+        "title": args.title,
+        "languages": [lang.strip() for lang in args.languages.split(",") if lang.strip()],
+        "state": "live" if args.live else "scheduled",
+    }).encode()
+    request = urllib.request.Request(
+        f"{args.url.rstrip('/')}/api/sessions", data=body, method="POST",
+        headers={"Authorization": f"Bearer {args.admin_key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            created = json.load(response)
+    except urllib.error.HTTPError as exc:
+        print(f"hub create: {exc.code} {exc.read().decode(errors='replace')}", file=sys.stderr)
+        return 1
+    except urllib.error.URLError as exc:
+        print(f"hub create: cannot reach {args.url}: {exc.reason}", file=sys.stderr)
+        return 1
+    print(f"session {created['id']}: {args.title}")
+    for role, link in created["links"].items():
+        print(f"  {role:12} {link}")
+    print(f"  caption ingest {created['captions_url']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""What one client does once connected, whatever the transport: join, then commands."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import protocol
+from .connection import Connection, Entry
+from .domain import commands, views
+from .domain.commands import Actor
+from .domain.profiles import check_profile
+from .domain.roles import HUB, PARTICIPANT, channels_for, check_allowed, wire_name
+from .errors import UNAUTHORIZED, HubError
+from .metrics import Metrics
+from .ratelimit import RateLimits
+from .session import Session, now_ms
+from .tokens import Signer, new_identity_id
+
+
+def default_name(role: str, identity: str) -> str:
+    return f"{role.capitalize()} {identity[:4]}"
+
+
+async def join(
+    session: Session, conn: Connection, hello: protocol.Hello, signer: Signer, metrics: Metrics,
+    ref: str | None = None,
+) -> None:
+    """Check the token, record the identity, and open `conn` with `welcome` (resumed or fresh)."""
+    grant = signer.verify(hello.token, session.id)
+    role = grant.role
+    state = session.state
+    if grant.admin:
+        identity = "organizer"
+    elif grant.identity is not None:
+        identity = grant.identity
+    else:
+        identity = new_identity_id()
+    known = state.identities.get(identity)
+    if known is not None and known.role != role:
+        raise HubError(UNAUTHORIZED, "this token names an identity of another role")
+    name = grant.name or hello.name or (known.name if known else default_name(role, identity))
+    profile = None
+    if role in (PARTICIPANT, HUB) and hello.profile is not None:
+        profile = check_profile(hello.profile)
+    now = now_ms()
+    await session.execute(
+        lambda st: commands.join(st, identity, role, name, profile, hello.in_room, now)
+    )
+    conn.identity, conn.role = identity, role
+    conn.name = session.state.identities[identity].name
+    token = hello.token if grant.identity is not None or grant.admin else signer.mint(
+        session.id, role, identity=identity
+    )
+    you = {"id": identity, "role": role, "name": conn.name, "token": token}
+    keys = channels_for(role, identity)
+    if hello.resume and await _resume(session, conn, hello, keys, you, ref):
+        metrics.resumes.labels("recovered").inc()
+        return
+    metrics.resumes.labels("not_recovered" if hello.resume else "fresh").inc()
+    _fresh(session, conn, keys, you, ref)
+
+
+def _welcome(
+    session: Session, you: dict[str, Any], channels: dict[str, Any], snapshot: dict[str, Any],
+    ref: str | None,
+) -> bytes:
+    frame: dict[str, Any] = {
+        "type": "welcome",
+        "session": views.session_data(session.state),
+        "you": you,
+        "channels": channels,
+        "snapshot": snapshot,
+        "ts": now_ms(),
+    }
+    if ref is not None:
+        frame["ref"] = ref
+    return protocol.dump(frame)
+
+
+def _fresh(
+    session: Session, conn: Connection, keys: list[str], you: dict[str, Any], ref: str | None
+) -> None:
+    # No await from here on: the snapshot, the offsets and the registration are one instant.
+    state = session.state
+    positions = {key: state.tops.get(key, 0) for key in keys}
+    session.attach(conn, positions)
+    snapshot = views.snapshot(state, conn.role, conn.identity)
+    snapshot["presence"] = session.presence()
+    channels = {
+        wire_name(key): {"epoch": state.epoch, "offset": offset, "recovered": False}
+        for key, offset in positions.items()
+    }
+    conn.open(_welcome(session, you, channels, snapshot, ref), [])
+
+
+async def _resume(
+    session: Session, conn: Connection, hello: protocol.Hello, keys: list[str],
+    you: dict[str, Any], ref: str | None,
+) -> bool:
+    """Resume exactly where the client was, or return False (it then gets a fresh join)."""
+    asked = {key: hello.resume.get(wire_name(key)) for key in keys}
+    await session.catch_up()
+    state = session.state
+    if any(pos is None or pos.epoch != state.epoch for pos in asked.values()):
+        return False
+    positions = {key: pos.offset for key, pos in asked.items() if pos is not None}
+    if any(offset > state.tops.get(key, 0) for key, offset in positions.items()):
+        # The client saw more than the log holds under this epoch: history went backwards.
+        await session.log.new_epoch(session.id, state.epoch)
+        await session.catch_up()
+        return False
+    session.attach(conn, positions)
+    history: list[Entry] = []
+    for key, offset in positions.items():
+        entries = await session.history(key, offset)
+        if entries is None:
+            session.detach(conn)
+            conn.positions = {}
+            return False
+        history.extend(entries)
+    channels = {
+        wire_name(key): {"epoch": state.epoch, "offset": offset, "recovered": True}
+        for key, offset in positions.items()
+    }
+    snapshot = {"presence": session.presence()}
+    conn.open(_welcome(session, you, channels, snapshot, ref), history)
+    return True
+
+
+async def handle(
+    session: Session, conn: Connection, frame: protocol.Frame, limits: RateLimits
+) -> dict[str, Any]:
+    """Carry out one command; returns the ack's fields or raises HubError."""
+    check_allowed(conn.role, frame.type)
+    actor = Actor(conn.identity, conn.role, conn.name)
+    cmd = frame.command
+    limits.check(session.id, conn.identity, frame.type)
+    match cmd:
+        case protocol.Caption():
+            return await session.execute(lambda st: commands.caption(
+                st, actor, lines=[cmd.text], lang=cmd.lang, final=cmd.final, seq=cmd.seq,
+                now=now_ms()))
+        case protocol.Ask():
+            return await session.execute(lambda st: commands.ask(
+                st, actor, kind=cmd.kind, text=cmd.text, key=cmd.key, lang=cmd.lang,
+                anonymous=cmd.anonymous, on_behalf=cmd.on_behalf, now=now_ms()))
+        case protocol.Vote():
+            return await session.execute(lambda st: commands.vote(st, actor, cmd.item, cmd.undo))
+        case protocol.Withdraw():
+            return await session.execute(lambda st: commands.withdraw(st, actor, cmd.item))
+        case protocol.Moderate():
+            return await session.execute(lambda st: commands.moderate(
+                st, actor, cmd.item, cmd.action, text=cmd.text, into=cmd.into, before=cmd.before))
+        case protocol.SessionState():
+            return await session.execute(
+                lambda st: commands.change_session(st, actor, new_state=cmd.state))
+        case protocol.Note():
+            return await session.execute(lambda st: commands.note(st, actor, cmd.to, cmd.text))
+        case protocol.HubStatus():
+            result = await session.execute(
+                lambda st: commands.hub_status(st, actor, cmd.attendees))
+            return result
+        case protocol.Hello():
+            raise HubError("conflict", "already joined: `hello` is the first frame only")
+    raise HubError("bad_request", f"{frame.type!r} cannot be sent here")
+
+
+def elapsed(start: float) -> float:
+    return time.perf_counter() - start

@@ -1,0 +1,54 @@
+"""Settings for one server process, from command-line options and HUB_* variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything `create_app` needs. Defaults are the embedded single-process set-up."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data: str = "./hub-data"
+    redis_url: str | None = None
+    admin_key: str | None = None
+    public_url: str | None = None  # how clients reach this hub, for links (else from the request)
+    allowed_origins: tuple[str, ...] = ()
+    # Websocket limits and fan-out.
+    max_frame: int = 256 * 1024  # transport limit; larger frames are closed with 1009
+    outbox_frames: int = 2048  # a reader further behind than this is disconnected (slow)
+    heartbeat: float = 30.0
+    hello_timeout: float = 10.0
+    # Abuse: errors a connection may cause per minute before it is closed with 1008.
+    max_errors_per_minute: int = 30
+    ask_per_10min: int = 20
+    vote_per_minute: int = 60
+    web_dir: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Config:
+        """Settings from HUB_* environment variables, then explicit overrides (CLI options)."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        if "HUB_HOST" in env:
+            values["host"] = env["HUB_HOST"]
+        if "HUB_PORT" in env:
+            values["port"] = int(env["HUB_PORT"])
+        if "HUB_DATA" in env:
+            values["data"] = env["HUB_DATA"]
+        if env.get("HUB_REDIS_URL"):
+            values["redis_url"] = env["HUB_REDIS_URL"]
+        if env.get("HUB_ADMIN_KEY"):
+            values["admin_key"] = env["HUB_ADMIN_KEY"]
+        if env.get("HUB_PUBLIC_URL"):
+            values["public_url"] = env["HUB_PUBLIC_URL"].rstrip("/")
+        if env.get("HUB_ALLOWED_ORIGINS"):
+            values["allowed_origins"] = tuple(
+                o.strip().rstrip("/") for o in env["HUB_ALLOWED_ORIGINS"].split(",") if o.strip()
+            )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

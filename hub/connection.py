@@ -1,0 +1,159 @@
+"""One reader's connection: its channel positions and a bounded outbox.
+
+Fan-out calls `deliver`/`push`, which never wait: they append prebuilt frames
+to the outbox and wake the writer. A reader whose outbox overflows is closed
+with CLOSE_SLOW and recovers by resume; it never slows anyone else down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from . import protocol
+from .domain.roles import wire_name
+
+log = logging.getLogger(__name__)
+
+# (channel key or None for frames outside any channel, offset, frame bytes)
+Entry = tuple[str | None, int, bytes]
+
+
+class Sender(Protocol):
+    """How frames reach one client: a websocket or an SSE stream."""
+
+    async def send(self, entry: Entry) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class ConnState(enum.Enum):
+    JOINING = "joining"  # registered for live events, held until `welcome` is out
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Connection:
+    """A client connection as fan-out sees it."""
+
+    def __init__(self, sender: Sender, *, outbox_limit: int, on_slow: Callable[[], None]) -> None:
+        self.sender = sender
+        self.outbox_limit = outbox_limit
+        self.state = ConnState.JOINING
+        self.identity = ""
+        self.role = ""
+        self.name = ""
+        # channel key -> offset of the last event queued for this client
+        self.positions: dict[str, int] = {}
+        self._outbox: deque[Entry] = deque()
+        self._held: list[Entry] = []
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._on_slow = on_slow
+        self.close_code: int | None = None
+
+    def deliver(self, channel: str, offset: int, frame: bytes) -> None:
+        """Queue one channel event, dropping repeats; a hole means this reader must resync."""
+        if self.state is ConnState.CLOSED:
+            return
+        if self.state is ConnState.JOINING:
+            self._held.append((channel, offset, frame))
+            if len(self._held) > self.outbox_limit:
+                self._slow()
+            return
+        last = self.positions.get(channel)
+        if last is None or offset <= last:
+            return
+        if offset != last + 1:
+            log.warning("gap on %s: at %s, got %s; asking the client to resume", channel, last,
+                        offset)
+            self.kick(protocol.CLOSE_SLOW, "resync", reconnect=True)
+            return
+        self.positions[channel] = offset
+        self._queue((channel, offset, frame))
+
+    def push(self, frame: bytes) -> None:
+        """Queue a frame that is not part of any channel (ack, error, presence)."""
+        if self.state is not ConnState.CLOSED:
+            self._queue((None, 0, frame))
+
+    def _queue(self, entry: Entry) -> None:
+        if len(self._outbox) >= self.outbox_limit:
+            self._slow()
+            return
+        self._outbox.append(entry)
+        self._wake.set()
+
+    def _slow(self) -> None:
+        self._on_slow()
+        self.kick(protocol.CLOSE_SLOW, "slow reader: too far behind; resume to catch up",
+                  reconnect=True)
+
+    def open(self, welcome: bytes, history: list[Entry]) -> None:
+        """Send `welcome`, then `history`, then what arrived while joining, then live events."""
+        if self.state is not ConnState.JOINING:
+            return
+        self.state = ConnState.OPEN
+        self._queue((None, 0, welcome))
+        held, self._held = self._held, []
+        for channel, offset, frame in [*history, *held]:
+            assert channel is not None
+            self.deliver(channel, offset, frame)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop(), name="hub-conn-writer")
+
+    def kick(self, code: int, reason: str, *, reconnect: bool) -> None:
+        """Say `bye`, then close: queued frames are dropped, the client resumes elsewhere."""
+        if self.state is ConnState.CLOSED:
+            return
+        self.state = ConnState.CLOSED
+        self.close_code = code
+        self._outbox.clear()
+        self._held.clear()
+        bye = protocol.dump({"type": "bye", "code": code, "reason": reason, "reconnect": reconnect})
+        task = asyncio.create_task(self._close(bye, code, reason), name="hub-conn-close")
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def _close(self, bye: bytes, code: int, reason: str) -> None:
+        if self._writer is not None and self._writer is not asyncio.current_task():
+            self._writer.cancel()
+        try:
+            await asyncio.wait_for(self.sender.send((None, 0, bye)), 2.0)
+        except (ConnectionError, RuntimeError, TimeoutError, asyncio.CancelledError):
+            pass
+        try:
+            await self.sender.close(code, reason)
+        except (ConnectionError, RuntimeError):
+            pass
+
+    async def _write_loop(self) -> None:
+        try:
+            while self.state is not ConnState.CLOSED:
+                if not self._outbox:
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                await self.sender.send(self._outbox.popleft())
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("writer stopped: %s", exc)
+            self.state = ConnState.CLOSED
+
+    async def finish(self) -> None:
+        """Stop the writer (the client is gone)."""
+        self.state = ConnState.CLOSED
+        writer = self._writer
+        if writer is not None and not writer.done():
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+
+    def wire_channels(self) -> list[str]:
+        return [wire_name(key) for key in self.positions]
+
+
+# Close tasks outlive the call that starts them; keep a reference until they end.
+_background: set[asyncio.Task[None]] = set()

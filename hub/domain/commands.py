@@ -1,0 +1,436 @@
+"""Deciding commands: check one against the current state and say what it changes.
+
+Every function here is pure: it reads a `SessionState` and returns a `Decision`
+whose fact (if any) is appended to the session's log and then applied. A refusal
+is a `HubError` with the wire code. Nothing here mutates the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import TOO_LARGE, HubError, bad_request, conflict, forbidden, not_found
+from . import items as it
+from .captions import match_language
+from .items import Item
+from .roles import HUB, PARTICIPANT, STAFF, has_private
+from .session import CLOSED, STATES, SessionState
+
+NAME_MAX = 80
+MAX_ATTENDEES = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who sends a command: an identity id, its role and display name."""
+
+    id: str
+    role: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a command does: a fact to append (None: nothing changes) and the ack's fields."""
+
+    fact: dict[str, Any] | None
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def _open_for_input(state: SessionState, what: str) -> None:
+    if state.state == CLOSED:
+        raise conflict(f"the session is closed: it accepts no new {what}")
+
+
+def check_text(text: str, limit: int, what: str) -> str:
+    """`text` stripped; `bad_request` when empty, `too_large` when over `limit` characters."""
+    text = text.strip()
+    if not text:
+        raise bad_request(f"{what} is empty")
+    if len(text) > limit:
+        raise HubError(TOO_LARGE, f"{what} has {len(text)} characters; the limit is {limit}")
+    return text
+
+
+def check_name(name: str) -> str:
+    """A display name: stripped, not empty, at most 80 characters."""
+    name = " ".join(name.split())
+    if not name:
+        raise bad_request("the display name is empty")
+    if len(name) > NAME_MAX:
+        raise HubError(TOO_LARGE, f"the display name is over {NAME_MAX} characters")
+    return name
+
+
+def next_item_id(state: SessionState) -> str:
+    return f"i{len(state.items) + 1}"
+
+
+def _items_fact(
+    actor: Actor, action: str, changed: list[Item], state: SessionState, **extra: Any
+) -> dict[str, Any]:
+    fact: dict[str, Any] = {
+        "kind": "items",
+        "action": action,
+        "by": actor.id,
+        "by_name": actor.name,
+        "items": [item.to_dict() for item in changed],
+    }
+    fact.update(extra)
+    return fact
+
+
+def ask(
+    state: SessionState,
+    actor: Actor,
+    *,
+    kind: str,
+    text: str,
+    key: str,
+    lang: str | None,
+    anonymous: bool,
+    on_behalf: dict[str, str] | None,
+    now: int,
+) -> Decision:
+    """Put an item to the meeting; a key this identity used before returns that item."""
+    existing = state.keys.get((actor.id, key))
+    if existing is not None:
+        return Decision(None, {"item": existing, "duplicate": True})
+    _open_for_input(state, "items")
+    if kind not in it.KINDS:
+        raise bad_request(f"kind must be one of {', '.join(it.KINDS)}, not {kind!r}")
+    text = check_text(text, state.settings.item_max, "the item's text")
+    if anonymous and not state.settings.anonymous:
+        raise forbidden("this session does not allow anonymous items")
+    staff = actor.role in STAFF
+    author, affiliation = actor.name, None
+    if on_behalf is not None:
+        if not staff:
+            raise forbidden("only a moderator may add an item on behalf of a room speaker")
+        author = check_name(on_behalf.get("name", ""))
+        affiliation = on_behalf.get("affiliation") or None
+        if affiliation is not None:
+            affiliation = check_text(affiliation, NAME_MAX * 2, "the affiliation")
+    if actor.role == HUB:
+        origin = f"hub:{actor.name}"
+    elif staff:
+        origin = "room"
+    else:
+        identity = state.identities.get(actor.id)
+        origin = "room" if identity is not None and identity.in_room else "remote"
+    # A moderator adding a room speaker is the one who would approve it.
+    approved = staff or not state.settings.premoderation
+    item = Item(
+        id=next_item_id(state),
+        kind=kind,
+        text=text,
+        status=it.APPROVED if approved else it.PENDING,
+        origin=origin,
+        author_id=actor.id,
+        author=author,
+        anonymous=anonymous,
+        lang=lang or state.floor_language,
+        created=now,
+        public=approved,
+        affiliation=affiliation,
+    )
+    extra: dict[str, Any] = {"key": key}
+    if approved:
+        extra["order"] = [*state.order, item.id]
+    return Decision(_items_fact(actor, "ask", [item], state, **extra), {"item": item.id})
+
+
+def withdraw(state: SessionState, actor: Actor, item_id: str) -> Decision:
+    """The author takes back a pending or approved item."""
+    item = state.item(item_id)
+    if item.author_id != actor.id:
+        raise forbidden(f"only the author of item {item.id} may withdraw it")
+    status = it.transition(item, "withdraw")
+    extra: dict[str, Any] = {}
+    if item.id in state.order:
+        extra["order"] = [i for i in state.order if i != item.id]
+    changed = [it.moved(item, status)]
+    return Decision(_items_fact(actor, "withdraw", changed, state, **extra), {"item": item.id})
+
+
+def vote(state: SessionState, actor: Actor, item_id: str, undo: bool) -> Decision:
+    """One vote per identity on an approved question or comment; `undo` takes it back."""
+    item = state.item(item_id)
+    _open_for_input(state, "votes")
+    if item.kind not in it.VOTABLE_KINDS:
+        raise conflict(f"item {item.id} is a {item.kind}: only questions and comments take votes")
+    if item.status != it.APPROVED:
+        raise conflict(f"item {item.id} is {item.status}: only approved items take votes")
+    voters = state.voters.get(item.id, set())
+    voted = actor.id in voters
+    if voted != undo:  # already in the asked-for state: acknowledge, change nothing
+        return Decision(None, {"item": item.id, "votes": item.votes, "voted": voted})
+    votes = item.votes - 1 if undo else item.votes + 1
+    fact = {"kind": "vote", "item": item.id, "by": actor.id, "undo": undo, "votes": votes}
+    return Decision(fact, {"item": item.id, "votes": votes, "voted": not undo})
+
+
+def moderate(
+    state: SessionState,
+    actor: Actor,
+    item_id: str,
+    action: str,
+    *,
+    text: str | None = None,
+    into: str | None = None,
+    before: str | None = None,
+) -> Decision:
+    """A moderator moves an item through its lifecycle (see `items.TRANSITIONS`)."""
+    if action not in it.MODERATOR_ACTIONS:
+        raise bad_request(f"action must be one of {', '.join(it.MODERATOR_ACTIONS)}")
+    item = state.item(item_id)
+    status = it.transition(item, action)
+    order = list(state.order)
+    extra: dict[str, Any] = {}
+    changed: list[Item]
+    if action == "approve":
+        changed = [it.moved(item, status)]
+        order.append(item.id)
+    elif action == "reject":
+        reason = text.strip() if text else None
+        if reason:
+            reason = check_text(reason, state.settings.item_max, "the reason")
+        changed = [it.moved(item, status, reason=reason or None)]
+    elif action == "edit":
+        if text is None:
+            raise bad_request("edit needs `text`: the item's new text")
+        new_text = check_text(text, state.settings.item_max, "the item's text")
+        changed = [it.moved(item, status, text=new_text, edited=True)]
+    elif action == "merge":
+        changed = _merge(state, item, status, into)
+        if item.id in order:
+            order.remove(item.id)
+    elif action == "move":
+        order = _move(state, item, before)
+        changed = []
+    elif action == "live":
+        changed = []
+        if state.live is not None:
+            changed.append(it.moved(state.items[state.live], it.DONE))
+        changed.append(it.moved(item, status))
+        order.remove(item.id)
+        extra["live"] = item.id
+    else:  # done
+        changed = [it.moved(item, status)]
+        extra["live"] = None
+    if order != state.order:
+        extra["order"] = order
+    fact = _items_fact(actor, action, changed, state, item=item.id, **extra)
+    return Decision(fact, {"item": item.id})
+
+
+def _merge(state: SessionState, item: Item, status: str, into: str | None) -> list[Item]:
+    if into is None:
+        raise bad_request("merge needs `into`: the id of the item to merge into")
+    if into == item.id:
+        raise conflict("an item cannot be merged into itself")
+    target = state.item(into)
+    if target.status not in it.OPEN:
+        raise conflict(f"cannot merge into item {target.id}: it is {target.status}")
+    voters = state.voters.get(target.id, set()) | state.voters.get(item.id, set())
+    return [
+        it.moved(item, status, into=target.id, votes=0),
+        replace(target, votes=len(voters)),
+    ]
+
+
+def _move(state: SessionState, item: Item, before: str | None) -> list[str]:
+    order = [i for i in state.order if i != item.id]
+    if before is None:
+        return [*order, item.id]
+    if before == item.id:
+        raise conflict("an item cannot be moved before itself")
+    if before not in order:
+        raise conflict(f"`before` must be an approved item's id; {before!r} is not in the queue")
+    at = order.index(before)
+    return [*order[:at], item.id, *order[at:]]
+
+
+def change_session(
+    state: SessionState,
+    actor: Actor,
+    *,
+    new_state: str | None = None,
+    title: str | None = None,
+    languages: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Decision:
+    """Move a session between scheduled, live and closed, or change its title or settings."""
+    fact: dict[str, Any] = {"kind": "session", "by": actor.id}
+    if new_state is not None:
+        if new_state not in STATES:
+            raise bad_request(f"state must be one of {', '.join(STATES)}")
+        if new_state != state.state:
+            fact["state"] = new_state
+    if title is not None:
+        title = check_text(title, 200, "the title")
+        if title != state.title:
+            fact["title"] = title
+    if languages is not None:
+        languages = check_languages(languages)
+        if languages != state.languages:
+            fact["languages"] = languages
+    if settings:
+        new_settings = state.settings.merged(settings)
+        if new_settings != state.settings:
+            fact["settings"] = new_settings.to_dict()
+    changed = len(fact) > 2
+    result = {"state": fact.get("state", state.state)}
+    return Decision(fact if changed else None, result)
+
+
+def check_languages(languages: Any) -> list[str]:
+    """A list of 1 to 20 distinct BCP 47 tags; the first is the floor language."""
+    if not isinstance(languages, list) or not languages or len(languages) > 20:
+        raise bad_request("languages must be a list of 1 to 20 BCP 47 tags, floor language first")
+    seen: list[str] = []
+    for tag in languages:
+        if not isinstance(tag, str) or not _is_language_tag(tag):
+            raise bad_request(f"{tag!r} is not a BCP 47 language tag (like en, fr, ar, zh-Hans)")
+        if tag.lower() in (s.lower() for s in seen):
+            raise bad_request(f"language {tag!r} is listed twice")
+        seen.append(tag)
+    return seen
+
+
+def _is_language_tag(tag: str) -> bool:
+    parts = tag.split("-")
+    if not 2 <= len(parts[0]) <= 3 or not parts[0].isascii() or not parts[0].isalpha():
+        return False
+    return all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
+
+
+def caption(
+    state: SessionState,
+    actor: Actor,
+    *,
+    lines: list[str],
+    lang: str | None,
+    final: bool,
+    seq: int | None,
+    now: int,
+) -> Decision:
+    """Captions from the captioner; a (lang, seq) at or below the last accepted one is a repeat."""
+    _open_for_input(state, "captions")
+    if lang is None:
+        matched: str | None = state.floor_language
+    else:
+        matched = match_language(lang, state.languages)
+    if matched is None:
+        raise bad_request(
+            f"language {lang!r} is not one of this session's: {', '.join(state.languages)}"
+        )
+    last = state.caption_seq.get(matched)
+    if seq is not None and last is not None and seq <= last:
+        return Decision(None, {"seq": seq, "lang": matched, "duplicate": True})
+    limit = state.settings.caption_max
+    kept: list[str] = []
+    for line in lines:
+        if len(line) > limit:
+            raise HubError(TOO_LARGE, f"a caption has {len(line)} characters; the limit is {limit}")
+        line = line.strip()
+        if line:
+            kept.append(line)
+    if not kept and final:
+        raise bad_request("the caption is empty")
+    fact: dict[str, Any] = {
+        "kind": "caption",
+        "by": actor.id,
+        "lang": matched,
+        "final": final,
+        "lines": kept or [""],
+        "ts": now,
+        "item": state.live,
+        "speaker": state.speaker(),
+    }
+    if seq is not None:
+        fact["seq"] = seq
+    return Decision(fact, {"seq": seq, "lang": matched, "lines": len(kept)})
+
+
+def note(state: SessionState, actor: Actor, to: str, text: str) -> Decision:
+    """A moderator's note to one participant or hub, on its private channel."""
+    target = state.identities.get(to)
+    if target is None:
+        raise not_found(f"no identity {to!r} in this session")
+    if not has_private(target.role):
+        raise conflict(f"a {target.role} has no private channel; notes go to participants and hubs")
+    text = check_text(text, state.settings.item_max, "the note")
+    fact = {"kind": "note", "by": actor.id, "to": to, "from": actor.name, "text": text}
+    return Decision(fact, {"to": to})
+
+
+def hub_status(state: SessionState, actor: Actor, attendees: int) -> Decision:
+    """A hub reports how many people are in its room."""
+    if not 0 <= attendees <= MAX_ATTENDEES:
+        raise bad_request(f"attendees must be a whole number from 0 to {MAX_ATTENDEES}")
+    if state.attendees.get(actor.id) == attendees:
+        return Decision(None, {"attendees": attendees})
+    fact = {"kind": "hub_status", "by": actor.id, "name": actor.name, "attendees": attendees}
+    return Decision(fact, {"attendees": attendees})
+
+
+def join(
+    state: SessionState,
+    identity_id: str,
+    role: str,
+    name: str,
+    profile: dict[str, Any] | None,
+    in_room: bool,
+    now: int,
+) -> Decision:
+    """Record a new identity, or a changed name or profile of a known one."""
+    name = check_name(name)
+    known = state.identities.get(identity_id)
+    if known is not None and known.role != role:
+        raise forbidden("this identity belongs to another role")
+    if (
+        known is not None
+        and known.name == name
+        and (profile is None or profile == known.profile)
+        and known.in_room == in_room
+    ):
+        return Decision(None)
+    data = {
+        "id": identity_id,
+        "role": role,
+        "name": name,
+        "profile": profile if profile is not None else (known.profile if known else {}),
+        "in_room": in_room,
+        "joined": known.joined if known else now,
+    }
+    if role not in (PARTICIPANT, HUB):
+        data["profile"] = {}
+    return Decision({"kind": "identity", "identity": data})
+
+
+def create(
+    *,
+    title: str,
+    languages: list[str] | None,
+    state: str | None,
+    settings: dict[str, Any] | None,
+    now: int,
+) -> dict[str, Any]:
+    """The first fact of a new session."""
+    from .session import SCHEDULED, Settings
+
+    title = check_text(title, 200, "the title")
+    langs = check_languages(languages) if languages is not None else ["en"]
+    if state is not None and state not in STATES:
+        raise bad_request(f"state must be one of {', '.join(STATES)}")
+    chosen = Settings().merged(settings or {})
+    return {
+        "kind": "created",
+        "title": title,
+        "languages": langs,
+        "state": state or SCHEDULED,
+        "settings": chosen.to_dict(),
+        "ts": now,
+    }

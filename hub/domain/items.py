@@ -1,0 +1,83 @@
+"""Items put to the meeting and the lifecycle they move through."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from ..errors import conflict
+
+KINDS = ("question", "comment", "floor")
+VOTABLE_KINDS = frozenset({"question", "comment"})
+
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
+MERGED = "merged"
+WITHDRAWN = "withdrawn"
+LIVE = "live"
+DONE = "done"
+STATUSES = (PENDING, APPROVED, REJECTED, MERGED, WITHDRAWN, LIVE, DONE)
+OPEN = frozenset({PENDING, APPROVED, LIVE})
+
+# action -> (statuses it may start from, status it leads to). Nothing else is legal.
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "approve": (frozenset({PENDING}), APPROVED),
+    "reject": (frozenset({PENDING}), REJECTED),
+    "edit": (frozenset({PENDING}), PENDING),
+    "merge": (frozenset({PENDING, APPROVED}), MERGED),
+    "withdraw": (frozenset({PENDING, APPROVED}), WITHDRAWN),
+    "move": (frozenset({APPROVED}), APPROVED),
+    "live": (frozenset({APPROVED}), LIVE),
+    "done": (frozenset({LIVE}), DONE),
+}
+MODERATOR_ACTIONS = ("approve", "reject", "edit", "merge", "move", "live", "done")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One item as the moderators see it. `public` is true once it has been approved."""
+
+    id: str
+    kind: str
+    text: str
+    status: str
+    origin: str
+    author_id: str
+    author: str
+    anonymous: bool
+    lang: str
+    created: int
+    votes: int = 0
+    reason: str | None = None
+    into: str | None = None
+    public: bool = False
+    edited: bool = False
+    affiliation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Item:
+        return cls(**data)
+
+
+def transition(item: Item, action: str) -> str:
+    """The status `action` leads `item` to; `conflict` when the lifecycle has no such step."""
+    step = TRANSITIONS.get(action)
+    if step is None:
+        raise conflict(f"unknown action {action!r}")
+    sources, target = step
+    if item.status not in sources:
+        allowed = " or ".join(sorted(sources))
+        raise conflict(
+            f"cannot {action} item {item.id}: it is {item.status}, {action} needs {allowed}"
+        )
+    return target
+
+
+def moved(item: Item, status: str, **changes: Any) -> Item:
+    """A copy of `item` in `status`; reaching `approved` makes it public for good."""
+    public = item.public or status == APPROVED
+    return replace(item, status=status, public=public, **changes)

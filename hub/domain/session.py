@@ -1,0 +1,223 @@
+"""A session's state and the fold that builds it from facts.
+
+Facts are the entries of a session's state log. Each one carries its outcome
+(the whole item after a change, the new order), so `apply` decides nothing:
+it only records. Deciding happens in `hub.domain.commands`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ..errors import bad_request
+from .captions import CaptionLine
+from .items import Item
+
+SCHEDULED = "scheduled"
+LIVE = "live"
+CLOSED = "closed"
+STATES = (SCHEDULED, LIVE, CLOSED)
+
+STAKEHOLDERS = (
+    "government",
+    "civil_society",
+    "private_sector",
+    "technical",
+    "academia",
+    "intergovernmental",
+    "media",
+    "other",
+)
+GENDERS = ("woman", "man", "nonbinary", "undisclosed")
+
+# How many caption lines per language the snapshot carries.
+SNAPSHOT_CAPTIONS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the organizer chooses per session."""
+
+    premoderation: bool = True
+    anonymous: bool = True
+    item_max: int = 2000
+    caption_max: int = 10000
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def merged(self, changes: dict[str, Any]) -> Settings:
+        """These settings with `changes` applied; `bad_request` names any bad key or value."""
+        known = {f.name: f for f in fields(self)}
+        values = self.to_dict()
+        for key, value in changes.items():
+            if key not in known:
+                raise bad_request(f"unknown setting {key!r} (known: {', '.join(known)})")
+            if isinstance(values[key], bool):
+                if not isinstance(value, bool):
+                    raise bad_request(f"setting {key!r} takes true or false")
+            elif not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
+                raise bad_request(f"setting {key!r} takes a whole number from 1 to 100000")
+            values[key] = value
+        return Settings(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A participant, hub, moderator, captioner or screen as the server knows it."""
+
+    id: str
+    role: str
+    name: str
+    profile: dict[str, Any] = field(default_factory=dict)
+    in_room: bool = False
+    joined: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class SessionState:
+    """Everything a session is, folded from its facts. Mutated only by `apply`."""
+
+    id: str
+    title: str = ""
+    state: str = SCHEDULED
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    settings: Settings = field(default_factory=Settings)
+    created: int = 0
+    identities: dict[str, Identity] = field(default_factory=dict)
+    items: dict[str, Item] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    live: str | None = None
+    keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    voters: dict[str, set[str]] = field(default_factory=dict)
+    caption_seq: dict[str, int] = field(default_factory=dict)
+    captions: list[CaptionLine] = field(default_factory=list)
+    partial: dict[str, CaptionLine] = field(default_factory=dict)
+    attendees: dict[str, int] = field(default_factory=dict)
+    # Log position: the state log's offset, the epoch, and each channel's top.
+    offset: int = 0
+    epoch: str = ""
+    tops: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def floor_language(self) -> str:
+        return self.languages[0]
+
+    def item(self, item_id: Any) -> Item:
+        """The item with this id; `not_found` otherwise."""
+        from ..errors import not_found
+
+        if not isinstance(item_id, str) or item_id not in self.items:
+            raise not_found(f"no item {item_id!r} in this session")
+        return self.items[item_id]
+
+    def speaker(self) -> str | None:
+        """Who holds the floor: the live item's author, unless it was asked anonymously."""
+        if self.live is None:
+            return None
+        item = self.items[self.live]
+        return None if item.anonymous else item.author
+
+
+def new_session(session_id: str) -> SessionState:
+    return SessionState(id=session_id)
+
+
+def apply(state: SessionState, fact: dict[str, Any]) -> None:
+    """Record one fact in `state`. Facts were checked when decided; this never refuses."""
+    _APPLY[fact["kind"]](state, fact)
+
+
+def _created(state: SessionState, fact: dict[str, Any]) -> None:
+    state.title = fact["title"]
+    state.languages = list(fact["languages"])
+    state.state = fact["state"]
+    state.settings = Settings(**fact["settings"])
+    state.created = fact["ts"]
+
+
+def _session(state: SessionState, fact: dict[str, Any]) -> None:
+    if "title" in fact:
+        state.title = fact["title"]
+    if "state" in fact:
+        state.state = fact["state"]
+    if "languages" in fact:
+        state.languages = list(fact["languages"])
+    if "settings" in fact:
+        state.settings = Settings(**fact["settings"])
+
+
+def _identity(state: SessionState, fact: dict[str, Any]) -> None:
+    data = fact["identity"]
+    state.identities[data["id"]] = Identity(**data)
+
+
+def _items(state: SessionState, fact: dict[str, Any]) -> None:
+    for data in fact["items"]:
+        state.items[data["id"]] = Item.from_dict(data)
+    if "order" in fact:
+        state.order = list(fact["order"])
+    if "live" in fact:
+        state.live = fact["live"]
+    key = fact.get("key")
+    if key is not None:
+        state.keys[(fact["by"], key)] = fact["items"][0]["id"]
+    if fact.get("action") == "merge":
+        source, target = fact["items"][0]["id"], fact["items"][0]["into"]
+        state.voters.setdefault(target, set()).update(state.voters.pop(source, set()))
+
+
+def _vote(state: SessionState, fact: dict[str, Any]) -> None:
+    voters = state.voters.setdefault(fact["item"], set())
+    if fact["undo"]:
+        voters.discard(fact["by"])
+    else:
+        voters.add(fact["by"])
+    item = state.items[fact["item"]]
+    state.items[item.id] = Item.from_dict({**item.to_dict(), "votes": len(voters)})
+
+
+def _caption(state: SessionState, fact: dict[str, Any]) -> None:
+    lang = fact["lang"]
+    if fact.get("seq") is not None:
+        state.caption_seq[lang] = fact["seq"]
+    for text in fact["lines"]:
+        line = CaptionLine(
+            ts=fact["ts"],
+            text=text,
+            lang=lang,
+            final=fact["final"],
+            seq=fact.get("seq"),
+            item=fact.get("item"),
+            speaker=fact.get("speaker"),
+        )
+        if line.final:
+            state.captions.append(line)
+            state.partial.pop(lang, None)
+        else:
+            state.partial[lang] = line
+
+
+def _note(state: SessionState, fact: dict[str, Any]) -> None:
+    """Notes live only on the recipient's private channel."""
+
+
+def _hub_status(state: SessionState, fact: dict[str, Any]) -> None:
+    state.attendees[fact["by"]] = fact["attendees"]
+
+
+_APPLY = {
+    "created": _created,
+    "session": _session,
+    "identity": _identity,
+    "items": _items,
+    "vote": _vote,
+    "caption": _caption,
+    "note": _note,
+    "hub_status": _hub_status,
+}
+FACT_KINDS = frozenset(_APPLY)

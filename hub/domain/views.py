@@ -1,0 +1,210 @@
+"""What each reader sees: the events a fact puts on each channel, and the join snapshot.
+
+Projection is where permissions on reads live: a participant's channels never
+carry another person's pending item, the moderation view, or a profile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .captions import CaptionLine
+from .items import Item
+from .roles import MODERATION, PUBLIC, STAFF, has_private, private_channel
+from .session import SNAPSHOT_CAPTIONS, SessionState
+
+# (channel key, event kind, data)
+Projection = tuple[str, str, dict[str, Any]]
+
+
+def public_item(item: Item) -> dict[str, Any]:
+    """An item as everyone sees it: no author for anonymous items, no author id."""
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "text": item.text,
+        "status": item.status,
+        "origin": item.origin,
+        "author": None if item.anonymous else item.author,
+        "affiliation": None if item.anonymous else item.affiliation,
+        "lang": item.lang,
+        "votes": item.votes,
+        "reason": item.reason,
+        "into": item.into,
+        "edited": item.edited,
+        "created": item.created,
+    }
+
+
+def own_item(item: Item) -> dict[str, Any]:
+    """An item as its author sees it: their own name even when asked anonymously."""
+    return {**public_item(item), "author": item.author, "anonymous": item.anonymous}
+
+
+def moderation_item(item: Item) -> dict[str, Any]:
+    """An item as moderators see it: everything, including who asked an anonymous item."""
+    return {**own_item(item), "author_id": item.author_id, "affiliation": item.affiliation}
+
+
+def caption_data(line: CaptionLine) -> dict[str, Any]:
+    data: dict[str, Any] = {"text": line.text, "lang": line.lang, "final": line.final}
+    if line.seq is not None:
+        data["seq"] = line.seq
+    if line.item is not None:
+        data["item"] = line.item
+    if line.speaker is not None:
+        data["speaker"] = line.speaker
+    return data
+
+
+def session_data(state: SessionState) -> dict[str, Any]:
+    return {
+        "id": state.id,
+        "title": state.title,
+        "state": state.state,
+        "languages": list(state.languages),
+        "settings": state.settings.to_dict(),
+    }
+
+
+def floor_data(state: SessionState) -> dict[str, Any]:
+    return {"item": state.live, "speaker": state.speaker()}
+
+
+def project(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    """The events `fact` puts on each channel, given the state just before it."""
+    return _PROJECT[fact["kind"]](state, fact)
+
+
+def _none(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    return []
+
+
+def _session(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    data = session_data(state)
+    for key in ("title", "state", "languages", "settings"):
+        if key in fact:
+            data[key] = fact[key]
+    return [(PUBLIC, "session", data)]
+
+
+def _items(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    out: list[Projection] = []
+    for raw in fact["items"]:
+        item = Item.from_dict(raw)
+        out.extend(_item_events(state, item, fact))
+    if "order" in fact:
+        order = {"items": list(fact["order"])}
+        out.append((PUBLIC, "order", order))
+        out.append((MODERATION, "order", order))
+    if "live" in fact:
+        live = fact["live"]
+        speaker = None
+        if live is not None:
+            item = Item.from_dict(next(i for i in fact["items"] if i["id"] == live))
+            speaker = None if item.anonymous else item.author
+        out.append((PUBLIC, "floor", {"item": live, "speaker": speaker}))
+    return out
+
+
+def _item_events(state: SessionState, item: Item, fact: dict[str, Any]) -> list[Projection]:
+    out: list[Projection] = []
+    if item.public:
+        out.append((PUBLIC, "item", public_item(item)))
+    mod = moderation_item(item)
+    mod["action"] = fact["action"]
+    mod["by"] = fact.get("by_name")
+    out.append((MODERATION, "item", mod))
+    author = state.identities.get(item.author_id)
+    if author is not None and has_private(author.role):
+        out.append((private_channel(item.author_id), "item", own_item(item)))
+    return out
+
+
+def _vote(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    item = state.items[fact["item"]]
+    after = Item.from_dict({**item.to_dict(), "votes": fact["votes"]})
+    vote_fact = {"action": "unvote" if fact["undo"] else "vote", "by_name": None}
+    out = _item_events(state, after, vote_fact)
+    voter = private_channel(fact["by"])
+    out.append((voter, "vote", {"item": item.id, "voted": not fact["undo"]}))
+    return out
+
+
+def _caption(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    out: list[Projection] = []
+    for text in fact["lines"]:
+        line = CaptionLine(
+            ts=fact["ts"],
+            text=text,
+            lang=fact["lang"],
+            final=fact["final"],
+            seq=fact.get("seq"),
+            item=fact.get("item"),
+            speaker=fact.get("speaker"),
+        )
+        out.append((PUBLIC, "caption", caption_data(line)))
+    return out
+
+
+def _note(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    return [(private_channel(fact["to"]), "note", {"text": fact["text"], "from": fact["from"]})]
+
+
+def _hub_status(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    data = {"hub": fact["by"], "name": fact["name"], "attendees": fact["attendees"]}
+    return [(MODERATION, "hub_status", data)]
+
+
+_PROJECT = {
+    "created": _none,
+    "session": _session,
+    "identity": _none,
+    "items": _items,
+    "vote": _vote,
+    "caption": _caption,
+    "note": _note,
+    "hub_status": _hub_status,
+}
+
+
+def visible_items(state: SessionState, role: str, identity_id: str) -> list[dict[str, Any]]:
+    """The items a reader may see, each in the view its role gets, oldest first."""
+    if role in STAFF:
+        return [moderation_item(item) for item in state.items.values()]
+    out = []
+    for item in state.items.values():
+        if item.author_id == identity_id and has_private(role):
+            out.append(own_item(item))
+        elif item.public:
+            out.append(public_item(item))
+    return out
+
+
+def snapshot(state: SessionState, role: str, identity_id: str) -> dict[str, Any]:
+    """The state a fresh reader starts from (presence is added by the server)."""
+    captions: dict[str, list[dict[str, Any]]] = {lang: [] for lang in state.languages}
+    for line in reversed(state.captions):
+        bucket = captions.setdefault(line.lang, [])
+        if len(bucket) < SNAPSHOT_CAPTIONS:
+            bucket.append({**caption_data(line), "ts": line.ts})
+    for bucket in captions.values():
+        bucket.reverse()
+    snap: dict[str, Any] = {
+        "items": visible_items(state, role, identity_id),
+        "order": list(state.order),
+        "floor": floor_data(state),
+        "captions": captions,
+        "partial": {lang: caption_data(line) for lang, line in state.partial.items()},
+    }
+    if has_private(role):
+        snap["votes"] = sorted(i for i, v in state.voters.items() if identity_id in v)
+    if role == "captioner":
+        snap["caption_seq"] = dict(state.caption_seq)
+    if role in STAFF:
+        snap["hubs"] = [
+            {"hub": hid, "name": state.identities[hid].name, "attendees": n}
+            for hid, n in state.attendees.items()
+            if hid in state.identities
+        ]
+    return snap

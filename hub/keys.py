@@ -1,0 +1,24 @@
+"""Every `web.AppKey` of the hub, in one module that imports nothing else of the hub."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .connection import Connection
+    from .log import EventLog
+    from .metrics import Metrics
+    from .ratelimit import RateLimits
+    from .session import Sessions
+    from .tokens import Signer
+
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+LOG: web.AppKey[EventLog] = web.AppKey("log")
+SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
+SIGNER: web.AppKey[Signer] = web.AppKey("signer")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+LIMITS: web.AppKey[RateLimits] = web.AppKey("limits")
+CONNECTIONS: web.AppKey[set[Connection]] = web.AppKey("connections")

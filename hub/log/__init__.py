@@ -1,0 +1,18 @@
+"""The event log: one ordered, gap-free history per session, with a backend per URL scheme."""
+
+from __future__ import annotations
+
+from .base import Batch, ChannelEvent, EventLog, Head, LogConflict, LogUnavailable
+
+__all__ = ["Batch", "ChannelEvent", "EventLog", "Head", "LogConflict", "LogUnavailable", "open_log"]
+
+
+def open_log(redis_url: str | None, data_dir: str) -> EventLog:
+    """The backend for a configuration: Redis when a URL is given, else the embedded one."""
+    if redis_url:
+        from .redis import RedisLog  # imported lazily: the embedded default needs no redis
+
+        return RedisLog(redis_url, data_dir=data_dir)
+    from .embedded import EmbeddedLog
+
+    return EmbeddedLog(data_dir)

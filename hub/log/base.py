@@ -1,0 +1,167 @@
+"""The event log interface every backend implements, and the batch it stores.
+
+A session's history is a sequence of batches, numbered 1, 2, 3... without gaps
+(the state log). Each batch holds one fact (what changed, folded into the
+session's state) and the events that fact put on the client channels, each
+with its channel offset and its wire frame, encoded once when the batch was
+made. Backends store batches whole and index the frames by channel, so a
+client resume reads "frames of channel C after offset N".
+
+Guarantees every backend gives (tests/test_log_contract.py checks them):
+- `append` is atomic: the batch and all its frames are stored, or none is.
+- `append` refuses (LogConflict) a batch whose offset is not head + 1 or whose
+  epoch is not the session's: two writers cannot both extend the same head.
+- frames of a channel are returned in offset order, gap-free from where the
+  backend still holds them.
+- listeners get every appended batch at most once each, in any instance;
+  they may miss some (Redis pub/sub is a doorbell), so readers compare the
+  batch offset with their cursor and fill holes with `batches`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+
+class LogConflict(Exception):
+    """The session's head moved (another writer appended first), or the epoch changed."""
+
+    def __init__(self, head: Head | None) -> None:
+        super().__init__(f"log head is now {head}")
+        self.head = head
+
+
+class LogUnavailable(Exception):
+    """The backend does not answer; the write may be retried with the same idempotency key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEvent:
+    """One event on one channel: its channel key, gap-free offset and encoded wire frame."""
+
+    channel: str
+    offset: int
+    frame: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """Where a session's log stands: the last batch offset and the epoch in force."""
+
+    offset: int
+    epoch: str
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One entry of a session's state log."""
+
+    session: str
+    offset: int
+    epoch: str
+    ts: int
+    fact: dict[str, Any]
+    events: tuple[ChannelEvent, ...]
+
+    def encode(self) -> bytes:
+        """The batch as stored and published: JSON with the frames as strings."""
+        return orjson.dumps(
+            {
+                "s": self.session,
+                "o": self.offset,
+                "e": self.epoch,
+                "ts": self.ts,
+                "f": self.fact,
+                "ev": [[ev.channel, ev.offset, ev.frame.decode()] for ev in self.events],
+            }
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> Batch:
+        body = orjson.loads(raw)
+        return cls(
+            session=body["s"],
+            offset=body["o"],
+            epoch=body["e"],
+            ts=body["ts"],
+            fact=body["f"],
+            events=tuple(ChannelEvent(ch, off, frame.encode()) for ch, off, frame in body["ev"]),
+        )
+
+
+Listener = Callable[[Batch], None]
+ResyncHook = Callable[[], None]
+
+
+class EventLog(abc.ABC):
+    """Storage and fan-out of session histories. One instance per process."""
+
+    #: A short name for logs and metrics.
+    kind: str = "abstract"
+    #: Called (in the event loop) after the live feed was lost and is back, so that
+    #: readers fill the hole from `batches`; set by the server.
+    resync_hook: ResyncHook | None = None
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Open connections and files; called once before any other method."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Flush and release everything; the log is unusable afterwards."""
+
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """True when the backend answers now (readiness)."""
+
+    @abc.abstractmethod
+    async def create(self, batch: Batch) -> bool:
+        """Start a new session's log with `batch` (offset 1); False when the id is taken."""
+
+    @abc.abstractmethod
+    async def append(self, batch: Batch) -> None:
+        """Store `batch` as the session's next entry and announce it to listeners.
+
+        Raises LogConflict when `batch.offset` is not head + 1 or the epoch differs,
+        LogUnavailable when the backend cannot be reached (nothing was stored, or the
+        caller cannot know: it retries with the same idempotency key).
+        """
+
+    @abc.abstractmethod
+    async def head(self, session: str) -> Head | None:
+        """The session's head, or None when there is no such session."""
+
+    @abc.abstractmethod
+    async def batches(self, session: str, after: int, limit: int = 1000) -> list[Batch]:
+        """Up to `limit` batches with offset > `after`, in order."""
+
+    @abc.abstractmethod
+    async def frames(
+        self, session: str, channel: str, after: int, limit: int = 1000
+    ) -> list[tuple[int, bytes]]:
+        """Up to `limit` (offset, frame) of `channel` with offset > `after`, in order."""
+
+    @abc.abstractmethod
+    async def new_epoch(self, session: str, old: str) -> str:
+        """Replace epoch `old` by a fresh one (history went backwards); returns the one in force."""
+
+    @abc.abstractmethod
+    def listen(self, session: str, listener: Listener) -> None:
+        """Call `listener` with batches appended to `session` from now on, by any instance."""
+
+    @abc.abstractmethod
+    def unlisten(self, session: str, listener: Listener) -> None:
+        """Stop calling `listener`."""
+
+    @abc.abstractmethod
+    async def sessions(self) -> list[str]:
+        """Every session id the log holds."""
+
+    @abc.abstractmethod
+    async def meta(self, key: str, default: str) -> str:
+        """The stored value of `key`, storing `default` first when there is none (atomically)."""

@@ -1,0 +1,40 @@
+"""Prometheus metrics, one registry per app (so tests can run several apps in a process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    """Every metric the hub exports; see docs/architecture.md for what to alert on."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.connections = Gauge(
+            "hub_connections", "Open client connections by role and transport",
+            ["role", "transport"], registry=r)
+        self.events_appended = Counter(
+            "hub_events_appended_total", "Channel events appended by this instance or received",
+            registry=r)
+        self.deliveries = Counter(
+            "hub_deliveries_total", "Channel events queued to client connections", registry=r)
+        self.frames_received = Counter(
+            "hub_frames_received_total", "Client frames received, by type", ["type"], registry=r)
+        self.errors = Counter(
+            "hub_errors_total", "Error frames sent, by code", ["code"], registry=r)
+        self.slow_disconnects = Counter(
+            "hub_slow_disconnects_total", "Readers closed for falling too far behind", registry=r)
+        self.resumes = Counter(
+            "hub_resumes_total", "Joins by outcome (fresh, recovered, not_recovered)",
+            ["outcome"], registry=r)
+        self.append_conflicts = Counter(
+            "hub_append_conflicts_total", "Appends refused because the head moved", registry=r)
+        self.rate_limited = Counter(
+            "hub_rate_limited_total", "Commands refused by a rate limit", ["command"], registry=r)
+        self.command_seconds = Histogram(
+            "hub_command_seconds", "Time to decide and append a command", ["type"], registry=r,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

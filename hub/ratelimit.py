@@ -1,0 +1,46 @@
+"""Per-identity rate limits for commands, held by each instance."""
+
+from __future__ import annotations
+
+import time
+
+from .config import Config
+from .domain.limits import Window
+from .errors import RATE_LIMITED, HubError
+
+
+class RateLimits:
+    """Sliding windows per (identity, command); `check` raises `rate_limited` with retry_after."""
+
+    def __init__(self, config: Config) -> None:
+        self._rules = {
+            "ask": (config.ask_per_10min, 600.0),
+            "vote": (config.vote_per_minute, 60.0),
+        }
+        self._windows: dict[tuple[str, str, str], Window] = {}
+        self._checks = 0
+
+    def check(self, session: str, identity: str, command: str) -> None:
+        rule = self._rules.get(command)
+        if rule is None:
+            return
+        now = time.monotonic()
+        key = (session, identity, command)
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = Window(*rule)
+        wait = window.take(now)
+        self._checks += 1
+        if self._checks % 1000 == 0:
+            self._sweep(now)
+        if wait:
+            raise HubError(
+                RATE_LIMITED,
+                f"too many {command} commands: at most {rule[0]} per {int(rule[1])} s; "
+                f"retry in {wait:.0f} s",
+                retry_after=round(wait, 1),
+            )
+
+    def _sweep(self, now: float) -> None:
+        for key in [k for k, w in self._windows.items() if w.idle(now)]:
+            del self._windows[key]

@@ -1,0 +1,325 @@
+"""A session as one server process holds it: its folded state, its readers, its writes.
+
+Every change goes through `Session.execute`: decide against the current state,
+append one batch with the offset it was decided against, then apply and fan out.
+When another instance appended first the log refuses (LogConflict); the session
+catches up and decides again, so two moderators acting on the same item at once
+get one success and one `conflict`, never a corrupted queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import protocol
+from .connection import Connection, ConnState, Entry
+from .domain import views
+from .domain.commands import Decision
+from .domain.roles import HUB, MODERATOR, ORGANIZER, PARTICIPANT, wire_name
+from .domain.session import SessionState, apply, new_session
+from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
+from .log import Batch, ChannelEvent, EventLog, LogConflict, LogUnavailable
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+PRESENCE_INTERVAL = 1.0
+RESYNC_INTERVAL = 5.0
+APPEND_ATTEMPTS = 8
+PAGE = 1000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Session:
+    """One session's state and readers in this process."""
+
+    def __init__(self, session_id: str, log: EventLog, metrics: Metrics) -> None:
+        self.id = session_id
+        self.log = log
+        self.metrics = metrics
+        self.state: SessionState = new_session(session_id)
+        self.readers: dict[str, set[Connection]] = {}
+        self.connections: set[Connection] = set()
+        self._write_lock = asyncio.Lock()
+        self._catch_up_lock = asyncio.Lock()
+        self._behind = asyncio.Event()
+        self._presence_dirty = asyncio.Event()
+        self._presence_sent: dict[str, int] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- loading and following the log -------------------------------------------------
+
+    async def load(self) -> None:
+        """Fold the session's whole log and follow new batches; `not_found` when none."""
+        head = await self.log.head(self.id)
+        if head is None:
+            raise not_found(f"no session {self.id!r}")
+        self.log.listen(self.id, self._on_batch)
+        await self.catch_up()
+        self._task = asyncio.create_task(self._maintain(), name=f"hub-session-{self.id}")
+
+    async def close(self) -> None:
+        """Stop following the log and end background work."""
+        self.log.unlisten(self.id, self._on_batch)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _on_batch(self, batch: Batch) -> None:
+        if batch.offset <= self.state.offset and batch.epoch == self.state.epoch:
+            return  # already applied (our own append, or a repeat)
+        if batch.offset == self.state.offset + 1 and batch.epoch == self.state.epoch:
+            self._apply(batch)
+        else:
+            self._behind.set()  # a hole: fill it from the log
+
+    async def catch_up(self) -> None:
+        """Apply every batch the log holds beyond ours; handle a log that went backwards."""
+        async with self._catch_up_lock:
+            head = await self.log.head(self.id)
+            if head is None:
+                raise not_found(f"session {self.id!r} is gone from the log")
+            if head.offset < self.state.offset or (
+                self.state.epoch and head.epoch != self.state.epoch
+            ):
+                await self._reset(head.epoch)
+                return
+            while True:
+                batches = await self.log.batches(self.id, self.state.offset, PAGE)
+                for batch in batches:
+                    if batch.offset == self.state.offset + 1:
+                        self._apply(batch)
+                if len(batches) < PAGE:
+                    return
+
+    async def _reset(self, epoch: str) -> None:
+        """The log lost history or changed epoch: rebuild, give the log a fresh epoch, and
+        ask every reader to resume (they get `recovered: false` and a fresh snapshot)."""
+        log.warning("session %s: log went backwards or changed epoch; rebuilding", self.id)
+        if epoch == self.state.epoch:
+            epoch = await self.log.new_epoch(self.id, epoch)
+        self.state = new_session(self.id)
+        batches: list[Batch] = []
+        after = 0
+        while True:
+            page = await self.log.batches(self.id, after, PAGE)
+            batches.extend(page)
+            if len(page) < PAGE:
+                break
+            after = page[-1].offset
+        for batch in batches:
+            self._apply(batch, fan_out=False)
+        self.state.epoch = epoch
+        for conn in list(self.connections):
+            conn.kick(protocol.CLOSE_SLOW, "history reset; resume", reconnect=True)
+
+    def _apply(self, batch: Batch, *, fan_out: bool = True) -> None:
+        state = self.state
+        apply(state, batch.fact)
+        state.offset = batch.offset
+        state.epoch = batch.epoch
+        for event in batch.events:
+            state.tops[event.channel] = event.offset
+        if not fan_out:
+            return
+        delivered = 0
+        for event in batch.events:
+            readers = self.readers.get(event.channel)
+            if readers:
+                for conn in readers:
+                    conn.deliver(event.channel, event.offset, event.frame)
+                delivered += len(readers)
+        self.metrics.events_appended.inc(len(batch.events))
+        self.metrics.deliveries.inc(delivered)
+        if batch.fact["kind"] == "hub_status":
+            self._presence_dirty.set()
+
+    async def _maintain(self) -> None:
+        """Presence at most once a second; fill holes when told, and every few seconds."""
+        last_resync = time.monotonic()
+        while True:
+            try:
+                await asyncio.wait_for(self._behind.wait(), PRESENCE_INTERVAL)
+            except TimeoutError:
+                pass
+            if self._presence_dirty.is_set():
+                self._presence_dirty.clear()
+                self._send_presence()
+            if self._behind.is_set() or time.monotonic() - last_resync > RESYNC_INTERVAL:
+                self._behind.clear()
+                last_resync = time.monotonic()
+                try:
+                    await self.catch_up()
+                except (LogUnavailable, HubError) as exc:
+                    log.warning("session %s: catch-up failed: %s", self.id, exc)
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _make_batch(self, fact: dict[str, Any], ts: int) -> Batch:
+        state = self.state
+        events: list[ChannelEvent] = []
+        tops = dict(state.tops)
+        for channel, kind, data in views.project(state, fact):
+            offset = tops.get(channel, 0) + 1
+            tops[channel] = offset
+            frame = protocol.event_frame(wire_name(channel), state.epoch, offset, kind, data, ts)
+            events.append(ChannelEvent(channel, offset, frame))
+        return Batch(self.id, state.offset + 1, state.epoch, ts, fact, tuple(events))
+
+    async def execute(self, decide: Callable[[SessionState], Decision]) -> dict[str, Any]:
+        """Decide against the current state and append; retried on a moved head."""
+        async with self._write_lock:
+            for _ in range(APPEND_ATTEMPTS):
+                decision = decide(self.state)
+                if decision.fact is None:
+                    return decision.result
+                batch = self._make_batch(decision.fact, now_ms())
+                try:
+                    await self.log.append(batch)
+                except LogConflict:
+                    self.metrics.append_conflicts.inc()
+                    await self._catch_up_or_unavailable()
+                    continue
+                except LogUnavailable as exc:
+                    raise HubError(
+                        UNAVAILABLE, f"storage is unavailable ({exc}); retry with the same key"
+                    ) from exc
+                if batch.offset == self.state.offset + 1:
+                    self._apply(batch)
+                return decision.result
+        raise HubError(CONFLICT, "the session is very busy; try again")
+
+    async def _catch_up_or_unavailable(self) -> None:
+        try:
+            await self.catch_up()
+        except LogUnavailable as exc:
+            raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); retry") from exc
+
+    # -- readers -----------------------------------------------------------------------
+
+    def attach(self, conn: Connection, positions: dict[str, int]) -> None:
+        """Register `conn` for live events from `positions` on (it holds them until open)."""
+        conn.positions = dict(positions)
+        for channel in positions:
+            self.readers.setdefault(channel, set()).add(conn)
+        self.connections.add(conn)
+        self._presence_dirty.set()
+
+    def detach(self, conn: Connection) -> None:
+        for channel in conn.positions:
+            readers = self.readers.get(channel)
+            if readers is not None:
+                readers.discard(conn)
+                if not readers:
+                    del self.readers[channel]
+        if conn in self.connections:
+            self.connections.discard(conn)
+            self._presence_dirty.set()
+
+    async def history(self, channel: str, after: int) -> list[Entry] | None:
+        """Every event of `channel` after `after` that the log holds, or None when some of
+        them are gone (trimmed): then the reader cannot recover and gets a snapshot."""
+        entries: list[Entry] = []
+        cursor = after
+        while True:
+            page = await self.log.frames(self.id, channel, cursor, PAGE)
+            for offset, frame in page:
+                if offset != cursor + 1:
+                    return None
+                entries.append((channel, offset, frame))
+                cursor = offset
+            if len(page) < PAGE:
+                break
+        if cursor < self.state.tops.get(channel, 0):
+            return None
+        return entries
+
+    def presence(self) -> dict[str, int]:
+        """Counts of identities connected here, by role; hubs' attendees summed."""
+        seen: dict[str, str] = {}
+        for conn in self.connections:
+            if conn.state is not ConnState.CLOSED and conn.identity:
+                seen[conn.identity] = conn.role
+        roles = list(seen.values())
+        hubs = [i for i, r in seen.items() if r == HUB]
+        return {
+            "participants": roles.count(PARTICIPANT),
+            "hubs": len(hubs),
+            "attendees": sum(self.state.attendees.get(h, 0) for h in hubs),
+            "moderators": roles.count(MODERATOR) + roles.count(ORGANIZER),
+            "captioners": roles.count("captioner"),
+            "screens": roles.count("screen"),
+        }
+
+    def _send_presence(self) -> None:
+        counts = self.presence()
+        if counts == self._presence_sent:
+            return
+        self._presence_sent = counts
+        frame = protocol.dump({"type": "presence", **counts})
+        for conn in self.connections:
+            if conn.state is ConnState.OPEN:
+                conn.push(frame)
+
+
+class Sessions:
+    """The sessions this process serves, loaded on first use."""
+
+    def __init__(self, log: EventLog, metrics: Metrics) -> None:
+        self.log = log
+        self.metrics = metrics
+        self._sessions: dict[str, Session] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
+        log.resync_hook = self.resync_all
+
+    async def get(self, session_id: str) -> Session:
+        """The session with this id; `not_found` when the log has none."""
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return session
+        lock = self._loading.setdefault(session_id, asyncio.Lock())
+        async with lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                session = Session(session_id, self.log, self.metrics)
+                try:
+                    await session.load()
+                except LogUnavailable as exc:
+                    await session.close()
+                    raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
+                except HubError:
+                    await session.close()
+                    raise
+                self._sessions[session_id] = session
+        return session
+
+    async def create(self, session_id: str, fact: dict[str, Any], epoch: str) -> Session | None:
+        """Start a new session's log with its `created` fact; None when the id is taken."""
+        batch = Batch(session_id, 1, epoch, fact["ts"], fact, ())
+        try:
+            created = await self.log.create(batch)
+        except LogUnavailable as exc:
+            raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
+        if not created:
+            return None
+        return await self.get(session_id)
+
+    def resync_all(self) -> None:
+        """The live feed was lost and is back: every session fills its hole."""
+        for session in self._sessions.values():
+            session._behind.set()
+
+    def loaded(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    async def close(self) -> None:
+        for session in list(self._sessions.values()):
+            await session.close()
+        self._sessions.clear()

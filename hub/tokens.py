@@ -1,0 +1,116 @@
+"""Signed tokens: bound to one session and one role, checkable by every instance.
+
+A token is `<payload>.<signature>`, both base64url; the payload is JSON with
+`s` (session), `r` (role), optionally `i` (identity id: the token names one
+identity), `n` (display name for a named identity) and `x` (expiry, seconds
+since the Unix epoch). The signature is HMAC-SHA256 with the server secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from .domain.roles import ROLES
+from .errors import UNAUTHORIZED, HubError
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a verified token grants."""
+
+    session: str
+    role: str
+    identity: str | None = None
+    name: str | None = None
+    expires: int | None = None
+    admin: bool = False
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_identity_id() -> str:
+    """A fresh identity id: random, so ids cannot be guessed or enumerated."""
+    return secrets.token_urlsafe(9)
+
+
+class Signer:
+    """Mints and checks tokens with one secret; also recognises the admin key."""
+
+    def __init__(self, secret: str, admin_key: str) -> None:
+        self._secret = secret.encode()
+        self._admin_key = admin_key
+
+    def mint(
+        self,
+        session: str,
+        role: str,
+        *,
+        identity: str | None = None,
+        name: str | None = None,
+        ttl: int | None = None,
+    ) -> str:
+        """A token for `role` on `session`; with `identity`, every use is that identity."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; one of {ROLES}")
+        body: dict[str, object] = {"s": session, "r": role}
+        if identity is not None:
+            body["i"] = identity
+        if name is not None:
+            body["n"] = name
+        if ttl is not None:
+            body["x"] = int(time.time()) + ttl
+        payload = _b64(orjson.dumps(body))
+        return f"{payload}.{self._sign(payload)}"
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
+
+    def is_admin(self, token: str) -> bool:
+        return hmac.compare_digest(token.encode(), self._admin_key.encode())
+
+    def verify(self, token: object, session: str | None) -> Grant:
+        """The grant of `token` for `session`; `unauthorized` for anything not valid there."""
+        if not isinstance(token, str) or not token or len(token) > 2048:
+            raise HubError(UNAUTHORIZED, "a token is required")
+        if self.is_admin(token):
+            return Grant(
+                session=session or "*",
+                role="organizer",
+                identity="organizer",
+                name="Organizer",
+                admin=True,
+            )
+        payload, _, signature = token.partition(".")
+        if not signature or not hmac.compare_digest(signature, self._sign(payload)):
+            raise HubError(
+                UNAUTHORIZED, "this token is not valid: ask the organizer for a new link"
+            )
+        try:
+            body = orjson.loads(_unb64(payload))
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            raise HubError(UNAUTHORIZED, "this token is not valid") from exc
+        expires = body.get("x")
+        if expires is not None and expires < time.time():
+            raise HubError(UNAUTHORIZED, "this token has expired: ask the organizer for a new link")
+        if session is not None and body.get("s") != session:
+            raise HubError(UNAUTHORIZED, "this token belongs to another session")
+        return Grant(
+            session=body["s"],
+            role=body["r"],
+            identity=body.get("i"),
+            name=body.get("n"),
+            expires=expires,
+        )

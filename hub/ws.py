@@ -1,0 +1,177 @@
+"""The websocket endpoint: `GET /ws/{session_id}`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+
+from aiohttp import WSMsgType, web
+
+from . import client, keys, protocol
+from .connection import Connection, Entry
+from .errors import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, HubError
+from .security import origin_allowed
+from .session import Session
+
+log = logging.getLogger(__name__)
+
+
+class WebSocketSender:
+    """Writes prebuilt text frames to an aiohttp websocket."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    async def send(self, entry: Entry) -> None:
+        await self.ws.send_frame(entry[2], WSMsgType.TEXT)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, message=reason.encode()[:120])
+
+
+class Abuse:
+    """Counts a connection's errors; too many in a minute and it is closed (1008)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.limit = per_minute
+        self.times: deque[float] = deque()
+
+    def strike(self) -> bool:
+        now = time.monotonic()
+        self.times.append(now)
+        while self.times and self.times[0] < now - 60:
+            self.times.popleft()
+        return len(self.times) > self.limit
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    config = app[keys.CONFIG]
+    if not origin_allowed(request, config):
+        raise web.HTTPForbidden(text="origin not allowed")
+    ws = web.WebSocketResponse(
+        heartbeat=config.heartbeat, max_msg_size=config.max_frame, compress=False
+    )
+    await ws.prepare(request)
+    metrics = app[keys.METRICS]
+    conn = Connection(WebSocketSender(ws), outbox_limit=config.outbox_frames,
+                      on_slow=metrics.slow_disconnects.inc)
+    app[keys.CONNECTIONS].add(conn)
+    session: Session | None = None
+    try:
+        try:
+            session = await app[keys.SESSIONS].get(request.match_info["session_id"])
+        except HubError as exc:
+            await ws.send_bytes(protocol.dump(exc.to_wire()))  # not_found / unavailable
+            await ws.close(code=protocol.CLOSE_NOT_FOUND, message=exc.code.encode())
+            return ws
+        if await _await_hello(request, ws, session, conn):
+            metrics.connections.labels(conn.role, "ws").inc()
+            try:
+                await _serve(request, ws, session, conn)
+            finally:
+                metrics.connections.labels(conn.role, "ws").dec()
+    finally:
+        app[keys.CONNECTIONS].discard(conn)
+        if session is not None:
+            session.detach(conn)
+        await conn.finish()
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+async def _send_error(ws: web.WebSocketResponse, exc: HubError, ref: str | None) -> None:
+    await ws.send_frame(protocol.dump(exc.to_wire(ref)), WSMsgType.TEXT)
+
+
+async def _await_hello(
+    request: web.Request, ws: web.WebSocketResponse, session: Session, conn: Connection
+) -> bool:
+    """Read frames until a valid `hello`; True once the client is welcomed."""
+    app = request.app
+    config = app[keys.CONFIG]
+    abuse = Abuse(min(config.max_errors_per_minute, 10))
+    deadline = time.monotonic() + config.hello_timeout
+    while True:
+        try:
+            msg = await ws.receive(timeout=max(0.01, deadline - time.monotonic()))
+        except TimeoutError:
+            await ws.close(code=protocol.CLOSE_HELLO_TIMEOUT, message=b"no hello")
+            return False
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return False
+        ref = None
+        frame: dict[str, object] = {}
+        try:
+            frame = _decode(msg)
+            ref = protocol.ref_of(frame)
+            parsed = protocol.parse(frame)
+            if not isinstance(parsed.command, protocol.Hello):
+                raise HubError(UNAUTHORIZED, "send `hello` with your token first")
+            await client.join(session, conn, parsed.command, app[keys.SIGNER],
+                              app[keys.METRICS], ref=parsed.ref)
+            return True
+        except HubError as exc:
+            app[keys.METRICS].errors.labels(exc.code).inc()
+            await _send_error(ws, exc, ref)
+            bad_token = exc.code == UNAUTHORIZED and isinstance(frame.get("token"), str)
+            if bad_token or abuse.strike():
+                await ws.close(code=protocol.CLOSE_UNAUTHORIZED, message=b"unauthorized")
+                return False
+        except ConnectionError:
+            return False
+
+
+def _decode(msg: object) -> dict[str, object]:
+    msg_type = getattr(msg, "type", None)
+    if msg_type == WSMsgType.BINARY:
+        raise HubError(BAD_REQUEST, "binary frames are not accepted: send JSON in text frames")
+    if msg_type != WSMsgType.TEXT:
+        raise HubError(BAD_REQUEST, "unexpected frame")
+    return protocol.loads(getattr(msg, "data", ""))
+
+
+async def _serve(
+    request: web.Request, ws: web.WebSocketResponse, session: Session, conn: Connection
+) -> None:
+    app = request.app
+    config = app[keys.CONFIG]
+    metrics = app[keys.METRICS]
+    limits = app[keys.LIMITS]
+    abuse = Abuse(config.max_errors_per_minute)
+    async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            if isinstance(ws.exception(), ValueError):  # pragma: no cover - aiohttp closes 1009
+                continue
+            break
+        ref = None
+        kind = "unknown"
+        try:
+            frame = _decode(msg)
+            ref = protocol.ref_of(frame)
+            parsed = protocol.parse(frame)
+            kind = parsed.type
+            metrics.frames_received.labels(parsed.type).inc()
+            if isinstance(parsed.command, protocol.Ping):
+                pong: dict[str, object] = {"type": "pong", "ts": int(time.time() * 1000)}
+                if parsed.ref is not None:
+                    pong["ref"] = parsed.ref
+                conn.push(protocol.dump(pong))
+                continue
+            start = time.perf_counter()
+            result = await client.handle(session, conn, parsed, limits)
+            metrics.command_seconds.labels(parsed.type).observe(client.elapsed(start))
+            if parsed.ref is not None:
+                conn.push(protocol.dump({"type": "ack", "ref": parsed.ref, "ok": True, **result}))
+        except HubError as exc:
+            metrics.errors.labels(exc.code).inc()
+            if exc.code == "rate_limited":
+                metrics.rate_limited.labels(kind).inc()
+            conn.push(protocol.dump(exc.to_wire(ref)))
+            if exc.code != TOO_LARGE and abuse.strike():
+                conn.kick(protocol.CLOSE_POLICY, "too many bad frames", reconnect=False)
+                await asyncio.sleep(0)
+                break

@@ -132,6 +132,8 @@ async def handle(
     session: Session, conn: Connection, frame: protocol.Frame, limits: RateLimits
 ) -> dict[str, Any]:
     """Carry out one command; returns the ack's fields or raises HubError."""
+    if isinstance(frame.command, protocol.Hello):
+        raise HubError("conflict", "already joined: `hello` is the first frame only")
     check_allowed(conn.role, frame.type)
     actor = Actor(conn.identity, conn.role, conn.name)
     cmd = frame.command
@@ -151,7 +153,8 @@ async def handle(
             return await session.execute(lambda st: commands.withdraw(st, actor, cmd.item))
         case protocol.Moderate():
             return await session.execute(lambda st: commands.moderate(
-                st, actor, cmd.item, cmd.action, text=cmd.text, into=cmd.into, before=cmd.before))
+                st, actor, cmd.item, cmd.action, text=cmd.text, into=cmd.into, before=cmd.before,
+                seconds=cmd.seconds, now=now_ms()))
         case protocol.SessionState():
             return await session.execute(
                 lambda st: commands.change_session(st, actor, new_state=cmd.state))
@@ -161,8 +164,6 @@ async def handle(
             result = await session.execute(
                 lambda st: commands.hub_status(st, actor, cmd.attendees))
             return result
-        case protocol.Hello():
-            raise HubError("conflict", "already joined: `hello` is the first frame only")
     raise HubError("bad_request", f"{frame.type!r} cannot be sent here")
 
 

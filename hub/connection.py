@@ -54,6 +54,10 @@ class Connection:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._on_slow = on_slow
+        self._closing: asyncio.Task[None] | None = None
+        # A resuming reader may be far behind: its replayed history does not count against
+        # the outbox limit (it is in memory already); only what comes on top of it does.
+        self._allowance = 0
         self.close_code: int | None = None
 
     def deliver(self, channel: str, offset: int, frame: bytes) -> None:
@@ -82,7 +86,7 @@ class Connection:
             self._queue((None, 0, frame))
 
     def _queue(self, entry: Entry) -> None:
-        if len(self._outbox) >= self.outbox_limit:
+        if len(self._outbox) >= self.outbox_limit + self._allowance:
             self._slow()
             return
         self._outbox.append(entry)
@@ -98,6 +102,7 @@ class Connection:
         if self.state is not ConnState.JOINING:
             return
         self.state = ConnState.OPEN
+        self._allowance = len(history) + 1
         self._queue((None, 0, welcome))
         held, self._held = self._held, []
         for channel, offset, frame in [*history, *held]:
@@ -115,9 +120,7 @@ class Connection:
         self._outbox.clear()
         self._held.clear()
         bye = protocol.dump({"type": "bye", "code": code, "reason": reason, "reconnect": reconnect})
-        task = asyncio.create_task(self._close(bye, code, reason), name="hub-conn-close")
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        self._closing = asyncio.create_task(self._close(bye, code, reason), name="hub-conn-close")
 
     async def _close(self, bye: bytes, code: int, reason: str) -> None:
         if self._writer is not None and self._writer is not asyncio.current_task():
@@ -139,13 +142,17 @@ class Connection:
                     await self._wake.wait()
                     continue
                 await self.sender.send(self._outbox.popleft())
+                if self._allowance:
+                    self._allowance -= 1
         except (ConnectionError, RuntimeError) as exc:
             log.debug("writer stopped: %s", exc)
             self.state = ConnState.CLOSED
 
     async def finish(self) -> None:
-        """Stop the writer (the client is gone)."""
+        """Let a goodbye in progress finish, then stop the writer (the client is gone)."""
         self.state = ConnState.CLOSED
+        if self._closing is not None:
+            await asyncio.wait([self._closing], timeout=3.0)
         writer = self._writer
         if writer is not None and not writer.done():
             writer.cancel()
@@ -154,6 +161,3 @@ class Connection:
     def wire_channels(self) -> list[str]:
         return [wire_name(key) for key in self.positions]
 
-
-# Close tasks outlive the call that starts them; keep a reference until they end.
-_background: set[asyncio.Task[None]] = set()

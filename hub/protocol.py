@@ -85,6 +85,7 @@ class Moderate:
     text: str | None
     into: str | None
     before: str | None
+    seconds: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +253,7 @@ def _moderate(frame: dict[str, Any]) -> Moderate:
         _text(frame, "text", required=False),
         _text(frame, "into", required=False, limit=MAX_ID),
         _text(frame, "before", required=False, limit=MAX_ID),
+        _int(frame, "seconds", required=False),
     )
 
 

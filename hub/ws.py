@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import deque
@@ -173,5 +172,4 @@ async def _serve(
             conn.push(protocol.dump(exc.to_wire(ref)))
             if exc.code != TOO_LARGE and abuse.strike():
                 conn.kick(protocol.CLOSE_POLICY, "too many bad frames", reconnect=False)
-                await asyncio.sleep(0)
                 break

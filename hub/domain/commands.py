@@ -180,6 +180,8 @@ def moderate(
     text: str | None = None,
     into: str | None = None,
     before: str | None = None,
+    seconds: int | None = None,
+    now: int = 0,
 ) -> Decision:
     """A moderator moves an item through its lifecycle (see `items.TRANSITIONS`)."""
     if action not in it.MODERATOR_ACTIONS:
@@ -216,6 +218,9 @@ def moderate(
         changed.append(it.moved(item, status))
         order.remove(item.id)
         extra["live"] = item.id
+        extra["since"] = now
+        limit = seconds if seconds is not None else state.settings.speaking_time
+        extra["limit"] = limit or None
     else:  # done
         changed = [it.moved(item, status)]
         extra["live"] = None

@@ -43,6 +43,7 @@ class Settings:
     anonymous: bool = True
     item_max: int = 2000
     caption_max: int = 10000
+    speaking_time: int = 0  # seconds per turn shown as a countdown; 0: no limit
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,8 +58,11 @@ class Settings:
             if isinstance(values[key], bool):
                 if not isinstance(value, bool):
                     raise bad_request(f"setting {key!r} takes true or false")
-            elif not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
-                raise bad_request(f"setting {key!r} takes a whole number from 1 to 100000")
+            else:
+                low = 0 if key == "speaking_time" else 1
+                whole = isinstance(value, int) and not isinstance(value, bool)
+                if not whole or not low <= value <= 100_000:
+                    raise bad_request(f"setting {key!r} takes a whole number from {low} to 100000")
             values[key] = value
         return Settings(**values)
 
@@ -92,6 +96,8 @@ class SessionState:
     items: dict[str, Item] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     live: str | None = None
+    live_since: int | None = None  # when the live item took the floor (ms)
+    live_limit: int | None = None  # its speaking time in seconds, if limited
     keys: dict[tuple[str, str], str] = field(default_factory=dict)
     voters: dict[str, set[str]] = field(default_factory=dict)
     caption_seq: dict[str, int] = field(default_factory=dict)
@@ -163,6 +169,8 @@ def _items(state: SessionState, fact: dict[str, Any]) -> None:
         state.order = list(fact["order"])
     if "live" in fact:
         state.live = fact["live"]
+        state.live_since = fact.get("since")
+        state.live_limit = fact.get("limit")
     key = fact.get("key")
     if key is not None:
         state.keys[(fact["by"], key)] = fact["items"][0]["id"]

@@ -68,7 +68,13 @@ def session_data(state: SessionState) -> dict[str, Any]:
 
 
 def floor_data(state: SessionState) -> dict[str, Any]:
-    return {"item": state.live, "speaker": state.speaker()}
+    """Who has the floor, since when (ms) and for how many seconds (None: no limit)."""
+    return {
+        "item": state.live,
+        "speaker": state.speaker(),
+        "since": state.live_since,
+        "limit": state.live_limit,
+    }
 
 
 def project(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
@@ -103,7 +109,9 @@ def _items(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
         if live is not None:
             item = Item.from_dict(next(i for i in fact["items"] if i["id"] == live))
             speaker = None if item.anonymous else item.author
-        out.append((PUBLIC, "floor", {"item": live, "speaker": speaker}))
+        floor = {"item": live, "speaker": speaker, "since": fact.get("since"),
+                 "limit": fact.get("limit")}
+        out.append((PUBLIC, "floor", floor))
     return out
 
 

@@ -1,0 +1,619 @@
+"""The Redis backend: streams for history, pub/sub as a doorbell, for many instances.
+
+Every key of a session carries the hash tag `{<session id>}`, so that a Redis
+Cluster keeps a whole session on one shard and the Lua scripts that touch all
+of its keys stay legal:
+
+    <prefix>:{sid}:head          hash: offset, epoch
+    <prefix>:{sid}:log           stream of batches, entry id <offset>-0, field b
+    <prefix>:{sid}:ch:<channel>  stream per channel, entry id <offset>-0, field f
+    <prefix>:{sid}:bell          pub/sub channel carrying each encoded batch
+    <prefix>:sessions            set of session ids
+    <prefix>:meta                hash of set-once settings
+    <prefix>:probe:<instance>    pub/sub channel an instance sends itself probes on
+
+`create` and `append` are one Lua script each: check the head, store the batch
+and its frames, move the head and publish, atomically. Pub/sub loses messages
+(on a dropped connection, a restart), so it is only a doorbell: listeners see
+the batch offset and fill holes from `batches` (design.md, "Pitfalls").
+
+On a Redis Cluster (`cluster_enabled:1`) the bell goes by SPUBLISH/SSUBSCRIBE.
+The client is still a plain one talking to the node of its URL, so the layout is
+ready for a cluster but a multi-shard cluster also needs a cluster-aware client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable
+
+log = logging.getLogger(__name__)
+
+#: Errors that mean "Redis cannot be reached now" (OSError covers the builtin
+#: ConnectionError and TimeoutError, and so asyncio's timeouts).
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+BACKOFF_MIN = 0.1
+BACKOFF_MAX = 2.0
+PING_TIMEOUT = 1.0
+PROBE_INTERVAL = 1.0
+#: A feed whose probe has not come back for this long counts as dead.
+PROBE_FRESH = 5.0
+COMMAND_POOL_SIZE = 50
+
+# Shared by both write scripts. KEYS: head, log, one channel stream per event
+# (in event order, repeated when a channel has several events), then for
+# `create` on a plain server the session index. ARGV: offset, epoch, encoded
+# batch, publish command, bell channel, session id, event count n, then n
+# pairs (event offset, frame).
+_WRITE_LUA = """
+local function top_offset(key)
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if #last == 0 then return 0 end
+  return tonumber(string.match(last[1][1], '^(%d+)'))
+end
+
+-- Stream entry ids must grow; a script is not rolled back on error, so check
+-- every stream before the first write instead of letting an XADD fail midway.
+local function check_streams(n)
+  local tops = {}
+  local function check(key, offset)
+    local top = tops[key] or top_offset(key)
+    local wanted = tonumber(offset)
+    if wanted == nil or wanted <= top then
+      return 'stream ' .. key .. ' is at offset ' .. top .. ', cannot add offset ' .. offset
+    end
+    tops[key] = wanted
+    return nil
+  end
+  local err = check(KEYS[2], ARGV[1])
+  for i = 1, n do
+    err = err or check(KEYS[2 + i], ARGV[6 + 2 * i])
+  end
+  return err
+end
+
+local function write_batch(n)
+  redis.call('XADD', KEYS[2], ARGV[1] .. '-0', 'b', ARGV[3])
+  for i = 1, n do
+    redis.call('XADD', KEYS[2 + i], ARGV[6 + 2 * i] .. '-0', 'f', ARGV[7 + 2 * i])
+  end
+  redis.call('HSET', KEYS[1], 'offset', ARGV[1], 'epoch', ARGV[2])
+  redis.call(ARGV[4], ARGV[5], ARGV[3])
+end
+
+local n = tonumber(ARGV[7])
+"""
+
+APPEND_LUA = (
+    _WRITE_LUA
+    + """
+local head = redis.call('HMGET', KEYS[1], 'offset', 'epoch')
+if not head[1] then return {'missing'} end
+if tonumber(head[1]) ~= tonumber(ARGV[1]) - 1 or head[2] ~= ARGV[2] then
+  return {'conflict', head[1], head[2]}
+end
+local err = check_streams(n)
+if err then return redis.error_reply(err) end
+write_batch(n)
+return {'ok'}
+"""
+)
+
+CREATE_LUA = (
+    _WRITE_LUA
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'taken'} end
+local err = check_streams(n)
+if err then return redis.error_reply(err) end
+write_batch(n)
+if #KEYS > 2 + n then redis.call('SADD', KEYS[#KEYS], ARGV[6]) end
+return {'ok'}
+"""
+)
+
+# KEYS: head. ARGV: the epoch expected, the fresh one.
+NEW_EPOCH_LUA = """
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return ARGV[2] end
+if epoch == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[2])
+  return ARGV[2]
+end
+return epoch
+"""
+
+
+def new_epoch_id() -> str:
+    return secrets.token_urlsafe(6)
+
+
+def _raw(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _describe(exc: BaseException) -> str:
+    """Type and message: redis-py's repr of its errors leaves out the message."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _where(url: str) -> str:
+    """The server part of a Redis URL, without credentials, for messages."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
+
+
+class RedisLog(EventLog):
+    """Session histories in Redis streams, fanned out to every instance by pub/sub."""
+
+    kind = "redis"
+
+    def __init__(self, url: str, *, data_dir: str, prefix: str = "hub") -> None:
+        self.url = url
+        #: Kept for the archive of closed sessions (not used yet).
+        self.data_dir = data_dir
+        self.prefix = prefix
+        #: Names this instance's connections (CLIENT LIST) and its probe channel.
+        self.instance_id = secrets.token_hex(6)
+        self._where = _where(url)
+        self._client: aioredis.Redis | None = None
+        self._sub_client: aioredis.Redis | None = None
+        self._scripts: dict[str, Any] = {}
+        self._sharded = False
+        self._listeners: dict[str, list[Listener]] = {}
+        self._feed_task: asyncio.Task[None] | None = None
+        self._feed_state = _FeedState()
+        self._probe_channel = f"{prefix}:probe:{self.instance_id}".encode()
+
+    # -- keys ---------------------------------------------------------------
+
+    def _key(self, session: str, suffix: str) -> str:
+        return f"{self.prefix}:{{{session}}}:{suffix}"
+
+    def _bell(self, session: str) -> bytes:
+        return self._key(session, "bell").encode()
+
+    def _session_of_bell(self, channel: bytes) -> str:
+        start = len(self.prefix) + 2  # "<prefix>:{"
+        return channel[start : -len(b"}:bell")].decode()
+
+    # -- lifetime -----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, detect a Redis Cluster and start the pub/sub feed task."""
+        if self._client is not None:
+            raise RuntimeError("RedisLog.start() called twice; call it once, then close()")
+        self._client, self._sub_client = self._make_clients()
+        for name, text in (("append", APPEND_LUA), ("create", CREATE_LUA)):
+            self._scripts[name] = self._client.register_script(text)
+        self._scripts["new_epoch"] = self._client.register_script(NEW_EPOCH_LUA)
+        try:
+            with self._reaching("start"):
+                info = await self._client.info("cluster")
+        except LogUnavailable:
+            await self.close()
+            raise
+        self._sharded = bool(info.get("cluster_enabled"))
+        if self._sharded:
+            log.info("redis at %s is a cluster: using sharded pub/sub", self._where)
+        self._feed_task = asyncio.create_task(
+            self._run_feed(self._sub_client), name="hub-redis-feed"
+        )
+        try:
+            async with asyncio.timeout(PROBE_FRESH):
+                await self._feed_state.connected.wait()
+        except TimeoutError:
+            log.warning("redis feed at %s not connected yet; it keeps trying", self._where)
+
+    def _make_clients(self) -> tuple[aioredis.Redis, aioredis.Redis]:
+        """The command client and the pub/sub client, each owning a blocking pool."""
+        # A plain pool raised "Too many connections" under bursts; a blocking one waits.
+        # No retries inside redis-py: a retried append whose reply was lost would
+        # come back as a false LogConflict; callers retry with their idempotency key.
+        common: dict[str, Any] = {
+            "decode_responses": False,
+            "retry": Retry(NoBackoff(), 0),
+            "socket_connect_timeout": 2.0,
+            "socket_keepalive": True,
+            "socket_timeout": 5.0,
+            "timeout": 5.0,  # waiting for a free connection of the blocking pool
+        }
+        commands = aioredis.Redis.from_pool(
+            aioredis.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=COMMAND_POOL_SIZE,
+                client_name=f"hub-cmd-{self.instance_id}",
+                **common,
+            )
+        )
+        # Its own pool, so that redis-py's retries never reconnect the feed behind
+        # our back (we must know, to resync), and a command burst cannot starve it.
+        feed = aioredis.Redis.from_pool(
+            aioredis.BlockingConnectionPool.from_url(
+                self.url, max_connections=2, client_name=f"hub-feed-{self.instance_id}", **common
+            )
+        )
+        return commands, feed
+
+    async def close(self) -> None:
+        """Stop the feed task and close both connection pools."""
+        task, self._feed_task = self._feed_task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+        for client in (self._client, self._sub_client):
+            if client is not None:
+                await client.aclose()
+        self._client = self._sub_client = None
+
+    def _conn(self) -> aioredis.Redis:
+        if self._client is None:
+            raise RuntimeError("RedisLog used before start(); call `await log.start()` first")
+        return self._client
+
+    @contextlib.contextmanager
+    def _reaching(self, what: str) -> Iterator[None]:
+        """Turn "Redis cannot be reached" into LogUnavailable, saying where and what."""
+        try:
+            yield
+        except UNAVAILABLE as exc:
+            raise LogUnavailable(
+                f"redis at {self._where} did not answer ({what}): {_describe(exc)}"
+            ) from exc
+
+    async def ping(self) -> bool:
+        """True when a PING answers within a second and the pub/sub feed delivers probes."""
+        client = self._client
+        if client is None:
+            return False
+        try:
+            async with asyncio.timeout(PING_TIMEOUT):
+                await client.ping()
+        except (RedisError, OSError) as exc:
+            log.info("redis at %s failed the readiness ping: %s", self._where, _describe(exc))
+            return False
+        return await self._feed_alive()
+
+    # -- writes -------------------------------------------------------------
+
+    def _write_call(self, batch: Batch, *, index: bool) -> tuple[list[str], list[Any]]:
+        sid = batch.session
+        keys = [self._key(sid, "head"), self._key(sid, "log")]
+        keys += [self._key(sid, f"ch:{ev.channel}") for ev in batch.events]
+        # The index set is not in the session's slot: a cluster gets it after the script.
+        if index and not self._sharded:
+            keys.append(f"{self.prefix}:sessions")
+        publish = "SPUBLISH" if self._sharded else "PUBLISH"
+        body = batch.encode()
+        args: list[Any] = [batch.offset, batch.epoch, body, publish, self._bell(sid), sid]
+        args.append(len(batch.events))
+        for ev in batch.events:
+            args += [ev.offset, ev.frame]
+        return keys, args
+
+    async def create(self, batch: Batch) -> bool:
+        """Start a new session's log with `batch` (offset 1); False when the id is taken."""
+        keys, args = self._write_call(batch, index=True)
+        with self._reaching(f"create {batch.session}"):
+            result = await self._scripts["create"](keys=keys, args=args)
+            if self._sharded and result[0] == b"ok":
+                await self._conn().sadd(f"{self.prefix}:sessions", batch.session)
+        return bool(result[0] == b"ok")
+
+    async def append(self, batch: Batch) -> None:
+        """Store `batch` as the session's next entry and publish it (one Lua script)."""
+        keys, args = self._write_call(batch, index=False)
+        with self._reaching(f"append {batch.session}#{batch.offset}"):
+            result = await self._scripts["append"](keys=keys, args=args)
+        if result[0] == b"ok":
+            return
+        if result[0] == b"conflict":
+            raise LogConflict(Head(int(result[1]), _text(result[2])))
+        raise LogConflict(None)
+
+    async def new_epoch(self, session: str, old: str) -> str:
+        """Replace epoch `old` by a fresh one (history went backwards); returns the one in force."""
+        with self._reaching(f"new_epoch {session}"):
+            epoch = await self._scripts["new_epoch"](
+                keys=[self._key(session, "head")], args=[old, new_epoch_id()]
+            )
+        return _text(epoch)
+
+    async def meta(self, key: str, default: str) -> str:
+        """The stored value of `key`, storing `default` first when there is none."""
+        name = f"{self.prefix}:meta"
+        with self._reaching(f"meta {key}"):
+            async with self._conn().pipeline(transaction=True) as pipe:
+                pipe.hsetnx(name, key, default)
+                pipe.hget(name, key)
+                _, value = await pipe.execute()
+        return _text(value)
+
+    # -- reads --------------------------------------------------------------
+
+    async def head(self, session: str) -> Head | None:
+        """The session's head, or None when there is no such session."""
+        with self._reaching(f"head {session}"):
+            offset, epoch = await self._conn().hmget(
+                self._key(session, "head"), ["offset", "epoch"]
+            )
+        if offset is None or epoch is None:
+            return None
+        return Head(int(offset), _text(epoch))
+
+    async def _range(
+        self, key: str, after: int, limit: int, field: bytes
+    ) -> list[tuple[int, bytes]]:
+        """(offset, value of `field`) of the stream entries with offset > `after`, in order."""
+        if limit <= 0:
+            return []
+        with self._reaching(f"read {key}"):
+            entries = await self._conn().xrange(key, f"{max(after + 1, 0)}-0", "+", count=limit)
+        return [
+            (int(_raw(entry_id).split(b"-", 1)[0]), _raw(fields[field]))
+            for entry_id, fields in entries or ()
+            if entry_id is not None and fields is not None
+        ]
+
+    async def batches(self, session: str, after: int, limit: int = 1000) -> list[Batch]:
+        """Up to `limit` batches with offset > `after`, in order."""
+        entries = await self._range(self._key(session, "log"), after, limit, b"b")
+        return [Batch.decode(body) for _, body in entries]
+
+    async def frames(
+        self, session: str, channel: str, after: int, limit: int = 1000
+    ) -> list[tuple[int, bytes]]:
+        """Up to `limit` (offset, frame) of `channel` with offset > `after`, in order."""
+        return await self._range(self._key(session, f"ch:{channel}"), after, limit, b"f")
+
+    async def sessions(self) -> list[str]:
+        """Every session id the log holds."""
+        with self._reaching("sessions"):
+            members = await self._conn().smembers(f"{self.prefix}:sessions")
+        return sorted(_text(member) for member in members)
+
+    # -- listening ----------------------------------------------------------
+
+    def listen(self, session: str, listener: Listener) -> None:
+        """Call `listener` with batches appended to `session` from now on, by any instance."""
+        listeners = self._listeners.setdefault(session, [])
+        listeners.append(listener)
+        if len(listeners) == 1:  # the first local listener subscribes
+            self._feed_state.wanted_changed()
+
+    def unlisten(self, session: str, listener: Listener) -> None:
+        """Stop calling `listener`; the last one of a session unsubscribes."""
+        listeners = self._listeners.get(session)
+        if listeners and listener in listeners:
+            listeners.remove(listener)
+            if not listeners:
+                del self._listeners[session]
+                self._feed_state.wanted_changed()
+
+    async def wait_subscribed(self) -> None:
+        """Wait until Redis confirmed the subscription of every listened session."""
+        await self._feed_state.synced.wait()
+
+    async def _run_feed(self, sub_client: aioredis.Redis) -> None:
+        """The one background task: keep the pub/sub connection up, with back-off."""
+        state = self._feed_state
+        delay = BACKOFF_MIN
+        while True:
+            pubsub = sub_client.pubsub()
+            try:
+                await self._feed_once(pubsub)
+            except UNAVAILABLE as exc:
+                log.warning(
+                    "redis feed at %s lost: %s; reconnecting in %.1f s",
+                    self._where,
+                    _describe(exc),
+                    delay,
+                )
+            except Exception:
+                log.exception("redis feed at %s failed; reconnecting in %.1f s", self._where, delay)
+            finally:
+                if state.connected.is_set():
+                    delay = BACKOFF_MIN
+                state.down()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX)
+
+    async def _feed_once(self, pubsub: PubSub) -> None:
+        """Subscribe, then read and manage subscriptions until the connection fails."""
+        await pubsub.subscribe(self._probe_channel)
+        tasks = [
+            asyncio.create_task(self._read_feed(pubsub), name="hub-redis-feed-read"),
+            asyncio.create_task(self._manage_feed(pubsub), name="hub-redis-feed-manage"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()  # raises what ended it
+        raise RedisConnectionError("the pub/sub feed stopped")
+
+    async def _read_feed(self, pubsub: PubSub) -> None:
+        while True:
+            message = await pubsub.get_message(timeout=None)
+            if message is not None:
+                self._on_message(message)
+
+    async def _manage_feed(self, pubsub: PubSub) -> None:
+        """Apply listen/unlisten to the subscriptions, and send a probe every second."""
+        state = self._feed_state
+        loop = asyncio.get_running_loop()
+        next_probe = loop.time()
+        while True:
+            state.wake.clear()
+            await self._reconcile(pubsub)
+            if loop.time() >= next_probe:
+                await self._probe_tick()
+                next_probe = loop.time() + PROBE_INTERVAL
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, next_probe - loop.time())):
+                    await state.wake.wait()
+
+    async def _reconcile(self, pubsub: PubSub) -> None:
+        state = self._feed_state
+        wanted = set(self._listeners)
+        for session in wanted - state.subscribed:
+            # One command per session: SSUBSCRIBE takes only channels of one slot.
+            if self._sharded:
+                await pubsub.ssubscribe(self._bell(session))
+            else:
+                await pubsub.subscribe(self._bell(session))
+            state.subscribed.add(session)
+        for session in state.subscribed - wanted:
+            if self._sharded:
+                await pubsub.sunsubscribe(self._bell(session))
+            else:
+                await pubsub.unsubscribe(self._bell(session))
+            state.subscribed.discard(session)
+        self._check_synced()
+
+    async def _probe_tick(self) -> None:
+        state = self._feed_state
+        now = asyncio.get_running_loop().time()
+        if state.probe_pending_since is not None and now - state.probe_pending_since > PROBE_FRESH:
+            # A connection can stay open and deliver nothing (centrifugo #1189).
+            raise RedisConnectionError(f"no pub/sub probe came back for {PROBE_FRESH:.0f} s")
+        try:
+            await self._conn().publish(self._probe_channel, b"probe")
+        except UNAVAILABLE as exc:
+            log.debug(
+                "probe publish failed: %s", _describe(exc)
+            )  # the command path has its own errors
+            return
+        if state.probe_pending_since is None:
+            state.probe_pending_since = now
+
+    async def _feed_alive(self) -> bool:
+        """True when a probe came back recently, or comes back within a second now."""
+        state = self._feed_state
+        task = self._feed_task
+        if task is None or task.done() or not state.connected.is_set():
+            return False
+        if asyncio.get_running_loop().time() - state.probe_seen_at < PROBE_FRESH:
+            return True
+        state.probe_seen.clear()
+        try:
+            async with asyncio.timeout(PING_TIMEOUT):
+                await self._conn().publish(self._probe_channel, b"probe")
+                await state.probe_seen.wait()
+        except (RedisError, OSError):
+            return False
+        return True
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        channel = bytes(message["channel"] or b"")
+        if kind in ("message", "smessage"):
+            if channel == self._probe_channel:
+                self._feed_state.probe_came_back()
+            else:
+                self._deliver(channel, message["data"])
+        elif kind in ("subscribe", "ssubscribe"):
+            if channel == self._probe_channel:
+                self._feed_state.connected.set()
+            else:
+                self._feed_state.confirmed.add(self._session_of_bell(channel))
+            self._check_synced()
+        elif kind in ("unsubscribe", "sunsubscribe"):
+            self._feed_state.confirmed.discard(self._session_of_bell(channel))
+            self._check_synced()
+
+    def _deliver(self, channel: bytes, data: bytes) -> None:
+        try:
+            batch = Batch.decode(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring an undecodable message on %r: %r", channel, exc)
+            return
+        for listener in list(self._listeners.get(batch.session, ())):
+            try:
+                listener(batch)
+            except Exception:
+                # One faulty listener must not stop the feed for every session.
+                log.exception("listener %r failed on %s#%d", listener, batch.session, batch.offset)
+
+    def _check_synced(self) -> None:
+        """Mark the feed in sync when Redis confirmed every wanted session; then resync."""
+        state = self._feed_state
+        if not state.connected.is_set() or state.confirmed != self._listeners.keys():
+            return
+        state.synced.set()
+        if state.resync_due:
+            state.resync_due = False
+            self._call_resync_hook()
+
+    def _call_resync_hook(self) -> None:
+        hook = self.resync_hook
+        if hook is None:
+            return
+        try:
+            hook()
+        except Exception:
+            log.exception("resync hook %r failed", hook)
+
+
+class _FeedState:
+    """What the feed task knows about its current pub/sub connection."""
+
+    def __init__(self) -> None:
+        #: Set when the probe channel subscription is confirmed.
+        self.connected = asyncio.Event()
+        #: Set when every listened session's subscription is confirmed.
+        self.synced = asyncio.Event()
+        #: Set by listen/unlisten to wake the subscription manager.
+        self.wake = asyncio.Event()
+        self.probe_seen = asyncio.Event()
+        self.probe_seen_at = float("-inf")
+        self.probe_pending_since: float | None = None
+        self.subscribed: set[str] = set()
+        self.confirmed: set[str] = set()
+        #: The connection was lost since the last resync: batches may have been missed.
+        self.resync_due = False
+
+    def wanted_changed(self) -> None:
+        self.synced.clear()
+        self.wake.set()
+
+    def probe_came_back(self) -> None:
+        self.probe_seen_at = asyncio.get_running_loop().time()
+        self.probe_pending_since = None
+        self.probe_seen.set()
+
+    def down(self) -> None:
+        self.resync_due = True
+        self.connected.clear()
+        self.synced.clear()
+        self.subscribed.clear()
+        self.confirmed.clear()
+        self.probe_pending_since = None

@@ -17,6 +17,7 @@ run: $(BIN)/.installed
 	$(BIN)/hub serve
 
 test: $(BIN)/.installed
+	scripts/test-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

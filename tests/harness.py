@@ -83,6 +83,7 @@ class HubProcess:
         env = {**os.environ, "HUB_ADMIN_KEY": ADMIN_KEY, **self.env}
         self.log_path = self.data.parent / f"hub-{self.port}.log"
         self.data.mkdir(parents=True, exist_ok=True)
+        seen = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
@@ -90,7 +91,7 @@ class HubProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"hub exited: {self.log_path.read_text()}")
-            if b"hub ready on" in self.log_path.read_bytes():
+            if b"hub ready on" in self.log_path.read_bytes()[seen:]:
                 return self
             time.sleep(0.05)
         raise RuntimeError(f"hub did not start: {self.log_path.read_text()}")

@@ -7,12 +7,8 @@ import json
 import random
 from typing import Any
 
-import pytest
-
 from tests.conftest import RunningHub
 from tests.harness import Client
-
-pytestmark = pytest.mark.asyncio
 
 
 async def test_many_clients_random_drops_exact_continuity(hub: RunningHub) -> None:

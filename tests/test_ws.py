@@ -13,8 +13,6 @@ import websockets
 from tests.conftest import RunningHub
 from tests.harness import Client
 
-pytestmark = pytest.mark.asyncio
-
 
 async def test_welcome_lists_every_channel_with_epoch_and_offset(meeting: dict[str, Any]) -> None:
     alice, mod, screen = meeting["alice"], meeting["moderator"], meeting["screen"]

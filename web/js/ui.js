@@ -1,0 +1,315 @@
+// Small DOM helpers shared by every page. User text only ever becomes a text node.
+
+import { t, currentLanguage, setLanguage, LANGUAGES, onLanguageChange } from './i18n.js';
+
+/**
+ * Make an element: h('button', {class: 'btn', onclick: fn, 'aria-label': '...'}, 'text', child).
+ * Strings become text nodes (never HTML); `text` sets textContent; `dataset` and `on*` are
+ * handled; `false`/`null` attributes are left out.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key === 'text') node.textContent = String(value);
+    else if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') {
+      node.addEventListener(key.slice(2), value);
+    } else if (key === 'value') node.value = value;
+    else if (key === 'checked' || key === 'disabled' || key === 'selected') node[key] = Boolean(value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replace an element's children. */
+export function fill(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+export const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+
+/** An idempotency key or reference: random, URL-safe, available without a secure context. */
+export function randomKey(bytes = 12) {
+  const raw = new Uint8Array(bytes);
+  crypto.getRandomValues(raw);
+  return Array.from(raw, (b) => b.toString(36).padStart(2, '0')).join('').slice(0, bytes * 2);
+}
+
+// ---------------------------------------------------------------- storage
+
+/** localStorage that never throws (private browsing, quota, disabled storage). */
+export const storage = {
+  get(key, fallback = null) {
+    try {
+      const raw = window.localStorage.getItem(key);
+      return raw === null ? fallback : JSON.parse(raw);
+    } catch {
+      return fallback;
+    }
+  },
+  set(key, value) {
+    try {
+      window.localStorage.setItem(key, JSON.stringify(value));
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  remove(key) {
+    try {
+      window.localStorage.removeItem(key);
+    } catch {
+      /* storage unavailable: nothing to remove */
+    }
+  },
+};
+
+// ---------------------------------------------------------------- reader preferences
+
+const PREFS_KEY = 'igf.prefs';
+const TEXT_SIZES = 6;
+const prefs = { textSize: 1, contrast: false, lite: false, ...storage.get(PREFS_KEY, {}) };
+
+export function getPref(name) {
+  return prefs[name];
+}
+
+export function setPref(name, value) {
+  prefs[name] = value;
+  storage.set(PREFS_KEY, prefs);
+  applyPrefs();
+  document.dispatchEvent(new CustomEvent('prefs', { detail: { name, value } }));
+}
+
+export function applyPrefs() {
+  const root = document.documentElement;
+  root.dataset.textsize = String(Math.max(0, Math.min(TEXT_SIZES - 1, prefs.textSize)));
+  root.dataset.contrast = prefs.contrast ? 'high' : 'normal';
+  root.dataset.lite = prefs.lite ? 'on' : 'off';
+}
+
+export const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+/** The "Display" settings: text size, high contrast and (optionally) low-bandwidth mode. */
+export function displaySettings({ lite = false } = {}) {
+  const sizeLabel = h('span', { class: 'size-value', 'aria-live': 'polite' });
+  const showSize = () => {
+    sizeLabel.textContent = t('display.size_value', { n: prefs.textSize + 1, max: TEXT_SIZES });
+  };
+  const smaller = h('button', { type: 'button', class: 'btn btn-sm', dataset: { i18n: 'display.smaller' } });
+  const larger = h('button', { type: 'button', class: 'btn btn-sm', dataset: { i18n: 'display.larger' } });
+  smaller.addEventListener('click', () => {
+    setPref('textSize', Math.max(0, prefs.textSize - 1));
+    showSize();
+  });
+  larger.addEventListener('click', () => {
+    setPref('textSize', Math.min(TEXT_SIZES - 1, prefs.textSize + 1));
+    showSize();
+  });
+  const contrast = h('input', { type: 'checkbox', id: 'pref-contrast', checked: prefs.contrast });
+  contrast.addEventListener('change', () => setPref('contrast', contrast.checked));
+  const rows = [
+    h('div', { class: 'setting-row', role: 'group', 'aria-labelledby': 'pref-size-label' },
+      h('span', { id: 'pref-size-label', class: 'setting-label', dataset: { i18n: 'display.text_size' } }),
+      h('span', { class: 'btn-group' }, smaller, sizeLabel, larger)),
+    h('div', { class: 'check' }, contrast,
+      h('label', { for: 'pref-contrast', dataset: { i18n: 'display.high_contrast' } })),
+  ];
+  if (lite) {
+    const liteBox = h('input', { type: 'checkbox', id: 'pref-lite', checked: prefs.lite,
+      'aria-describedby': 'pref-lite-help' });
+    liteBox.addEventListener('change', () => setPref('lite', liteBox.checked));
+    rows.push(h('div', { class: 'check' }, liteBox,
+      h('label', { for: 'pref-lite', dataset: { i18n: 'display.lite' } })),
+    h('p', { id: 'pref-lite-help', class: 'hint', dataset: { i18n: 'display.lite_help' } }));
+  }
+  showSize();
+  onLanguageChange(showSize);
+  return rows;
+}
+
+// ---------------------------------------------------------------- page chrome
+
+/** The language picker every page shows in its header. */
+export function languagePicker() {
+  const select = h('select', { id: 'ui-language', class: 'lang-select', 'aria-label': 'Language' });
+  for (const lang of LANGUAGES) {
+    select.append(h('option', { value: lang.code, lang: lang.tag, text: lang.name }));
+  }
+  select.value = currentLanguage();
+  select.addEventListener('change', () => setLanguage(select.value));
+  onLanguageChange(() => {
+    select.value = currentLanguage();
+    select.setAttribute('aria-label', t('common.language'));
+  });
+  select.setAttribute('aria-label', t('common.language'));
+  return select;
+}
+
+/** The connection state, as text and colour, updated from a HubClient. */
+export function connectionBadge(client) {
+  const badge = h('p', { class: 'conn', role: 'status', dataset: { state: 'connecting' } },
+    h('span', { class: 'conn-dot', 'aria-hidden': 'true' }),
+    h('span', { class: 'conn-text' }));
+  const show = () => {
+    badge.dataset.state = client.state;
+    badge.querySelector('.conn-text').textContent = t(`conn.${client.state}`);
+    badge.title = client.stopReason ? client.stopReason : '';
+  };
+  client.addEventListener('status', show);
+  onLanguageChange(show);
+  show();
+  return badge;
+}
+
+/** A polite announcement region for short status messages ("Question sent"). */
+export function announcer() {
+  const region = h('div', { class: 'sr-only', role: 'status', 'aria-live': 'polite' });
+  document.body.append(region);
+  let timer = 0;
+  return (message) => {
+    region.textContent = '';
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => { region.textContent = message; }, 50);
+  };
+}
+
+/** Show a message in an element flagged as an error or a confirmation. */
+export function flash(node, message, kind = 'ok') {
+  node.hidden = !message;
+  node.textContent = message || '';
+  node.dataset.kind = kind;
+}
+
+// ---------------------------------------------------------------- formatting
+
+export function formatTime(ms) {
+  if (!ms) return '';
+  try {
+    return new Intl.DateTimeFormat(currentLanguage(), { hour: '2-digit', minute: '2-digit' })
+      .format(new Date(ms));
+  } catch {
+    return new Date(ms).toLocaleTimeString();
+  }
+}
+
+/** mm:ss (or h:mm:ss) for a number of seconds; negative values get a minus sign. */
+export function formatDuration(seconds) {
+  const sign = seconds < 0 ? '-' : '';
+  let s = Math.abs(Math.round(seconds));
+  const hours = Math.floor(s / 3600);
+  s -= hours * 3600;
+  const minutes = Math.floor(s / 60);
+  s -= minutes * 60;
+  const two = (n) => String(n).padStart(2, '0');
+  return hours ? `${sign}${hours}:${two(minutes)}:${two(s)}` : `${sign}${minutes}:${two(s)}`;
+}
+
+/** A language tag's name in the reader's language ("fr" -> "French" / "français"). */
+export function languageName(tag) {
+  try {
+    const names = new Intl.DisplayNames([currentLanguage()], { type: 'language' });
+    const name = names.of(tag);
+    if (name && name !== tag) return name;
+  } catch {
+    /* unknown tag or no Intl.DisplayNames: fall back to the tag */
+  }
+  return tag;
+}
+
+export function regionName(code) {
+  try {
+    return new Intl.DisplayNames([currentLanguage()], { type: 'region' }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+/** "Hub: Nairobi", "In the room", "Remote". */
+export function originLabel(origin) {
+  if (typeof origin === 'string' && origin.startsWith('hub:')) {
+    return t('origin.hub', { name: origin.slice(4) });
+  }
+  return t(origin === 'room' ? 'origin.room' : 'origin.remote');
+}
+
+export function originKind(origin) {
+  return typeof origin === 'string' && origin.startsWith('hub:') ? 'hub' : origin || 'remote';
+}
+
+export const kindLabel = (kind) => t(`kind.${kind}`);
+export const statusLabel = (status) => t(`status.${status}`);
+
+export function badge(text, variant) {
+  return h('span', { class: `badge badge-${variant}` }, text);
+}
+
+/** The page's URL parts: session id and role from the path, token and extras from the hash. */
+export function pageLink(loc = window.location) {
+  const match = loc.pathname.match(/^\/s\/([^/]+)\/([a-z]+)\/?$/);
+  const params = new URLSearchParams(loc.hash.replace(/^#/, ''));
+  return {
+    session: match ? decodeURIComponent(match[1]) : null,
+    role: match ? match[2] : null,
+    token: params.get('token'),
+    params,
+  };
+}
+
+/** Fetch JSON from the hub's HTTP API with a bearer token; throws {status, code, message}. */
+export async function api(method, path, { token, body } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store', credentials: 'omit',
+    });
+  } catch (err) {
+    throw { status: 0, code: 'network', message: String(err && err.message) };
+  }
+  const type = response.headers.get('Content-Type') || '';
+  const data = type.includes('json') ? await response.json().catch(() => null) : null;
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    throw { status: response.status, code: error.code || `http_${response.status}`,
+      message: error.message || response.statusText };
+  }
+  return data;
+}
+
+/** The human sentence for an error frame or API error, in the reader's language. */
+export function errorText(error) {
+  if (!error) return t('error.generic');
+  const code = error.code || 'generic';
+  const known = ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict',
+    'rate_limited', 'too_large', 'unavailable', 'network', 'offline'];
+  if (code === 'rate_limited' && error.retry_after) {
+    return t('error.rate_limited_wait', { seconds: Math.ceil(error.retry_after) });
+  }
+  return t(known.includes(code) ? `error.${code}` : 'error.generic');
+}
+
+/** Boot a page: preferences, then translations (setLanguage fills every data-i18n node). */
+export function bootPage(titleKey) {
+  applyPrefs();
+  const setTitle = () => { document.title = `${t(titleKey)} · ${t('app.name')}`; };
+  onLanguageChange(setTitle);
+  setLanguage(currentLanguage(), { persist: false });
+  setTitle();
+}

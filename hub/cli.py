@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--port", type=int, help="port (HUB_PORT, default 8080; 0: any free)")
     serve_p.add_argument("--data", help="state directory (HUB_DATA, default ./hub-data)")
     serve_p.add_argument("--redis", help="Redis URL for several instances (HUB_REDIS_URL)")
+    serve_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX, default hub)")
     serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
     serve_p.add_argument("--log-level", default="INFO")
     create = sub.add_parser("create", help="create a session on a running hub, print its links")
@@ -39,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         logging.basicConfig(level=args.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        config = Config.from_env(host=args.host, port=args.port, data=args.data,
-                                 redis_url=args.redis, public_url=args.public_url)
+        config = Config.from_env(
+            host=args.host, port=args.port, data=args.data, redis_url=args.redis,
+            redis_prefix=args.redis_prefix, public_url=args.public_url)
         asyncio.run(serve(config))
         return 0
     return create_session(args)

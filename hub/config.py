@@ -14,6 +14,7 @@ class Config:
     port: int = 8080
     data: str = "./hub-data"
     redis_url: str | None = None
+    redis_prefix: str = "hub"  # every Redis key starts with it: several hubs can share a Redis
     admin_key: str | None = None
     public_url: str | None = None  # how clients reach this hub, for links (else from the request)
     allowed_origins: tuple[str, ...] = ()
@@ -42,6 +43,8 @@ class Config:
             values["data"] = env["HUB_DATA"]
         if env.get("HUB_REDIS_URL"):
             values["redis_url"] = env["HUB_REDIS_URL"]
+        if env.get("HUB_REDIS_PREFIX"):
+            values["redis_prefix"] = env["HUB_REDIS_PREFIX"]
         if env.get("HUB_ADMIN_KEY"):
             values["admin_key"] = env["HUB_ADMIN_KEY"]
         if env.get("HUB_PUBLIC_URL"):

@@ -31,6 +31,7 @@ PRESENCE_INTERVAL = 1.0
 RESYNC_INTERVAL = 5.0
 APPEND_ATTEMPTS = 8
 PAGE = 1000
+SUBSCRIBE_TIMEOUT = 5.0
 
 
 def now_ms() -> int:
@@ -62,6 +63,11 @@ class Session:
         if head is None:
             raise not_found(f"no session {self.id!r}")
         self.log.listen(self.id, self._on_batch)
+        try:  # then nothing appended after the catch-up can be missed
+            await asyncio.wait_for(self.log.wait_subscribed(), SUBSCRIBE_TIMEOUT)
+        except TimeoutError as exc:
+            self.log.unlisten(self.id, self._on_batch)
+            raise LogUnavailable("the live feed did not subscribe in time") from exc
         await self.catch_up()
         self._task = asyncio.create_task(self._maintain(), name=f"hub-session-{self.id}")
 

@@ -61,6 +61,7 @@ class HubProcess:
     data: Path
     port: int = 0
     redis_url: str | None = None
+    redis_prefix: str | None = None
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
@@ -80,6 +81,8 @@ class HubProcess:
                 "--port", str(self.port), "--data", str(self.data)]
         if self.redis_url:
             args += ["--redis", self.redis_url]
+        if self.redis_prefix:
+            args += ["--redis-prefix", self.redis_prefix]
         env = {**os.environ, "HUB_ADMIN_KEY": ADMIN_KEY, **self.env}
         self.log_path = self.data.parent / f"hub-{self.port}.log"
         self.data.mkdir(parents=True, exist_ok=True)

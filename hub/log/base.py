@@ -159,6 +159,10 @@ class EventLog(abc.ABC):
         """Stop calling `listener`."""
 
     @abc.abstractmethod
+    async def wait_subscribed(self) -> None:
+        """Return once every `listen` so far is live (batches appended from now on arrive)."""
+
+    @abc.abstractmethod
     async def sessions(self) -> list[str]:
         """Every session id the log holds."""
 

@@ -208,6 +208,9 @@ class EmbeddedLog(EventLog):
             if not listeners:
                 del self._listeners[session]
 
+    async def wait_subscribed(self) -> None:
+        """In-process listeners are live as soon as they are added."""
+
     async def sessions(self) -> list[str]:
         def read() -> list[str]:
             return [r[0] for r in self._conn().execute("SELECT id FROM sessions ORDER BY id")]

@@ -1,0 +1,1 @@
+"""Reference data shipped with the hub (read with importlib.resources)."""

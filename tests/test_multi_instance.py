@@ -148,7 +148,9 @@ async def test_redis_restart_with_persistence_loses_nothing(tmp_path: Path) -> N
 
 async def _until_ready(hub: HubProcess, timeout: float = 20.0) -> None:
     async def poll() -> None:
-        while (await ahttp("GET", f"{hub.url}/readyz"))[0] != 200:
+        while True:
+            if (await ahttp("GET", f"{hub.url}/readyz"))[0] == 200:
+                return
             await asyncio.sleep(0.1)
 
     await asyncio.wait_for(poll(), timeout)

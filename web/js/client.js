@@ -222,6 +222,7 @@ export class HubClient extends EventTarget {
     this.lastHeard = 0;
     this.lastPing = 0;
     this.saveTimer = 0;
+    this.started = false;
 
     const identity = persist ? storageGet(`${this.storageKey}:id`) : null;
     if (joinToken && (!identity || identity.join !== joinToken)) {
@@ -256,6 +257,7 @@ export class HubClient extends EventTarget {
   }
 
   start() {
+    this.started = true;
     this.stopped = false;
     window.addEventListener('online', this.onOnline);
     window.addEventListener('offline', this.onOffline);

@@ -28,6 +28,11 @@ class Sender(Protocol):
 
     async def send(self, entry: Entry) -> None: ...
 
+    def try_write(self, entry: Entry, wire: bytes | None) -> bool:
+        """Write at once when the socket takes it without waiting; False: queue it instead.
+        `wire` is the frame already encoded for the transport, when there is one."""
+        ...
+
     async def close(self, code: int, reason: str) -> None: ...
 
 
@@ -60,7 +65,7 @@ class Connection:
         self._allowance = 0
         self.close_code: int | None = None
 
-    def deliver(self, channel: str, offset: int, frame: bytes) -> None:
+    def deliver(self, channel: str, offset: int, frame: bytes, wire: bytes | None = None) -> None:
         """Queue one channel event, dropping repeats; a hole means this reader must resync."""
         if self.state is ConnState.CLOSED:
             return
@@ -78,14 +83,18 @@ class Connection:
             self.kick(protocol.CLOSE_SLOW, "resync", reconnect=True)
             return
         self.positions[channel] = offset
-        self._queue((channel, offset, frame))
+        self._queue((channel, offset, frame), wire)
 
     def push(self, frame: bytes) -> None:
         """Queue a frame that is not part of any channel (ack, error, presence)."""
         if self.state is not ConnState.CLOSED:
             self._queue((None, 0, frame))
 
-    def _queue(self, entry: Entry) -> None:
+    def _queue(self, entry: Entry, wire: bytes | None = None) -> None:
+        # The fast path: nothing waiting and the socket has room, so write now, with no
+        # task switch. Otherwise the writer task sends in order, with flow control.
+        if not self._outbox and self._writer is not None and self.sender.try_write(entry, wire):
+            return
         if len(self._outbox) >= self.outbox_limit + self._allowance:
             self._slow()
             return

@@ -139,8 +139,9 @@ class Session:
         for event in batch.events:
             readers = self.readers.get(event.channel)
             if readers:
+                wire = protocol.ws_text_frame(event.frame)  # built once for every reader
                 for conn in readers:
-                    conn.deliver(event.channel, event.offset, event.frame)
+                    conn.deliver(event.channel, event.offset, event.frame, wire)
                 delivered += len(readers)
         self.metrics.events_appended.inc(len(batch.events))
         self.metrics.deliveries.inc(delivered)

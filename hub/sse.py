@@ -56,6 +56,9 @@ class SseSender:
             head = b""
         await self.response.write(head + b"data: " + frame + b"\n\n")
 
+    def try_write(self, entry: Entry, wire: bytes | None) -> bool:
+        return False  # SSE ids carry positions: every frame goes through the writer
+
     async def close(self, code: int, reason: str) -> None:
         self.closed.set()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -16,15 +17,28 @@ from .session import Session
 
 log = logging.getLogger(__name__)
 
+# Above this many bytes waiting in a socket's buffer, frames go through the outbox.
+WRITE_BUFFER_HIGH = 64 * 1024
+
 
 class WebSocketSender:
     """Writes prebuilt text frames to an aiohttp websocket."""
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None) -> None:
         self.ws = ws
+        self.transport = transport
 
     async def send(self, entry: Entry) -> None:
         await self.ws.send_frame(entry[2], WSMsgType.TEXT)
+
+    def try_write(self, entry: Entry, wire: bytes | None) -> bool:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > WRITE_BUFFER_HIGH:
+            return False
+        transport.write(wire if wire is not None else protocol.ws_text_frame(entry[2]))
+        return True
 
     async def close(self, code: int, reason: str) -> None:
         await self.ws.close(code=code, message=reason.encode()[:120])
@@ -55,7 +69,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     )
     await ws.prepare(request)
     metrics = app[keys.METRICS]
-    conn = Connection(WebSocketSender(ws), outbox_limit=config.outbox_frames,
+    transport = request.transport
+    sender = WebSocketSender(ws, transport if isinstance(transport, asyncio.Transport) else None)
+    conn = Connection(sender, outbox_limit=config.outbox_frames,
                       on_slow=metrics.slow_disconnects.inc)
     app[keys.CONNECTIONS].add(conn)
     session: Session | None = None

@@ -47,7 +47,7 @@ def create_app(config: Config) -> web.Application:
 
 async def _backend(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
-    event_log = open_log(config.redis_url, config.data, config.redis_prefix)
+    event_log = open_log(config.redis_url, config.data, config.redis_prefix, config.history)
     await event_log.start()
     secret = await event_log.meta("secret", secrets.token_urlsafe(32))
     generated = secrets.token_urlsafe(24)

@@ -15,6 +15,7 @@ class Config:
     data: str = "./hub-data"
     redis_url: str | None = None
     redis_prefix: str = "hub"  # every Redis key starts with it: several hubs can share a Redis
+    history: int = 10_000  # events kept per channel in Redis for resumes (closed: archived)
     admin_key: str | None = None
     public_url: str | None = None  # how clients reach this hub, for links (else from the request)
     allowed_origins: tuple[str, ...] = ()
@@ -45,6 +46,8 @@ class Config:
             values["redis_url"] = env["HUB_REDIS_URL"]
         if env.get("HUB_REDIS_PREFIX"):
             values["redis_prefix"] = env["HUB_REDIS_PREFIX"]
+        if env.get("HUB_HISTORY"):
+            values["history"] = int(env["HUB_HISTORY"])
         if env.get("HUB_ADMIN_KEY"):
             values["admin_key"] = env["HUB_ADMIN_KEY"]
         if env.get("HUB_PUBLIC_URL"):

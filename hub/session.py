@@ -20,7 +20,7 @@ from .connection import Connection, ConnState, Entry
 from .domain import views
 from .domain.commands import Decision
 from .domain.roles import HUB, MODERATOR, ORGANIZER, PARTICIPANT, wire_name
-from .domain.session import SessionState, apply, new_session
+from .domain.session import CLOSED, SessionState, apply, new_session
 from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
 from .log import Batch, ChannelEvent, EventLog, LogConflict, LogUnavailable
 from .metrics import Metrics
@@ -54,6 +54,7 @@ class Session:
         self._presence_dirty = asyncio.Event()
         self._presence_sent: dict[str, int] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._archiving: asyncio.Task[None] | None = None
 
     # -- loading and following the log -------------------------------------------------
 
@@ -72,11 +73,27 @@ class Session:
         self._task = asyncio.create_task(self._maintain(), name=f"hub-session-{self.id}")
 
     async def close(self) -> None:
-        """Stop following the log and end background work."""
+        """Stop following the log and end background work (an archive in progress ends)."""
         self.log.unlisten(self.id, self._on_batch)
+        if self._archiving is not None:
+            await asyncio.gather(self._archiving, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+    def _archive_later(self) -> None:
+        """The session closed: move its log to the durable archive, in the background."""
+        if self._archiving is not None and not self._archiving.done():
+            return
+
+        async def archive() -> None:
+            try:
+                if await self.log.archive(self.id):
+                    log.info("session %s closed and archived", self.id)
+            except LogUnavailable as exc:
+                log.warning("session %s: archive failed, kept live: %s", self.id, exc)
+
+        self._archiving = asyncio.create_task(archive(), name=f"hub-archive-{self.id}")
 
     def _on_batch(self, batch: Batch) -> None:
         if batch.offset <= self.state.offset and batch.epoch == self.state.epoch:
@@ -200,6 +217,8 @@ class Session:
                     ) from exc
                 if batch.offset == self.state.offset + 1:
                     self._apply(batch)
+                if decision.fact.get("state") == CLOSED and decision.fact["kind"] == "session":
+                    self._archive_later()
                 return decision.result
         raise HubError(CONFLICT, "the session is very busy; try again")
 

@@ -7,12 +7,14 @@ from .base import Batch, ChannelEvent, EventLog, Head, LogConflict, LogUnavailab
 __all__ = ["Batch", "ChannelEvent", "EventLog", "Head", "LogConflict", "LogUnavailable", "open_log"]
 
 
-def open_log(redis_url: str | None, data_dir: str, prefix: str = "hub") -> EventLog:
+def open_log(
+    redis_url: str | None, data_dir: str, prefix: str = "hub", history: int = 10_000
+) -> EventLog:
     """The backend for a configuration: Redis when a URL is given, else the embedded one."""
     if redis_url:
         from .redis import RedisLog  # imported lazily: the embedded default needs no redis
 
-        return RedisLog(redis_url, data_dir=data_dir, prefix=prefix)
+        return RedisLog(redis_url, data_dir=data_dir, prefix=prefix, history=history)
     from .embedded import EmbeddedLog
 
     return EmbeddedLog(data_dir)

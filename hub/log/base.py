@@ -163,6 +163,11 @@ class EventLog(abc.ABC):
         """Return once every `listen` so far is live (batches appended from now on arrive)."""
 
     @abc.abstractmethod
+    async def archive(self, session: str) -> bool:
+        """Keep a closed session's whole log in the durable store and free what the live
+        store holds of it; reads go on answering from the archive. True when done."""
+
+    @abc.abstractmethod
     async def sessions(self) -> list[str]:
         """Every session id the log holds."""
 

@@ -208,6 +208,10 @@ class EmbeddedLog(EventLog):
             if not listeners:
                 del self._listeners[session]
 
+    async def archive(self, session: str) -> bool:
+        """SQLite on disk is the durable store already: nothing to move."""
+        return False
+
     async def wait_subscribed(self) -> None:
         """In-process listeners are live as soon as they are added."""
 

@@ -40,6 +40,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .archive import Archive
 from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,12 @@ end
 
 local function write_batch(n)
   redis.call('XADD', KEYS[2], ARGV[1] .. '-0', 'b', ARGV[3])
+  -- Channel history is bounded (the last ARGV, approximately: whole stream nodes);
+  -- the state log is kept whole until the session is archived.
+  local maxlen = ARGV[#ARGV]
   for i = 1, n do
-    redis.call('XADD', KEYS[2 + i], ARGV[6 + 2 * i] .. '-0', 'f', ARGV[7 + 2 * i])
+    redis.call('XADD', KEYS[2 + i], 'MAXLEN', '~', maxlen,
+               ARGV[6 + 2 * i] .. '-0', 'f', ARGV[7 + 2 * i])
   end
   redis.call('HSET', KEYS[1], 'offset', ARGV[1], 'epoch', ARGV[2])
   redis.call(ARGV[4], ARGV[5], ARGV[3])
@@ -126,6 +131,15 @@ if #KEYS > 2 + n then redis.call('SADD', KEYS[#KEYS], ARGV[6]) end
 return {'ok'}
 """
 )
+
+# KEYS: head, log, every channel stream. ARGV: the archived head offset. Drops the
+# session's keys only when nothing was appended since the archive was read.
+DROP_LUA = """
+local offset = redis.call('HGET', KEYS[1], 'offset')
+if offset ~= ARGV[1] then return 0 end
+redis.call('DEL', unpack(KEYS))
+return 1
+"""
 
 # KEYS: head. ARGV: the epoch expected, the fresh one.
 NEW_EPOCH_LUA = """
@@ -167,11 +181,15 @@ class RedisLog(EventLog):
 
     kind = "redis"
 
-    def __init__(self, url: str, *, data_dir: str, prefix: str = "hub") -> None:
+    def __init__(
+        self, url: str, *, data_dir: str, prefix: str = "hub", history: int = 10_000
+    ) -> None:
         self.url = url
-        #: Kept for the archive of closed sessions (not used yet).
         self.data_dir = data_dir
+        self.archive_files = Archive(data_dir)
         self.prefix = prefix
+        #: Events kept per channel stream (about: Redis trims whole stream nodes).
+        self.history = history
         #: Names this instance's connections (CLIENT LIST) and its probe channel.
         self.instance_id = secrets.token_hex(6)
         self._where = _where(url)
@@ -206,6 +224,7 @@ class RedisLog(EventLog):
         for name, text in (("append", APPEND_LUA), ("create", CREATE_LUA)):
             self._scripts[name] = self._client.register_script(text)
         self._scripts["new_epoch"] = self._client.register_script(NEW_EPOCH_LUA)
+        self._scripts["drop"] = self._client.register_script(DROP_LUA)
         try:
             with self._reaching("start"):
                 info = await self._client.info("cluster")
@@ -313,6 +332,7 @@ class RedisLog(EventLog):
         args.append(len(batch.events))
         for ev in batch.events:
             args += [ev.offset, ev.frame]
+        args.append(self.history)
         return keys, args
 
     async def create(self, batch: Batch) -> bool:
@@ -329,6 +349,9 @@ class RedisLog(EventLog):
         keys, args = self._write_call(batch, index=False)
         with self._reaching(f"append {batch.session}#{batch.offset}"):
             result = await self._scripts["append"](keys=keys, args=args)
+            if result[0] == b"missing" and self.archive_files.exists(batch.session):
+                await self._restore(batch.session)  # a closed session that goes on
+                result = await self._scripts["append"](keys=keys, args=args)
         if result[0] == b"ok":
             return
         if result[0] == b"conflict":
@@ -357,6 +380,14 @@ class RedisLog(EventLog):
 
     async def head(self, session: str) -> Head | None:
         """The session's head, or None when there is no such session."""
+        head = await self._redis_head(session)
+        if head is None:
+            archived = self.archive_files.read(session)
+            if archived:
+                return Head(archived[-1].offset, archived[-1].epoch)
+        return head
+
+    async def _redis_head(self, session: str) -> Head | None:
         with self._reaching(f"head {session}"):
             offset, epoch = await self._conn().hmget(
                 self._key(session, "head"), ["offset", "epoch"]
@@ -364,6 +395,40 @@ class RedisLog(EventLog):
         if offset is None or epoch is None:
             return None
         return Head(int(offset), _text(epoch))
+
+    async def _from_archive(self, session: str) -> list[Batch] | None:
+        """The archived log when the session lives only in its archive now."""
+        if not self.archive_files.exists(session):
+            return None
+        if await self._redis_head(session) is not None:
+            return None
+        return self.archive_files.read(session)
+
+    async def archive(self, session: str) -> bool:
+        """Write the whole log to the archive, then drop the session's keys from Redis."""
+        batches: list[Batch] = []
+        while True:
+            page = await self.batches(session, batches[-1].offset if batches else 0, 1000)
+            batches.extend(page)
+            if len(page) < 1000:
+                break
+        if not batches:
+            return False
+        self.archive_files.write(session, batches)
+        channels = sorted({ev.channel for batch in batches for ev in batch.events})
+        keys = [self._key(session, "head"), self._key(session, "log")]
+        keys += [self._key(session, f"ch:{channel}") for channel in channels]
+        with self._reaching(f"archive {session}"):
+            dropped = await self._scripts["drop"](keys=keys, args=[batches[-1].offset])
+        return bool(dropped)
+
+    async def _restore(self, session: str) -> None:
+        """Put an archived session's log back into Redis, so that it can go on."""
+        for batch in self.archive_files.read(session):
+            keys, args = self._write_call(batch, index=False)
+            script = self._scripts["create" if batch.offset == 1 else "append"]
+            await script(keys=keys, args=args)
+        log.info("session %s restored from its archive", session)
 
     async def _range(
         self, key: str, after: int, limit: int, field: bytes
@@ -382,13 +447,24 @@ class RedisLog(EventLog):
     async def batches(self, session: str, after: int, limit: int = 1000) -> list[Batch]:
         """Up to `limit` batches with offset > `after`, in order."""
         entries = await self._range(self._key(session, "log"), after, limit, b"b")
+        if not entries:
+            archived = await self._from_archive(session)
+            if archived is not None:
+                return [b for b in archived if b.offset > after][:limit]
         return [Batch.decode(body) for _, body in entries]
 
     async def frames(
         self, session: str, channel: str, after: int, limit: int = 1000
     ) -> list[tuple[int, bytes]]:
         """Up to `limit` (offset, frame) of `channel` with offset > `after`, in order."""
-        return await self._range(self._key(session, f"ch:{channel}"), after, limit, b"f")
+        entries = await self._range(self._key(session, f"ch:{channel}"), after, limit, b"f")
+        if not entries:
+            archived = await self._from_archive(session)
+            if archived is not None:
+                found = [(ev.offset, ev.frame) for batch in archived for ev in batch.events
+                         if ev.channel == channel and ev.offset > after]
+                return found[:limit]
+        return entries
 
     async def sessions(self) -> list[str]:
         """Every session id the log holds."""

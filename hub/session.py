@@ -28,6 +28,7 @@ from .metrics import Metrics
 log = logging.getLogger(__name__)
 
 PRESENCE_INTERVAL = 1.0
+PRESENCE_SHARE = 3.0  # seconds between exchanges of presence counts with other instances
 RESYNC_INTERVAL = 5.0
 APPEND_ATTEMPTS = 8
 PAGE = 1000
@@ -53,6 +54,7 @@ class Session:
         self._behind = asyncio.Event()
         self._presence_dirty = asyncio.Event()
         self._presence_sent: dict[str, int] | None = None
+        self._presence_total: dict[str, int] | None = None  # every instance's, when known
         self._task: asyncio.Task[None] | None = None
         self._archiving: asyncio.Task[None] | None = None
 
@@ -167,15 +169,18 @@ class Session:
 
     async def _maintain(self) -> None:
         """Presence at most once a second; fill holes when told, and every few seconds."""
-        last_resync = time.monotonic()
+        last_resync = last_share = time.monotonic()
         while True:
             try:
                 await asyncio.wait_for(self._behind.wait(), PRESENCE_INTERVAL)
             except TimeoutError:
                 pass
-            if self._presence_dirty.is_set():
+            shared = self.log.kind != "embedded"
+            due = shared and time.monotonic() - last_share > PRESENCE_SHARE
+            if self._presence_dirty.is_set() or due:
                 self._presence_dirty.clear()
-                self._send_presence()
+                last_share = time.monotonic()
+                await self._share_presence()
             if self._behind.is_set() or time.monotonic() - last_resync > RESYNC_INTERVAL:
                 self._behind.clear()
                 last_resync = time.monotonic()
@@ -268,6 +273,18 @@ class Session:
         return entries
 
     def presence(self) -> dict[str, int]:
+        """Counts of identities connected, by role, across instances as last known."""
+        return dict(self._presence_total) if self._presence_total else self.local_presence()
+
+    async def _share_presence(self) -> None:
+        local = self.local_presence()
+        try:
+            self._presence_total = await self.log.presence(self.id, local)
+        except LogUnavailable:
+            self._presence_total = local
+        self._send_presence()
+
+    def local_presence(self) -> dict[str, int]:
         """Counts of identities connected here, by role; hubs' attendees summed."""
         seen: dict[str, str] = {}
         for conn in self.connections:
@@ -285,7 +302,7 @@ class Session:
         }
 
     def _send_presence(self) -> None:
-        counts = self.presence()
+        counts = {**self.local_presence(), **(self._presence_total or {})}
         if counts == self._presence_sent:
             return
         self._presence_sent = counts

@@ -39,6 +39,10 @@ async def test_captions_cross_instances_in_order(instances: list[HubProcess]) ->
                for n, hub in enumerate([b, c, b, c, a])]
     for each in (cap, *readers):
         await each.connect()
+    # Presence counts every instance's connections, not only the reader's own.
+    await readers[-1].wait_for(lambda r: any(
+        f["type"] == "presence" and f["participants"] == 5 and f["captioners"] == 1
+        for f in r.frames))
     lines = [f"line {n}" for n in range(1, 101)]
     for n, text in enumerate(lines, 1):
         await cap.ok({"type": "caption", "text": text, "seq": n})

@@ -106,9 +106,13 @@ class Suggestion:
 class Weights:
     """What the organizer sets for the balanced ordering; a weight of 0 ignores that cut.
 
-    `patience` is how many turns in a row a group with waiting items may be passed over
-    before the balanced ordering must give it the floor; `horizon_minutes` is how long a
-    group must be unheard to count as fully unheard.
+    Each cut adds up to its weight for a candidate whose group was heard least (the full
+    weight when never heard); `new_speaker` goes to people who have not had the floor;
+    `votes` to the most voted, in proportion. `waiting` is added per `horizon_minutes`
+    waited, without cap, so no one waits forever behind newcomers. `patience` is how many
+    turns in a row a group with waiting items may be passed over before the balanced
+    ordering must give it the floor; `horizon_minutes` is also how long a group must be
+    unheard to count as fully unheard.
     """
 
     stakeholder: float = 1.0
@@ -358,7 +362,8 @@ def _score(
         parts.append((weights.new_speaker, Reason("new_speaker", {})))
     waited = context.now_ms - candidate.created_ms
     waiting_reason = _waiting_reason(candidate, context.now_ms)
-    parts.append((weights.waiting * _fraction(waited, context.horizon_ms),
+    # Uncapped, unlike the other parts: whoever waits long enough outscores any newcomer.
+    parts.append((weights.waiting * max(0, waited) / context.horizon_ms,
                   waiting_reason[0] if waiting_reason else None))
     if context.max_votes > 0 and candidate.votes > 0 and weights.votes > 0:
         parts.append((weights.votes * candidate.votes / context.max_votes,

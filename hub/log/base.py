@@ -168,6 +168,10 @@ class EventLog(abc.ABC):
         store holds of it; reads go on answering from the archive. True when done."""
 
     @abc.abstractmethod
+    async def presence(self, session: str, local: dict[str, int]) -> dict[str, int]:
+        """Record this instance's presence counts for `session`; return every instance's sum."""
+
+    @abc.abstractmethod
     async def sessions(self) -> list[str]:
         """Every session id the log holds."""
 

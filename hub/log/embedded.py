@@ -212,6 +212,10 @@ class EmbeddedLog(EventLog):
         """SQLite on disk is the durable store already: nothing to move."""
         return False
 
+    async def presence(self, session: str, local: dict[str, int]) -> dict[str, int]:
+        """One process: its own counts are all there is."""
+        return dict(local)
+
     async def wait_subscribed(self) -> None:
         """In-process listeners are live as soon as they are added."""
 

@@ -28,10 +28,12 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
@@ -56,6 +58,8 @@ PROBE_INTERVAL = 1.0
 #: A feed whose probe has not come back for this long counts as dead.
 PROBE_FRESH = 5.0
 COMMAND_POOL_SIZE = 50
+#: Presence counts an instance has not refreshed for this long no longer count.
+PRESENCE_STALE = 10.0
 
 # Shared by both write scripts. KEYS: head, log, one channel stream per event
 # (in event order, repeated when a channel has several events), then for
@@ -421,6 +425,31 @@ class RedisLog(EventLog):
         with self._reaching(f"archive {session}"):
             dropped = await self._scripts["drop"](keys=keys, args=[batches[-1].offset])
         return bool(dropped)
+
+    async def presence(self, session: str, local: dict[str, int]) -> dict[str, int]:
+        """Each instance keeps its counts in one hash field; fresh fields are summed."""
+        key = self._key(session, "presence")
+        now = time.time()
+        entry = orjson.dumps({"t": now, "c": local})
+        with self._reaching(f"presence {session}"):
+            async with self._conn().pipeline(transaction=True) as pipe:
+                pipe.hset(key, self.instance_id, entry)
+                pipe.expire(key, int(PRESENCE_STALE * 4))
+                pipe.hgetall(key)
+                _, _, fields = await pipe.execute()
+        total: dict[str, int] = {}
+        stale = []
+        for field, raw in fields.items():
+            value = orjson.loads(raw)
+            if value["t"] < now - PRESENCE_STALE:
+                stale.append(field)  # an instance that stopped (killed): its counts expire
+                continue
+            for name, count in value["c"].items():
+                total[name] = total.get(name, 0) + int(count)
+        if stale:
+            with self._reaching(f"presence {session}"):
+                await self._conn().hdel(key, *stale)
+        return total
 
     async def _restore(self, session: str) -> None:
         """Put an archived session's log back into Redis, so that it can go on."""

@@ -60,9 +60,9 @@ async def serve(config: Config) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     port = config.port
-    server = site._server
-    if server is not None and getattr(server, "sockets", None):
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    sockets = getattr(site._server, "sockets", None)
+    if sockets:  # --port 0: say which port the system chose
+        port = sockets[0].getsockname()[1]
     backend = f"redis {config.redis_url}" if config.redis_url else f"embedded, data {config.data}"
     log.info("hub ready on http://%s:%s (%s)", config.host, port, backend)
     await stop.wait()

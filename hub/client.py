@@ -156,8 +156,12 @@ async def handle(
                 st, actor, cmd.item, cmd.action, text=cmd.text, into=cmd.into, before=cmd.before,
                 seconds=cmd.seconds, now=now_ms()))
         case protocol.SessionState():
-            return await session.execute(
-                lambda st: commands.change_session(st, actor, new_state=cmd.state))
+            return await session.execute(lambda st: commands.change_session(
+                st, actor, new_state=cmd.state, settings=cmd.settings))
+        case protocol.Flag():
+            return await session.execute(lambda st: commands.flag(
+                st, actor, kind=cmd.kind, text=cmd.text, item=cmd.item, caption=cmd.caption,
+                flag_id=cmd.id, delete=cmd.delete, now=now_ms()))
         case protocol.Note():
             return await session.execute(lambda st: commands.note(st, actor, cmd.to, cmd.text))
         case protocol.HubStatus():

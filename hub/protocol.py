@@ -91,7 +91,18 @@ class Moderate:
 
 @dataclass(frozen=True, slots=True)
 class SessionState:
-    state: str
+    state: str | None
+    settings: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    kind: str | None
+    text: str | None
+    item: str | None
+    caption: int | None
+    id: str | None
+    delete: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +122,8 @@ class Ping:
 
 
 Command = (
-    Hello | Caption | Ask | Vote | Withdraw | Moderate | SessionState | Note | HubStatus | Ping
+    Hello | Caption | Ask | Vote | Withdraw | Moderate | SessionState | Note | HubStatus | Flag
+    | Ping
 )
 
 
@@ -259,7 +271,24 @@ def _moderate(frame: dict[str, Any]) -> Moderate:
 
 
 def _session(frame: dict[str, Any]) -> SessionState:
-    return SessionState(_text(frame, "state", limit=32))
+    settings = frame.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise bad_request("`settings` must be an object")
+    state = _text(frame, "state", required=False, limit=32)
+    if state is None and not settings:
+        raise bad_request("`session` needs `state` or `settings`")
+    return SessionState(state, settings)
+
+
+def _flag(frame: dict[str, Any]) -> Flag:
+    return Flag(
+        _text(frame, "kind", required=False, limit=32),
+        _text(frame, "text", required=False),
+        _text(frame, "item", required=False, limit=MAX_ID),
+        _int(frame, "caption", required=False),
+        _text(frame, "id", required=False, limit=MAX_ID),
+        _bool(frame, "delete", False),
+    )
 
 
 def _note(frame: dict[str, Any]) -> Note:
@@ -286,6 +315,7 @@ _PARSERS: dict[str, Any] = {
     "session": _session,
     "note": _note,
     "hub_status": _hub_status,
+    "flag": _flag,
     "ping": _ping,
 }
 CLIENT_TYPES = frozenset(_PARSERS)

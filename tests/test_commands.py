@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.domain import commands, views
+from hub.domain.commands import Actor
 from hub.domain.items import TRANSITIONS
 from hub.domain.session import apply
 from hub.errors import HubError
@@ -306,13 +307,17 @@ def test_partial_captions_are_not_in_the_transcript() -> None:
 def test_session_changes_and_settings_validation() -> None:
     state = make_session()
     assert commands.change_session(state, MOD, new_state="live").fact is None
-    run(state, commands.change_session(state, MOD, title="New title", settings={"item_max": 500},
-                                       languages=["fr", "en"]))
+    organizer = Actor("organizer", "organizer", "Organizer")
+    with pytest.raises(HubError) as err:
+        commands.change_session(state, MOD, settings={"item_max": 500})
+    assert err.value.code == "forbidden"  # a moderator changes only list_closed, speaking_time
+    run(state, commands.change_session(state, organizer, title="New title",
+                                       settings={"item_max": 500}, languages=["fr", "en"]))
     assert state.title == "New title" and state.settings.item_max == 500
     assert state.floor_language == "fr"
     for bad in ({"nope": 1}, {"item_max": 0}, {"premoderation": "yes"}):
         with pytest.raises(HubError):
-            commands.change_session(state, MOD, settings=bad)
+            commands.change_session(state, organizer, settings=bad)
     with pytest.raises(HubError):
         commands.change_session(state, MOD, new_state="paused")
     with pytest.raises(HubError):
@@ -367,3 +372,61 @@ def test_snapshot_per_role() -> None:
     mod = views.snapshot(state, "moderator", MOD.id)
     assert {i["id"] for i in mod["items"]} == {mine, theirs, public}
     assert "votes" not in screen and "votes" in alice
+
+
+def test_points_of_order_go_to_the_top_in_arrival_order() -> None:
+    state = make_session(premoderation=False)
+    a, b = ask(state, key="a"), ask(state, key="b")
+    p1 = ask(state, BOB, kind="point_of_order", text="Point of order", key="p1")
+    p2 = ask(state, NAIROBI, kind="point_of_order", text="Point of order too", key="p2")
+    assert state.order == [p1, p2, a, b]
+
+
+def test_closed_list_takes_only_points_of_order() -> None:
+    state = make_session()
+    run(state, commands.change_session(state, MOD, settings={"list_closed": True}))
+    with pytest.raises(HubError) as err:
+        ask(state, kind="floor", key="late")
+    assert err.value.code == "conflict" and "closed" in err.value.message
+    point = ask(state, kind="point_of_order", text="Order!", key="po")
+    moderate(state, point, "approve")
+    assert state.order == [point]
+    # A moderator can still add a room speaker to a closed list.
+    room = run(state, commands.ask(state, MOD, kind="floor", text="Last speaker", key="m",
+                                   lang=None, anonymous=False, on_behalf={"name": "Chair"},
+                                   now=1))["item"]
+    assert state.order == [point, room]
+
+
+def test_turns_record_speaking_time() -> None:
+    state = make_session(premoderation=False)
+    a, b = ask(state, key="a"), ask(state, key="b")
+    moderate(state, a, "live", now=10_000)
+    moderate(state, b, "live", now=70_000)  # a's turn ends when b takes the floor
+    moderate(state, b, "done", now=100_000)
+    assert [(t.item, t.started, t.ended) for t in state.turns] == [
+        (a, 10_000, 70_000), (b, 70_000, 100_000)]
+    assert [t.seconds(0) for t in state.turns] == [60.0, 30.0]
+
+
+def test_flags_for_the_report() -> None:
+    state = make_session(premoderation=False)
+    item = ask(state)
+    created = run(state, commands.flag(state, MOD, kind="takeaway", text="Connectivity first",
+                                       item=item, caption=None, flag_id=None, delete=False,
+                                       now=5))
+    fid = created["id"]
+    assert state.flags[fid].text == "Connectivity first" and state.flags[fid].item == item
+    run(state, commands.flag(state, MOD, kind="call_to_action", text="Fund IXPs", item=None,
+                             caption=3, flag_id=fid, delete=False, now=6))
+    assert state.flags[fid].kind == "call_to_action" and state.flags[fid].caption == 3
+    snap = views.snapshot(state, "moderator", MOD.id)
+    assert snap["flags"][0]["text"] == "Fund IXPs"
+    assert "flags" not in views.snapshot(state, "participant", ALICE.id)
+    run(state, commands.flag(state, MOD, kind=None, text=None, item=None, caption=None,
+                             flag_id=fid, delete=True, now=7))
+    assert state.flags == {}
+    for bad in ({"kind": "summary", "text": "x"}, {"kind": "takeaway", "text": " "}):
+        with pytest.raises(HubError):
+            commands.flag(state, MOD, item=None, caption=None, flag_id=None, delete=False,
+                          now=8, **bad)

@@ -20,6 +20,7 @@ ALLOWED = {
     "session": {"moderator", "organizer"},
     "note": {"moderator", "organizer"},
     "hub_status": {"hub"},
+    "flag": {"moderator", "organizer"},
     "ping": set(ROLES),
 }
 
@@ -46,6 +47,7 @@ def frames(item: str, target: str) -> dict[str, dict[str, Any]]:
         "session": {"type": "session", "state": "live"},
         "note": {"type": "note", "to": target, "text": "hello"},
         "hub_status": {"type": "hub_status", "attendees": 3},
+        "flag": {"type": "flag", "kind": "takeaway", "text": "Access matters"},
         "ping": {"type": "ping"},
     }
 

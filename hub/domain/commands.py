@@ -14,10 +14,12 @@ from ..errors import TOO_LARGE, HubError, bad_request, conflict, forbidden, not_
 from . import items as it
 from .captions import match_language
 from .items import Item
-from .roles import HUB, PARTICIPANT, STAFF, has_private
+from .roles import HUB, ORGANIZER, PARTICIPANT, STAFF, has_private
 from .session import CLOSED, STATES, SessionState
 
 NAME_MAX = 80
+# What a moderator may change during the meeting (the organizer may change every setting).
+MODERATOR_SETTINGS = frozenset({"list_closed", "speaking_time"})
 MAX_ATTENDEES = 1_000_000
 
 
@@ -101,6 +103,8 @@ def ask(
     if kind not in it.KINDS:
         raise bad_request(f"kind must be one of {', '.join(it.KINDS)}, not {kind!r}")
     text = check_text(text, state.settings.item_max, "the item's text")
+    if state.settings.list_closed and kind != it.POINT_OF_ORDER and actor.role not in STAFF:
+        raise conflict("the list of speakers is closed: only points of order are taken")
     if anonymous and not state.settings.anonymous:
         raise forbidden("this session does not allow anonymous items")
     staff = actor.role in STAFF
@@ -135,10 +139,21 @@ def ask(
         public=approved,
         affiliation=affiliation,
     )
-    extra: dict[str, Any] = {"key": key}
+    extra: dict[str, Any] = {"key": key, "ts": now}
     if approved:
-        extra["order"] = [*state.order, item.id]
+        extra["order"] = queued(state.order, item, state)
     return Decision(_items_fact(actor, "ask", [item], state, **extra), {"item": item.id})
+
+
+def queued(order: list[str], item: Item, state: SessionState) -> list[str]:
+    """`order` with `item` added: at the end, or for a point of order after the points of
+    order already waiting, ahead of everything else."""
+    if item.kind != it.POINT_OF_ORDER:
+        return [*order, item.id]
+    at = 0
+    while at < len(order) and state.items[order[at]].kind == it.POINT_OF_ORDER:
+        at += 1
+    return [*order[:at], item.id, *order[at:]]
 
 
 def withdraw(state: SessionState, actor: Actor, item_id: str) -> Decision:
@@ -193,7 +208,7 @@ def moderate(
     changed: list[Item]
     if action == "approve":
         changed = [it.moved(item, status)]
-        order.append(item.id)
+        order = queued(order, item, state)
     elif action == "reject":
         reason = text.strip() if text else None
         if reason:
@@ -226,7 +241,7 @@ def moderate(
         extra["live"] = None
     if order != state.order:
         extra["order"] = order
-    fact = _items_fact(actor, action, changed, state, item=item.id, **extra)
+    fact = _items_fact(actor, action, changed, state, item=item.id, ts=now, **extra)
     return Decision(fact, {"item": item.id})
 
 
@@ -282,6 +297,9 @@ def change_session(
         if languages != state.languages:
             fact["languages"] = languages
     if settings:
+        if actor.role != ORGANIZER and set(settings) - MODERATOR_SETTINGS:
+            raise forbidden(
+                f"a moderator may change only {', '.join(sorted(MODERATOR_SETTINGS))}")
         new_settings = state.settings.merged(settings)
         if new_settings != state.settings:
             fact["settings"] = new_settings.to_dict()
@@ -357,6 +375,48 @@ def caption(
     if seq is not None:
         fact["seq"] = seq
     return Decision(fact, {"seq": seq, "lang": matched, "lines": len(kept)})
+
+
+FLAG_KINDS = ("takeaway", "call_to_action")
+
+
+def flag(
+    state: SessionState,
+    actor: Actor,
+    *,
+    kind: str | None,
+    text: str | None,
+    item: str | None,
+    caption: int | None,
+    flag_id: str | None,
+    delete: bool,
+    now: int,
+) -> Decision:
+    """A moderator notes a key takeaway or call to action (for the report), edits or deletes one."""
+    if flag_id is not None and flag_id not in state.flags:
+        raise not_found(f"no flag {flag_id!r} in this session")
+    if delete:
+        if flag_id is None:
+            raise bad_request("delete needs `id`: the flag to delete")
+        fact = {"kind": "flag", "id": flag_id, "deleted": True, "by": actor.id}
+        return Decision(fact, {"id": flag_id})
+    if kind not in FLAG_KINDS:
+        raise bad_request(f"kind must be one of {', '.join(FLAG_KINDS)}")
+    body = check_text(text or "", state.settings.item_max, "the flag's text")
+    if item is not None:
+        state.item(item)
+    fact = {
+        "kind": "flag",
+        "id": flag_id or f"f{len(state.flags) + 1}-{state.offset + 1}",
+        "type": kind,
+        "text": body,
+        "item": item,
+        "caption": caption,
+        "by": actor.id,
+        "by_name": actor.name,
+        "ts": now,
+    }
+    return Decision(fact, {"id": fact["id"]})
 
 
 def note(state: SessionState, actor: Actor, to: str, text: str) -> Decision:

@@ -7,7 +7,8 @@ from typing import Any
 
 from ..errors import conflict
 
-KINDS = ("question", "comment", "floor")
+POINT_OF_ORDER = "point_of_order"  # goes to the top of the queue; allowed on a closed list
+KINDS = ("question", "comment", "floor", POINT_OF_ORDER)
 VOTABLE_KINDS = frozenset({"question", "comment"})
 
 PENDING = "pending"

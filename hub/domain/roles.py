@@ -30,6 +30,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "session": STAFF,
     "note": STAFF,
     "hub_status": frozenset({HUB}),
+    "flag": STAFF,
     "ping": frozenset(ROLES),
 }
 

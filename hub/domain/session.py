@@ -7,7 +7,7 @@ it only records. Deciding happens in `hub.domain.commands`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..errors import bad_request
@@ -44,6 +44,8 @@ class Settings:
     item_max: int = 2000
     caption_max: int = 10000
     speaking_time: int = 0  # seconds per turn shown as a countdown; 0: no limit
+    list_closed: bool = False  # no new requests, except points of order
+    room_count: int = 0  # people in the room, as the organizer counted them (for the report)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,7 +61,7 @@ class Settings:
                 if not isinstance(value, bool):
                     raise bad_request(f"setting {key!r} takes true or false")
             else:
-                low = 0 if key == "speaking_time" else 1
+                low = 0 if key in ("speaking_time", "room_count") else 1
                 whole = isinstance(value, int) and not isinstance(value, bool)
                 if not whole or not low <= value <= 100_000:
                     raise bad_request(f"setting {key!r} takes a whole number from {low} to 100000")
@@ -77,6 +79,34 @@ class Identity:
     profile: dict[str, Any] = field(default_factory=dict)
     in_room: bool = False
     joined: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One time an item held the floor: `ended` is None while it still does."""
+
+    item: str
+    started: int
+    ended: int | None = None
+
+    def seconds(self, now: int) -> float:
+        return max(0, (self.ended if self.ended is not None else now) - self.started) / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A key takeaway or call to action a moderator noted, on an item or a caption line."""
+
+    id: str
+    kind: str
+    text: str
+    by: str
+    ts: int
+    item: str | None = None
+    caption: int | None = None  # the caption line's `seq`, when flagged on one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +134,8 @@ class SessionState:
     captions: list[CaptionLine] = field(default_factory=list)
     partial: dict[str, CaptionLine] = field(default_factory=dict)
     attendees: dict[str, int] = field(default_factory=dict)
+    turns: list[Turn] = field(default_factory=list)  # who had the floor, when, for how long
+    flags: dict[str, Flag] = field(default_factory=dict)  # takeaways and calls to action
     # Log position: the state log's offset, the epoch, and each channel's top.
     offset: int = 0
     epoch: str = ""
@@ -168,9 +200,14 @@ def _items(state: SessionState, fact: dict[str, Any]) -> None:
     if "order" in fact:
         state.order = list(fact["order"])
     if "live" in fact:
+        now = fact.get("ts", fact.get("since") or 0)
+        if state.turns and state.turns[-1].ended is None:
+            state.turns[-1] = replace(state.turns[-1], ended=now)
         state.live = fact["live"]
         state.live_since = fact.get("since")
         state.live_limit = fact.get("limit")
+        if state.live is not None:
+            state.turns.append(Turn(state.live, fact.get("since") or now))
     key = fact.get("key")
     if key is not None:
         state.keys[(fact["by"], key)] = fact["items"][0]["id"]
@@ -210,6 +247,16 @@ def _caption(state: SessionState, fact: dict[str, Any]) -> None:
             state.partial[lang] = line
 
 
+def _flag(state: SessionState, fact: dict[str, Any]) -> None:
+    if fact.get("deleted"):
+        state.flags.pop(fact["id"], None)
+        return
+    state.flags[fact["id"]] = Flag(
+        id=fact["id"], kind=fact["type"], text=fact["text"], by=fact["by_name"], ts=fact["ts"],
+        item=fact.get("item"), caption=fact.get("caption"),
+    )
+
+
 def _note(state: SessionState, fact: dict[str, Any]) -> None:
     """Notes live only on the recipient's private channel."""
 
@@ -227,5 +274,6 @@ _APPLY = {
     "caption": _caption,
     "note": _note,
     "hub_status": _hub_status,
+    "flag": _flag,
 }
 FACT_KINDS = frozenset(_APPLY)

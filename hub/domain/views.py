@@ -159,6 +159,14 @@ def _note(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return [(private_channel(fact["to"]), "note", {"text": fact["text"], "from": fact["from"]})]
 
 
+def _flag(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    if fact.get("deleted"):
+        return [(MODERATION, "flag", {"id": fact["id"], "deleted": True})]
+    data = {k: fact.get(k) for k in ("id", "text", "item", "caption", "ts")}
+    data.update({"kind": fact["type"], "by": fact["by_name"]})
+    return [(MODERATION, "flag", data)]
+
+
 def _hub_status(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     data = {"hub": fact["by"], "name": fact["name"], "attendees": fact["attendees"]}
     return [(MODERATION, "hub_status", data)]
@@ -173,6 +181,7 @@ _PROJECT = {
     "caption": _caption,
     "note": _note,
     "hub_status": _hub_status,
+    "flag": _flag,
 }
 
 
@@ -210,6 +219,10 @@ def snapshot(state: SessionState, role: str, identity_id: str) -> dict[str, Any]
     if role == "captioner":
         snap["caption_seq"] = dict(state.caption_seq)
     if role in STAFF:
+        snap["flags"] = [
+            {**{k: v for k, v in f.to_dict().items() if k != "kind"}, "kind": f.kind}
+            for f in state.flags.values()
+        ]
         snap["hubs"] = [
             {"hub": hid, "name": state.identities[hid].name, "attendees": n}
             for hid, n in state.attendees.items()

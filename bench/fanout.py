@@ -25,7 +25,8 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.harness import ADMIN_KEY, HubProcess, ahttp  # noqa: E402
+from bench.loadgen import open_reader
+from tests.harness import ADMIN_KEY, HubProcess, ahttp
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -40,28 +41,6 @@ def rss_bytes(pid: int) -> int:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
 
 
-class Reader:
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
-        self.received = 0
-
-
-async def join(http: aiohttp.ClientSession, url: str, token: str, reader: Reader,
-               ready: asyncio.Event, done: asyncio.Event) -> None:
-    async with http.ws_connect(url, max_msg_size=0, autoping=True) as ws:
-        await ws.send_str(json.dumps({"type": "hello", "token": token}))
-        async for msg in ws:
-            data = msg.data
-            if '"kind":"caption"' in data:
-                sent = float(data.split('"text":"t=', 1)[1].split('"', 1)[0])
-                reader.latencies.append(time.time() - sent)
-                reader.received += 1
-            elif data.startswith('{"type":"welcome"'):
-                ready.set()
-            if done.is_set():
-                break
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     hub = HubProcess(tmp / "data", redis_url=args.redis,
@@ -73,20 +52,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                          {"title": "Bench", "state": "live"}, token=ADMIN_KEY)
         assert status == 201, created
         url = f"{hub.ws_url}/ws/{created['id']}"
+        path = f"/ws/{created['id']}"
         rss_before = rss_bytes(pid)
+        hello = {"type": "hello", "token": created["tokens"]["screen"]}
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
-            readers = [Reader() for _ in range(args.readers)]
-            done = asyncio.Event()
-            events = [asyncio.Event() for _ in readers]
             t0 = time.perf_counter()
-            tasks = []
-            for n, reader in enumerate(readers):
-                tasks.append(asyncio.create_task(
-                    join(http, url, created["tokens"]["screen"], reader, events[n], done)))
-                if n % 200 == 199:
-                    await asyncio.sleep(0)
-            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 120)
+            readers = []
+            for start in range(0, args.readers, 250):  # a join storm, 250 at a time
+                batch = min(250, args.readers - start)
+                readers += await asyncio.gather(*(
+                    open_reader("127.0.0.1", hub.port, path, hello) for _ in range(batch)))
+            await asyncio.wait_for(asyncio.gather(*(r.welcomed for r in readers)), 120)
             join_seconds = time.perf_counter() - t0
             await asyncio.sleep(1.0)
             rss_idle = rss_bytes(pid)
@@ -103,16 +80,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         {"type": "caption", "text": f"t={time.time():.6f}", "seq": n + 1}))
                 expected = count * args.readers
                 deadline = time.perf_counter() + 30
-                while sum(r.received for r in readers) < expected:
+                while sum(len(r.latencies) for r in readers) < expected:
                     if time.perf_counter() > deadline:
                         break
                     await asyncio.sleep(0.05)
                 wall = time.perf_counter() - wall0
                 cpu = cpu_seconds(pid) - cpu0
-            done.set()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for reader in readers:
+                if reader.transport is not None:
+                    reader.transport.close()
         latencies = sorted(x for r in readers for x in r.latencies)
         delivered = len(latencies)
         q = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [0.0] * 99

@@ -53,7 +53,9 @@ async def serve(config: Config) -> None:
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    # A join storm (thousands of readers when a session starts) overflows the default
+    # backlog of 128: refused SYNs are retried by clients only after a second.
+    site = web.TCPSite(runner, config.host, config.port, backlog=4096)
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

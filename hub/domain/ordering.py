@@ -60,7 +60,11 @@ Profile: TypeAlias = Mapping[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A waiting item. `author_id` must name the person (see the module docstring of stats)."""
+    """A waiting item. `author_id` names the person who will speak.
+
+    For a room speaker a moderator queued on someone's behalf, pass a key for that speaker
+    (e.g. "room:" + their name), not the moderator's id, or all room speakers count as one.
+    """
 
     item_id: str
     kind: str
@@ -160,7 +164,7 @@ def _checked_weight(key: str, value: Any) -> float | int:
 
 
 def origin_class(origin: str) -> str:
-    """"room", "hub" (for any `hub:<name>`) or "remote"."""
+    """ "room", "hub" (for any `hub:<name>`) or "remote"."""
     if origin == ROOM:
         return ROOM
     return HUB if origin.startswith(HUB + ":") else REMOTE
@@ -212,8 +216,7 @@ def suggest(
     high = max((s.score for s in ranked), default=0.0) + len(points)
     low = min((s.score for s in ranked), default=0.0) - 1
     top = [
-        Suggestion(c.item_id, high - i, (Reason(POINT_OF_ORDER, {}),))
-        for i, c in enumerate(points)
+        Suggestion(c.item_id, high - i, (Reason(POINT_OF_ORDER, {}),)) for i, c in enumerate(points)
     ]
     tail = [
         Suggestion(c.item_id, low - i, (Reason("budget_spent", {"group": _stakeholder(c)}),))
@@ -242,8 +245,9 @@ def _spent(
 def _by_rank(ranked: Iterable[tuple[Candidate, tuple[Reason, ...]]]) -> list[Suggestion]:
     items = list(ranked)
     count = len(items)
-    return [Suggestion(c.item_id, float(count - i), reasons) for i, (c, reasons) in
-            enumerate(items)]
+    return [
+        Suggestion(c.item_id, float(count - i), reasons) for i, (c, reasons) in enumerate(items)
+    ]
 
 
 # -- arrival and votes ----------------------------------------------------------------------
@@ -320,7 +324,9 @@ def passed_over(
 
 
 def _guard(
-    candidates: Sequence[Candidate], history: FloorHistory, dimensions: Sequence[str],
+    candidates: Sequence[Candidate],
+    history: FloorHistory,
+    dimensions: Sequence[str],
     patience: int,
 ) -> tuple[Candidate, Reason] | None:
     """The oldest candidate of the longest passed-over group, once one reached `patience`."""
@@ -363,11 +369,19 @@ def _score(
     waited = context.now_ms - candidate.created_ms
     waiting_reason = _waiting_reason(candidate, context.now_ms)
     # Uncapped, unlike the other parts: whoever waits long enough outscores any newcomer.
-    parts.append((weights.waiting * max(0, waited) / context.horizon_ms,
-                  waiting_reason[0] if waiting_reason else None))
+    parts.append(
+        (
+            weights.waiting * max(0, waited) / context.horizon_ms,
+            waiting_reason[0] if waiting_reason else None,
+        )
+    )
     if context.max_votes > 0 and candidate.votes > 0 and weights.votes > 0:
-        parts.append((weights.votes * candidate.votes / context.max_votes,
-                      Reason("votes", {"votes": candidate.votes})))
+        parts.append(
+            (
+                weights.votes * candidate.votes / context.max_votes,
+                Reason("votes", {"votes": candidate.votes}),
+            )
+        )
     score = sum(value for value, _ in parts)
     ranked = sorted((p for p in parts if p[1] is not None and p[0] > 0), key=lambda p: -p[0])
     return score, tuple(reason for _, reason in ranked if reason is not None)
@@ -405,7 +419,8 @@ def _balanced(
 
     Bound (proved in tests/test_ordering.py): with M distinct (dimension, group) pairs among
     the candidates of weighted dimensions, no group with waiting items is passed over more
-    than `patience + M - 1` turns in a row when the moderator follows the suggestions.
+    than `patience + M - 1` turns in a row when the moderator follows the suggestions
+    (points of order and budget-spent groups aside: those turns are outside the ordering).
     """
     dimensions = tuple(d for d in DIMENSIONS if getattr(weights, d) > 0)
     floors = {d: _floor_by_group(history, d, now_ms) for d in dimensions}
@@ -427,7 +442,9 @@ def _balanced(
     chosen, reason = guarded
     first = next(s for s in suggestions if s.item_id == chosen.item_id)
     others = [s for s in suggestions if s.item_id != chosen.item_id]
-    return [Suggestion(first.item_id, first.score, (reason, *first.reasons)), *others]
+    # Scored above the best, so a page that sorts by score keeps the guard's choice first.
+    score = max(first.score, others[0].score + 1) if others else first.score
+    return [Suggestion(first.item_id, score, (reason, *first.reasons)), *others]
 
 
 # -- presets --------------------------------------------------------------------------------
@@ -678,8 +695,9 @@ _DESCRIBE: Final[Mapping[str, Callable[[Mapping[str, Any]], str]]] = {
         f"{_people(p['dimension'], p['group'])} passed over {p['turns']} times in a row"
     ),
     "slot": lambda p: f"{_SLOT_NAMES.get(p['slot'], p['slot'])}, round {p['round']}",
-    "alternate": lambda p: f"{'room' if p['side'] == ROOM else 'remote'} turn (room and "
-    "remote alternate)",
+    "alternate": lambda p: (
+        f"{'room' if p['side'] == ROOM else 'remote'} turn (room and remote alternate)"
+    ),
     "budget_spent": lambda p: f"{_people('stakeholder', p['group'])} used up its speaking time",
 }
 

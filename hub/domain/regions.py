@@ -142,7 +142,7 @@ def un_group(code: str | None) -> str:
 
 
 def economy(code: str | None) -> str:
-    """"developed" or "developing" per UN M49 for `code`, or "unknown"."""
+    """ "developed" or "developing" per UN M49 for `code`, or "unknown"."""
     country = lookup(code)
     return country.economy if country is not None else UNKNOWN
 

@@ -82,11 +82,15 @@ class SessionInfo:
 
 @dataclass(frozen=True, slots=True)
 class Flag:
-    """A takeaway or call to action a moderator flagged, from an item or a caption line."""
+    """A takeaway or call to action a moderator flagged, from an item or a caption line.
+
+    The caption line is found by its `seq` in the transcript's language, else by its time.
+    """
 
     text: str
     kind: str
     item_id: str | None = None
+    caption_seq: int | None = None
     caption_ts: int | None = None
 
 
@@ -202,16 +206,27 @@ def _point(flag: Flag, questions: Sequence[Question], cues: Sequence[Cue]) -> Po
     if flag.item_id is not None:
         for question in questions:
             if question.item_id == flag.item_id:
-                return Point(flag.text, flag.kind, f"question {question.number}",
-                             f"q-{question.number}")
+                return Point(
+                    flag.text, flag.kind, f"question {question.number}", f"q-{question.number}"
+                )
         return Point(flag.text, flag.kind, f"item {flag.item_id}", None)
+    cue = _flagged_cue(flag, cues)
+    if cue is not None:
+        return Point(flag.text, flag.kind, f"transcript {_clock(cue.start_ms)}", f"cue-{cue.index}")
+    return Point(flag.text, flag.kind, None, None)
+
+
+def _flagged_cue(flag: Flag, cues: Sequence[Cue]) -> Cue | None:
+    """The cue of the flagged caption line: same `seq`, else the last one at or before its time."""
+    if flag.caption_seq is not None:
+        for cue in cues:
+            if cue.seq == flag.caption_seq:
+                return cue
     if flag.caption_ts is not None:
         earlier = [cue for cue in cues if cue.ts <= flag.caption_ts]
         if earlier:
-            cue = earlier[-1]
-            return Point(flag.text, flag.kind, f"transcript {_clock(cue.start_ms)}",
-                         f"cue-{cue.index}")
-    return Point(flag.text, flag.kind, None, None)
+            return earlier[-1]
+    return None
 
 
 # -- labels ---------------------------------------------------------------------------------
@@ -270,9 +285,9 @@ def group_label(dimension: str, group: str) -> str:
 
 
 def origin_label(origin: str) -> str:
-    """"Room", "Remote" or "Hub: <name>"."""
+    """ "Room", "Remote" or "Hub: <name>"."""
     if origin.startswith(HUB + ":"):
-        return f"Hub: {origin[len(HUB) + 1:]}"
+        return f"Hub: {origin[len(HUB) + 1 :]}"
     return _GROUP_LABELS.get(origin, origin)
 
 
@@ -296,8 +311,10 @@ def _figure(value: int | None, measure: str) -> str:
 
 def _rows(table: Table) -> list[tuple[str, str]]:
     """(label, figure) per cell, then the total."""
-    rows = [(group_label(table.dimension, c.group), _figure(c.value, table.measure))
-            for c in table.cells]
+    rows = [
+        (group_label(table.dimension, c.group), _figure(c.value, table.measure))
+        for c in table.cells
+    ]
     return [*rows, ("Total", _figure(table.total, table.measure))]
 
 
@@ -409,8 +426,9 @@ def to_markdown(report: Report) -> str:
         lines += [f"### By {_md(_DIMENSION_LABELS[dimension])}", ""]
         lines += _md_table(["Group", "Speakers", "Speaking time"], _floor_rows(report, dimension))
     lines += [f"## {titles['transcript']}", ""]
-    lines += [f"- \\[{_clock(c.start_ms)}\\] {_md_speaker(c)}{_md(c.text)}" for c in
-              report.transcript] or ["No transcript."]
+    lines += [
+        f"- \\[{_clock(c.start_ms)}\\] {_md_speaker(c)}{_md(c.text)}" for c in report.transcript
+    ] or ["No transcript."]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -469,10 +487,13 @@ def bar_chart(table: Table, title: str, chart_id: str) -> str:
     cells = [c for c in table.cells if c.value != 0 or c.suppressed]
     height = _BAR_HEIGHT * max(len(cells), 1) + 10
     top = max((c.value for c in cells if c.value is not None), default=0) or 1
-    summary = "; ".join(
-        f"{group_label(table.dimension, c.group)}: {_figure(c.value, table.measure)}"
-        for c in cells
-    ) or "no figures"
+    summary = (
+        "; ".join(
+            f"{group_label(table.dimension, c.group)}: {_figure(c.value, table.measure)}"
+            for c in cells
+        )
+        or "no figures"
+    )
     bars = [_bar(index, table, cell.group, cell.value, top) for index, cell in enumerate(cells)]
     return (
         f'<figure class="chart"><svg xmlns="http://www.w3.org/2000/svg" role="img" '
@@ -490,30 +511,43 @@ def _bar(index: int, table: Table, group: str, value: int | None, top: int) -> s
     label = _h(group_label(table.dimension, group))
     parts = [f'<g class="bar"><text x="0" y="{text_y}" font-size="14">{label}</text>']
     if value is None:
-        parts.append(f'<text class="suppressed" x="{_LABEL_WIDTH}" y="{text_y}" font-size="14" '
-                     f'font-style="italic">{_SUPPRESSED}</text>')
+        parts.append(
+            f'<text class="suppressed" x="{_LABEL_WIDTH}" y="{text_y}" font-size="14" '
+            f'font-style="italic">{_SUPPRESSED}</text>'
+        )
     else:
         width = round(_BAR_WIDTH * value / top)
-        parts.append(f'<rect x="{_LABEL_WIDTH}" y="{y + 4}" width="{width}" '
-                     f'height="{_BAR_HEIGHT - 8}" fill="#1f5f8b"/>')
-        parts.append(f'<text x="{_LABEL_WIDTH + width + 6}" y="{text_y}" font-size="14">'
-                     f"{value}</text>")
+        parts.append(
+            f'<rect x="{_LABEL_WIDTH}" y="{y + 4}" width="{width}" '
+            f'height="{_BAR_HEIGHT - 8}" fill="#1f5f8b"/>'
+        )
+        parts.append(
+            f'<text x="{_LABEL_WIDTH + width + 6}" y="{text_y}" font-size="14">{value}</text>'
+        )
     return "".join(parts) + "</g>"
 
 
 def _section(anchor: str, body: str) -> str:
     title = dict(SECTIONS)[anchor]
-    return (f'<section id="{anchor}" aria-labelledby="{anchor}-h">'
-            f'<h2 id="{anchor}-h">{_h(title)}</h2>{body}</section>')
+    return (
+        f'<section id="{anchor}" aria-labelledby="{anchor}-h">'
+        f'<h2 id="{anchor}-h">{_h(title)}</h2>{body}</section>'
+    )
 
 
 def _html_participation(report: Report) -> str:
     stats = report.stats
     parts = [f"<p>{_h(_SUPPRESSION_NOTE)}</p>"]
-    parts.append(bar_chart(stats.table("participants", "stakeholder"),
-                           "Participants by stakeholder group", "chart-stakeholder"))
-    parts.append(bar_chart(stats.attendance, "Attendance: room, remote and hubs",
-                           "chart-attendance"))
+    parts.append(
+        bar_chart(
+            stats.table("participants", "stakeholder"),
+            "Participants by stakeholder group",
+            "chart-stakeholder",
+        )
+    )
+    parts.append(
+        bar_chart(stats.attendance, "Attendance: room, remote and hubs", "chart-attendance")
+    )
     for title, table in _participation_tables(report):
         measure = "Attendees" if table.dimension in ("attendance", "hub") else "People"
         parts.append(_html_table(title, ["Group", measure], _rows(table)))
@@ -529,8 +563,10 @@ def _html_questions(report: Report) -> str:
         cells = "".join(f"<td>{_h(cell)}</td>" for cell in rest)
         rows.append(f'<tr id="q-{q.number}"><th scope="row">{number}</th>{cells}</tr>')
     head = "".join(f'<th scope="col">{_h(h)}</th>' for h in _QUESTION_HEAD)
-    return (f"<table><caption>Questions and comments raised</caption><thead><tr>{head}</tr>"
-            f"</thead><tbody>{''.join(rows)}</tbody></table>")
+    return (
+        f"<table><caption>Questions and comments raised</caption><thead><tr>{head}</tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _html_transcript(report: Report) -> str:
@@ -540,37 +576,42 @@ def _html_transcript(report: Report) -> str:
     for cue in report.transcript:
         speaker = f'<b class="speaker">{_h(cue.speaker)}:</b> ' if cue.speaker else ""
         text = "<br>".join(_h(line) for line in cue.text.split("\n"))
-        lines.append(f'<li id="cue-{cue.index}"><time>{_clock(cue.start_ms)}</time> '
-                     f"{speaker}{text}</li>")
+        lines.append(
+            f'<li id="cue-{cue.index}"><time>{_clock(cue.start_ms)}</time> {speaker}{text}</li>'
+        )
     return f'<ol class="transcript">{"".join(lines)}</ol>'
 
 
 def to_html(report: Report) -> str:
     """A complete HTML document: semantic, readable without CSS, styled by report.css."""
     info = report.info
-    rows = "".join(f"<dt>{_h(label)}</dt><dd>{_h(value)}</dd>"
-                   for label, value in _info_rows(info))
+    rows = "".join(f"<dt>{_h(label)}</dt><dd>{_h(value)}</dd>" for label, value in _info_rows(info))
     floor = "".join(
-        _html_table(f"Who had the floor, by {_DIMENSION_LABELS[d]}",
-                    ["Group", "Speakers", "Speaking time"], _floor_rows(report, d))
+        _html_table(
+            f"Who had the floor, by {_DIMENSION_LABELS[d]}",
+            ["Group", "Speakers", "Speaking time"],
+            _floor_rows(report, d),
+        )
         for d in DIMENSIONS
     )
     toc = "".join(f'<li><a href="#{anchor}">{_h(title)}</a></li>' for anchor, title in SECTIONS)
-    body = "".join([
-        _section("session-info", f"<dl>{rows}</dl>"),
-        _section("key-takeaways", _html_points(report.takeaways)),
-        _section("calls-to-action", _html_points(report.calls_to_action)),
-        _section("participation", _html_participation(report)),
-        _section("questions", _html_questions(report)),
-        _section("speaking-time", f"<p>{_h(_SUPPRESSION_NOTE)}</p>{floor}"),
-        _section("transcript", _html_transcript(report)),
-    ])
+    body = "".join(
+        [
+            _section("session-info", f"<dl>{rows}</dl>"),
+            _section("key-takeaways", _html_points(report.takeaways)),
+            _section("calls-to-action", _html_points(report.calls_to_action)),
+            _section("participation", _html_participation(report)),
+            _section("questions", _html_questions(report)),
+            _section("speaking-time", f"<p>{_h(_SUPPRESSION_NOTE)}</p>{floor}"),
+            _section("transcript", _html_transcript(report)),
+        ]
+    )
     title = _h(f"Session report: {info.title}")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<title>{title}</title><link rel="stylesheet" href="{STYLESHEET}"></head>'
-        f'<body><header><h1>{title}</h1><p>{_h(info.date)}</p>'
+        f"<body><header><h1>{title}</h1><p>{_h(info.date)}</p>"
         f'<nav aria-label="Sections"><ol>{toc}</ol></nav></header>'
         f"<main>{body}</main></body></html>\n"
     )
@@ -616,9 +657,16 @@ def to_json(report: Report) -> dict[str, Any]:
             "participants": [_table_json(t) for t in stats.participants],
         },
         "questions": [
-            {"number": q.number, "item": q.item_id, "kind": q.kind, "text": q.text,
-             "origin": q.origin, "stakeholder": q.stakeholder, "asked_by": q.asked_by,
-             "answered": q.answered}
+            {
+                "number": q.number,
+                "item": q.item_id,
+                "kind": q.kind,
+                "text": q.text,
+                "origin": q.origin,
+                "stakeholder": q.stakeholder,
+                "asked_by": q.asked_by,
+                "answered": q.answered,
+            }
             for q in report.questions
         ],
         "speaking": {

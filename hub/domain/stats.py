@@ -170,7 +170,10 @@ def time_table(dimension: str, seconds: Mapping[str, int], speakers: Table) -> T
 
 
 def _table(
-    dimension: str, measure: str, values: Mapping[str, int], hidden: frozenset[str],
+    dimension: str,
+    measure: str,
+    values: Mapping[str, int],
+    hidden: frozenset[str],
     total_hidden: bool,
 ) -> Table:
     cells = tuple(
@@ -245,8 +248,10 @@ def _speaker_groups(
 
 
 def _speaking_time(
-    turns: Sequence[Turn], speakers: Mapping[str, tuple[str, Mapping[str, Any]]],
-    speaker_tables: Sequence[Table], now_ms: int,
+    turns: Sequence[Turn],
+    speakers: Mapping[str, tuple[str, Mapping[str, Any]]],
+    speaker_tables: Sequence[Table],
+    now_ms: int,
 ) -> tuple[Table, ...]:
     tables: list[Table] = []
     for dimension, people in zip(DIMENSIONS, speaker_tables, strict=True):

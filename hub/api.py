@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from datetime import UTC, datetime
@@ -292,6 +293,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    wanted = request.app[keys.CONFIG].metrics_token
+    if wanted and not hmac.compare_digest((token_of(request) or "").encode(), wanted.encode()):
+        raise HubError(UNAUTHORIZED, "/metrics needs the operator's metrics token")
     body = request.app[keys.METRICS].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 

@@ -11,7 +11,8 @@ from .domain import commands, views
 from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import HUB, PARTICIPANT, channels_for, check_allowed, wire_name
-from .errors import UNAUTHORIZED, HubError
+from .errors import UNAUTHORIZED, UNAVAILABLE, HubError
+from .log import LogUnavailable
 from .metrics import Metrics
 from .ratelimit import RateLimits
 from .session import Session, now_ms
@@ -27,6 +28,16 @@ async def join(
     ref: str | None = None,
 ) -> None:
     """Check the token, record the identity, and open `conn` with `welcome` (resumed or fresh)."""
+    try:
+        await _join(session, conn, hello, signer, metrics, ref)
+    except LogUnavailable as exc:
+        raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); reconnect") from exc
+
+
+async def _join(
+    session: Session, conn: Connection, hello: protocol.Hello, signer: Signer, metrics: Metrics,
+    ref: str | None,
+) -> None:
     grant = signer.verify(hello.token, session.id)
     role = grant.role
     state = session.state
@@ -44,8 +55,9 @@ async def join(
     if role in (PARTICIPANT, HUB) and hello.profile is not None:
         profile = check_profile(hello.profile)
     now = now_ms()
+    in_room = hello.in_room if hello.in_room is not None else bool(known and known.in_room)
     await session.execute(
-        lambda st: commands.join(st, identity, role, name, profile, hello.in_room, now)
+        lambda st: commands.join(st, identity, role, name, profile, in_room, now)
     )
     conn.identity, conn.role = identity, role
     conn.name = session.state.identities[identity].name
@@ -137,7 +149,9 @@ async def handle(
     check_allowed(conn.role, frame.type)
     actor = Actor(conn.identity, conn.role, conn.name)
     cmd = frame.command
-    limits.check(session.id, conn.identity, frame.type)
+    repeat = isinstance(cmd, protocol.Ask) and (conn.identity, cmd.key) in session.state.keys
+    if not repeat:  # a retried ask answers with its item, whatever the rate
+        limits.check(session.id, conn.identity, frame.type)
     match cmd:
         case protocol.Caption():
             return await session.execute(lambda st: commands.caption(

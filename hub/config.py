@@ -28,6 +28,7 @@ class Config:
     max_errors_per_minute: int = 30
     ask_per_10min: int = 20
     vote_per_minute: int = 60
+    metrics_token: str | None = None  # when set, /metrics wants it as a bearer token
     web_dir: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -48,6 +49,13 @@ class Config:
             values["redis_prefix"] = env["HUB_REDIS_PREFIX"]
         if env.get("HUB_HISTORY"):
             values["history"] = int(env["HUB_HISTORY"])
+        for name, key in (("HUB_ASK_PER_10MIN", "ask_per_10min"),
+                          ("HUB_VOTE_PER_MINUTE", "vote_per_minute"),
+                          ("HUB_OUTBOX_FRAMES", "outbox_frames")):
+            if env.get(name):
+                values[key] = int(env[name])
+        if env.get("HUB_METRICS_TOKEN"):
+            values["metrics_token"] = env["HUB_METRICS_TOKEN"]
         if env.get("HUB_ADMIN_KEY"):
             values["admin_key"] = env["HUB_ADMIN_KEY"]
         if env.get("HUB_PUBLIC_URL"):

@@ -47,7 +47,7 @@ class Hello:
     name: str | None
     profile: dict[str, Any] | None
     resume: dict[str, Position]
-    in_room: bool
+    in_room: bool | None  # None: as before (a new identity is remote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +220,10 @@ def _hello(frame: dict[str, Any]) -> Hello:
             offset = _int(pos, "offset", required=True)
             assert offset is not None
             resume[str(channel)] = Position(epoch, offset)
-    return Hello(token, name, profile, resume, _bool(frame, "in_room", False))
+    in_room = frame.get("in_room")
+    if in_room is not None and not isinstance(in_room, bool):
+        raise bad_request("`in_room` must be true or false")
+    return Hello(token, name, profile, resume, in_room)
 
 
 def _caption(frame: dict[str, Any]) -> Caption:

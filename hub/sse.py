@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 from aiohttp import web
 
 from . import client, keys, protocol
 from .connection import Connection, Entry
 from .domain.roles import wire_name
-from .errors import HubError
+from .errors import HubError, forbidden
 from .security import origin_allowed
 from .session import Session
 
 KEEPALIVE = 15.0
-
-
-def encode_positions(epoch: str, positions: dict[str, int]) -> str:
-    return ",".join(f"{wire_name(key)}:{epoch}:{off}" for key, off in positions.items())
 
 
 def decode_positions(text: str) -> dict[str, protocol.Position]:
@@ -37,24 +34,31 @@ def decode_positions(text: str) -> dict[str, protocol.Position]:
 
 
 class SseSender:
-    """Writes frames as SSE messages; channel events carry the positions as their id."""
+    """Writes frames as SSE messages; `welcome` and channel events carry, as their id, the
+    positions of what this stream has actually sent (so Last-Event-ID never skips)."""
 
-    def __init__(self, response: web.StreamResponse, conn_positions: dict[str, int]) -> None:
+    def __init__(self, response: web.StreamResponse) -> None:
         self.response = response
-        self.positions = conn_positions
+        self.positions: dict[str, int] = {}  # wire channel name -> last offset sent
         self.epoch = ""
         self.closed = asyncio.Event()
 
     async def send(self, entry: Entry) -> None:
         channel, offset, frame = entry
+        head = b""
         if channel is not None:
-            self.positions[channel] = offset
-            head = f"id: {encode_positions(self.epoch, self.positions)}\n".encode()
+            self.positions[wire_name(channel)] = offset
+            head = f"id: {self._id()}\n".encode()
         elif frame.startswith(b'{"type":"welcome"'):
-            head = f"id: {encode_positions(self.epoch, self.positions)}\n".encode()
-        else:
-            head = b""
+            welcome = orjson.loads(frame)
+            for name, pos in welcome["channels"].items():
+                self.positions[name] = pos["offset"]
+                self.epoch = pos["epoch"]
+            head = f"id: {self._id()}\n".encode()
         await self.response.write(head + b"data: " + frame + b"\n\n")
+
+    def _id(self) -> str:
+        return ",".join(f"{name}:{self.epoch}:{off}" for name, off in self.positions.items())
 
     def try_write(self, entry: Entry, wire: bytes | None) -> bool:
         return False  # SSE ids carry positions: every frame goes through the writer
@@ -66,35 +70,30 @@ class SseSender:
 async def sse(request: web.Request) -> web.StreamResponse:
     app = request.app
     if not origin_allowed(request, app[keys.CONFIG]):
-        raise web.HTTPForbidden(text="origin not allowed")
+        raise forbidden("this page's origin may not open streams on this hub")
     token = request.query.get("token") or _bearer(request)
-    if not token:
-        raise web.HTTPUnauthorized(text="a token is required (?token=...)")
+    session_id = request.match_info["session_id"]
+    # Refused before the stream starts, with an HTTP status: EventSource retries only a 200.
+    app[keys.SIGNER].verify(token, session_id)
+    session: Session = await app[keys.SESSIONS].get(session_id)
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or ""
-    hello = protocol.Hello(token, request.query.get("name"), None, decode_positions(last), False)
-    try:
-        session: Session = await app[keys.SESSIONS].get(request.match_info["session_id"])
-    except HubError as exc:
-        raise web.HTTPNotFound(text=exc.message) from exc
+    hello = protocol.Hello(token or "", request.query.get("name"), None,
+                           decode_positions(last), None)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                  "X-Accel-Buffering": "no"}
     )
     await response.prepare(request)
-    positions: dict[str, int] = {}
-    sender = SseSender(response, positions)
+    sender = SseSender(response)
     config = app[keys.CONFIG]
     metrics = app[keys.METRICS]
     conn = Connection(sender, outbox_limit=config.outbox_frames,
                       on_slow=metrics.slow_disconnects.inc)
-    sender.epoch = session.state.epoch
     try:
         await client.join(session, conn, hello, app[keys.SIGNER], metrics)
     except HubError as exc:
         await response.write(b"data: " + protocol.dump(exc.to_wire()) + b"\n\n")
         return response
-    sender.positions = dict(conn.positions)
-    sender.epoch = session.state.epoch
     app[keys.CONNECTIONS].add(conn)
     metrics.connections.labels(conn.role, "sse").inc()
     try:

@@ -11,11 +11,13 @@ from aiohttp import WSMsgType, web
 
 from . import client, keys, protocol
 from .connection import Connection, Entry
-from .errors import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, HubError
+from .errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, HubError
 from .security import origin_allowed
 from .session import Session
 
 log = logging.getLogger(__name__)
+
+ABUSE_CODES = frozenset({BAD_REQUEST, FORBIDDEN, UNAUTHORIZED})
 
 # Above this many bytes waiting in a socket's buffer, frames go through the outbox.
 WRITE_BUFFER_HIGH = 64 * 1024
@@ -78,9 +80,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     try:
         try:
             session = await app[keys.SESSIONS].get(request.match_info["session_id"])
-        except HubError as exc:
-            await ws.send_bytes(protocol.dump(exc.to_wire()))  # not_found / unavailable
-            await ws.close(code=protocol.CLOSE_NOT_FOUND, message=exc.code.encode())
+        except HubError as exc:  # not_found (terminal) or unavailable (come back later)
+            await _send_error(ws, exc, None)
+            await _goodbye(ws, *_CLOSE_FOR.get(exc.code, _CLOSE_FOR[NOT_FOUND]), exc.message)
             return ws
         if await _await_hello(request, ws, session, conn):
             metrics.connections.labels(conn.role, "ws").inc()
@@ -102,6 +104,25 @@ async def _send_error(ws: web.WebSocketResponse, exc: HubError, ref: str | None)
     await ws.send_frame(protocol.dump(exc.to_wire(ref)), WSMsgType.TEXT)
 
 
+# Refusals before `welcome`: (close code, reconnect?)
+_CLOSE_FOR = {
+    NOT_FOUND: (protocol.CLOSE_NOT_FOUND, False),
+    UNAVAILABLE: (protocol.CLOSE_UNAVAILABLE, True),
+    UNAUTHORIZED: (protocol.CLOSE_UNAUTHORIZED, False),
+    "abuse": (protocol.CLOSE_POLICY, False),
+}
+
+
+async def _goodbye(ws: web.WebSocketResponse, code: int, reconnect: bool, reason: str) -> None:
+    """`bye`, then close: the client knows whether to come back."""
+    bye = {"type": "bye", "code": code, "reason": reason, "reconnect": reconnect}
+    try:
+        await ws.send_frame(protocol.dump(bye), WSMsgType.TEXT)
+    except ConnectionError:
+        return
+    await ws.close(code=code, message=reason.encode()[:120])
+
+
 async def _await_hello(
     request: web.Request, ws: web.WebSocketResponse, session: Session, conn: Connection
 ) -> bool:
@@ -114,7 +135,7 @@ async def _await_hello(
         try:
             msg = await ws.receive(timeout=max(0.01, deadline - time.monotonic()))
         except TimeoutError:
-            await ws.close(code=protocol.CLOSE_HELLO_TIMEOUT, message=b"no hello")
+            await _goodbye(ws, protocol.CLOSE_HELLO_TIMEOUT, True, "no hello in time")
             return False
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             return False
@@ -124,6 +145,9 @@ async def _await_hello(
             frame = _decode(msg)
             ref = protocol.ref_of(frame)
             parsed = protocol.parse(frame)
+            if isinstance(parsed.command, protocol.Ping):
+                await ws.send_frame(_pong(parsed.ref), WSMsgType.TEXT)
+                continue
             if not isinstance(parsed.command, protocol.Hello):
                 raise HubError(UNAUTHORIZED, "send `hello` with your token first")
             await client.join(session, conn, parsed.command, app[keys.SIGNER],
@@ -133,11 +157,21 @@ async def _await_hello(
             app[keys.METRICS].errors.labels(exc.code).inc()
             await _send_error(ws, exc, ref)
             bad_token = exc.code == UNAUTHORIZED and isinstance(frame.get("token"), str)
-            if bad_token or abuse.strike():
-                await ws.close(code=protocol.CLOSE_UNAUTHORIZED, message=b"unauthorized")
+            if bad_token or exc.code == UNAVAILABLE:
+                await _goodbye(ws, *_CLOSE_FOR[exc.code], exc.message)
+                return False
+            if abuse.strike():
+                await _goodbye(ws, *_CLOSE_FOR["abuse"], "too many bad frames")
                 return False
         except ConnectionError:
             return False
+
+
+def _pong(ref: str | None) -> bytes:
+    pong: dict[str, object] = {"type": "pong", "ts": int(time.time() * 1000)}
+    if ref is not None:
+        pong["ref"] = ref
+    return protocol.dump(pong)
 
 
 def _decode(msg: object) -> dict[str, object]:
@@ -171,10 +205,7 @@ async def _serve(
             kind = parsed.type
             metrics.frames_received.labels(parsed.type).inc()
             if isinstance(parsed.command, protocol.Ping):
-                pong: dict[str, object] = {"type": "pong", "ts": int(time.time() * 1000)}
-                if parsed.ref is not None:
-                    pong["ref"] = parsed.ref
-                conn.push(protocol.dump(pong))
+                conn.push(_pong(parsed.ref))
                 continue
             start = time.perf_counter()
             result = await client.handle(session, conn, parsed, limits)
@@ -186,6 +217,8 @@ async def _serve(
             if exc.code == "rate_limited":
                 metrics.rate_limited.labels(kind).inc()
             conn.push(protocol.dump(exc.to_wire(ref)))
-            if exc.code != TOO_LARGE and abuse.strike():
+            # Malformed or forbidden frames are abuse; a lost race (conflict), a rate limit,
+            # a long text or a backend away are not.
+            if exc.code in ABUSE_CODES and abuse.strike():
                 conn.kick(protocol.CLOSE_POLICY, "too many bad frames", reconnect=False)
                 break

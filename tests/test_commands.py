@@ -417,6 +417,12 @@ def test_flags_for_the_report() -> None:
                                        now=5))
     fid = created["id"]
     assert state.flags[fid].text == "Connectivity first" and state.flags[fid].item == item
+    with pytest.raises(HubError) as err:
+        commands.flag(state, MOD, kind="takeaway", text="x", item=None, caption=3, flag_id=None,
+                      delete=False, now=6)
+    assert err.value.code == "not_found"  # no caption line with that seq
+    run(state, commands.caption(state, CAPTIONER, lines=["We must fund IXPs"], lang=None,
+                                final=True, seq=3, now=6))
     run(state, commands.flag(state, MOD, kind="call_to_action", text="Fund IXPs", item=None,
                              caption=3, flag_id=fid, delete=False, now=6))
     assert state.flags[fid].kind == "call_to_action" and state.flags[fid].caption == 3

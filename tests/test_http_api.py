@@ -135,6 +135,11 @@ async def test_caption_ingest_like_a_push_api(hub: RunningHub) -> None:
         ("Good morning everyone", "en"), ("Welcome to the session", "en"), ("Bonjour à tous", "fr")]
     status, body, _ = await ahttp("GET", f"{ingest}/seq?lang=en&token={token}")
     assert body == {"lang": "en", "seq": 1}
+    status, body, _ = await ahttp(
+        "GET", f"{hub.base}/api/sessions/{sid}/transcript?format=json&token={token}")
+    cue = body["cues"][0]  # the lines of one post are one cue, not 1 ms flashes
+    assert cue["text"] == "Good morning everyone\nWelcome to the session"
+    assert cue["end_ms"] - cue["start_ms"] >= 1500
     for query, payload, code in [
         ("seq=2&lang=de", "Hallo", 400),
         ("seq=x", "text", 400),

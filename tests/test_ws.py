@@ -203,11 +203,16 @@ async def test_command_before_hello_and_bad_tokens(hub: RunningHub) -> None:
                                   "ref": "early"}))
         reply = json.loads(await ws.recv())
         assert reply == {**reply, "type": "error", "code": "unauthorized", "ref": "early"}
+        await ws.send(json.dumps({"type": "ping", "ref": "p"}))
+        assert json.loads(await ws.recv())["type"] == "pong"  # ping needs no hello
         await ws.send(json.dumps({"type": "hello", "token": "forged.token"}))
         reply = json.loads(await ws.recv())
         assert reply["code"] == "unauthorized"
+        bye = json.loads(await ws.recv())
+        assert bye["type"] == "bye" and bye["reconnect"] is False
         with pytest.raises(websockets.ConnectionClosed):
             await ws.recv()
+        assert ws.close_code == 4501
     other = await hub.session(title="Other")
     async with websockets.connect(url) as ws:
         await ws.send(json.dumps({"type": "hello", "token": other["tokens"]["participant"]}))
@@ -230,8 +235,11 @@ async def test_unknown_session_is_not_found(hub: RunningHub) -> None:
     async with websockets.connect(f"{hub.ws_base}/ws/nosuchsession") as ws:
         reply = json.loads(await ws.recv())
         assert reply["code"] == "not_found"
+        bye = json.loads(await ws.recv())
+        assert bye["type"] == "bye" and bye["reconnect"] is False and bye["code"] == 4504
         with pytest.raises(websockets.ConnectionClosed):
             await ws.recv()
+        assert ws.close_code == 4504
 
 
 async def test_foreign_origin_is_refused_and_no_origin_allowed(hub_factory: Any) -> None:
@@ -315,3 +323,47 @@ async def _read_sse(resp: aiohttp.ClientResponse, until: Any) -> tuple[list[dict
 
     await asyncio.wait_for(read(), 10)
     return messages, last_id
+
+
+async def test_conflicts_are_not_abuse(hub_factory: Any) -> None:
+    hub: RunningHub = await hub_factory(max_errors_per_minute=3)
+    created = await hub.session()
+    alice = hub.client(created, "participant", name="Alice")
+    await alice.connect()
+    for _ in range(10):  # votes on a missing item: not_found, an honest mistake
+        reply = await alice.request({"type": "vote", "item": "i99"})
+        assert reply["code"] == "not_found"
+    assert not alice.closed.is_set()
+    await alice.close()
+
+
+async def test_sse_refuses_bad_tokens_with_a_status(meeting: dict[str, Any]) -> None:
+    hub: RunningHub = meeting["server"]
+    sid = meeting["session"]["id"]
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hub.base}/sse/{sid}?token=forged") as resp:
+            assert resp.status == 401
+            assert (await resp.json())["error"]["code"] == "unauthorized"
+            assert "Content-Security-Policy" in resp.headers
+        async with http.get(f"{hub.base}/sse/nosuch?token={meeting['session']['tokens']['screen']}"
+                            ) as resp:
+            assert resp.status == 401  # the token is for another session
+        token = meeting["session"]["tokens"]["screen"]
+        async with http.get(f"{hub.base}/sse/{sid}?token={token}") as resp:
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_in_room_is_kept_across_reconnects(meeting: dict[str, Any]) -> None:
+    hub: RunningHub = meeting["server"]
+    created = meeting["session"]
+    phone = Client(hub.ws_base, created["id"], created["tokens"]["participant"], name="In room",
+                   in_room=True)
+    await phone.connect()
+    phone.hello_extra = {}  # the page reconnects without saying it again
+    await phone.drop()
+    await phone.connect(resume=True)
+    item = await phone.ok({"type": "ask", "kind": "floor", "text": "From the room", "key": "r"})
+    got = await meeting["moderator"].wait_for(lambda c: [
+        e for e in c.kinds("item", "moderation") if e["data"]["id"] == item["item"]])
+    assert got[0]["data"]["origin"] == "room"
+    await phone.close()

@@ -103,6 +103,8 @@ def ask(
     if kind not in it.KINDS:
         raise bad_request(f"kind must be one of {', '.join(it.KINDS)}, not {kind!r}")
     text = check_text(text, state.settings.item_max, "the item's text")
+    if lang is not None and not _is_language_tag(lang):
+        raise bad_request(f"lang {lang!r} is not a BCP 47 language tag (like en, fr, ar, zh-Hans)")
     if state.settings.list_closed and kind != it.POINT_OF_ORDER and actor.role not in STAFF:
         raise conflict("the list of speakers is closed: only points of order are taken")
     if anonymous and not state.settings.anonymous:
@@ -340,7 +342,6 @@ def caption(
     now: int,
 ) -> Decision:
     """Captions from the captioner; a (lang, seq) at or below the last accepted one is a repeat."""
-    _open_for_input(state, "captions")
     if lang is None:
         matched: str | None = state.floor_language
     else:
@@ -352,6 +353,7 @@ def caption(
     last = state.caption_seq.get(matched)
     if seq is not None and last is not None and seq <= last:
         return Decision(None, {"seq": seq, "lang": matched, "duplicate": True})
+    _open_for_input(state, "captions")
     limit = state.settings.caption_max
     kept: list[str] = []
     for line in lines:
@@ -405,8 +407,15 @@ def flag(
     body = check_text(text or "", state.settings.item_max, "the flag's text")
     if item is not None:
         state.item(item)
+    caption_ts = None
+    if caption is not None:
+        line = next((c for c in state.captions if c.seq == caption), None)
+        if line is None:
+            raise not_found(f"no caption line with seq {caption}")
+        caption_ts = line.ts
     fact = {
         "kind": "flag",
+        "caption_ts": caption_ts,
         "id": flag_id or f"f{len(state.flags) + 1}-{state.offset + 1}",
         "type": kind,
         "text": body,

@@ -73,6 +73,10 @@ def _clean_speaker(speaker: str | None) -> str | None:
     return " ".join(speaker.split()) or None
 
 
+def _same_post(a: CaptionLine, b: CaptionLine) -> bool:
+    return a.ts == b.ts and a.seq is not None and a.seq == b.seq and a.speaker == b.speaker
+
+
 def build_cues(lines: Sequence[CaptionLine], lang: str) -> list[Cue]:
     """The transcript of `lang`: one cue per final, non-blank caption line of that language.
 
@@ -89,7 +93,12 @@ def build_cues(lines: Sequence[CaptionLine], lang: str) -> list[Cue]:
         if not line.final or line.lang != lang:
             continue
         text = "\n".join(_text_lines(line.text))
-        if text:
+        if not text:
+            continue
+        if kept and _same_post(kept[-1][0], line):
+            # Lines posted together (one HTTP ingest body) are one cue of several lines.
+            kept[-1] = (kept[-1][0], kept[-1][1] + "\n" + text)
+        else:
             kept.append((line, text))
     if not kept:
         return []

@@ -12,7 +12,7 @@ import orjson
 from aiohttp import web
 
 from . import keys
-from .domain import commands, transcript, views
+from .domain import commands, meeting, report, transcript, views
 from .domain.commands import Actor
 from .domain.roles import CAPTIONER, LINK_ROLES, ORGANIZER, ROLES, STAFF
 from .errors import UNAUTHORIZED, HubError, bad_request, forbidden
@@ -150,7 +150,7 @@ async def patch_session(request: web.Request) -> web.Response:
     session_id = request.match_info["session_id"]
     grant = authorize(request, session_id, frozenset({ORGANIZER}))
     body = await read_json(request)
-    unknown = set(body) - {"state", "title", "languages", "settings"}
+    unknown = set(body) - {"state", "title", "languages", "settings", "floor"}
     if unknown:
         raise bad_request(f"unknown field {sorted(unknown)[0]!r}")
     settings = body.get("settings")
@@ -158,6 +158,16 @@ async def patch_session(request: web.Request) -> web.Response:
         raise bad_request("`settings` must be an object")
     session = await session_for(request)
     actor = Actor(grant.identity or ORGANIZER, ORGANIZER, grant.name or "Organizer")
+    floor = body.get("floor")
+    if floor is not None:
+        if not isinstance(floor, dict):
+            raise bad_request("`floor` must be an object {ordering, weights, budgets}")
+        await session.execute(lambda st: commands.floor(
+            st, actor, ordering=floor.get("ordering"), weights=floor.get("weights"),
+            budgets=floor.get("budgets")))
+        if set(body) == {"floor"}:
+            return json_response({**views.session_data(session.state),
+                                  "floor": session.state.floor})
     await session.execute(
         lambda st: commands.change_session(
             st,
@@ -282,6 +292,46 @@ async def get_transcript(request: web.Request) -> web.StreamResponse:
         "Content-Type": media_type, **disposition})
 
 
+REPORT_TYPES = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+async def get_report(request: web.Request) -> web.StreamResponse:
+    session_id = request.match_info["session_id"]
+    authorize(request, session_id, STAFF)
+    session = await session_for(request)
+    fmt = request.query.get("format", "md")
+    built = meeting.build_report(session.state, now_ms())
+    if fmt == "json":
+        return json_response(report.to_json(built))
+    if fmt not in REPORT_TYPES:
+        raise bad_request("format must be one of md, html, json, csv")
+    render = {"md": report.to_markdown, "html": report.to_html, "csv": report.to_csv}[fmt]
+    disposition = f'inline; filename="{session_id}-report.{fmt}"'
+    return web.Response(body=render(built).encode(), headers={
+        "Content-Type": REPORT_TYPES[fmt], "Content-Disposition": disposition})
+
+
+async def get_floor(request: web.Request) -> web.Response:
+    """The queue ranked by an ordering, with reasons: advice, the moderator decides."""
+    session_id = request.match_info["session_id"]
+    authorize(request, session_id, STAFF)
+    session = await session_for(request)
+    return json_response(meeting.suggestions(session.state, request.query.get("ordering"),
+                                             now_ms()))
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    """Live participation figures, aggregate only, small cells suppressed."""
+    session_id = request.match_info["session_id"]
+    authorize(request, session_id, STAFF)
+    session = await session_for(request)
+    return json_response(meeting.stats_json(meeting.participation(session.state, now_ms())))
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok\n")
 
@@ -310,6 +360,9 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/sessions/{session_id}/captions", ingest_captions),
         web.get("/api/sessions/{session_id}/captions/seq", caption_seq),
         web.get("/api/sessions/{session_id}/transcript", get_transcript),
+        web.get("/api/sessions/{session_id}/report", get_report),
+        web.get("/api/sessions/{session_id}/floor", get_floor),
+        web.get("/api/sessions/{session_id}/stats", get_stats),
         web.get("/healthz", healthz),
         web.get("/readyz", readyz),
         web.get("/metrics", metrics),

@@ -77,6 +77,7 @@ async def _say_goodbye(app: web.Application) -> None:
 
 def _add_pages(app: web.Application, web_dir: Path) -> None:
     if not web_dir.is_dir():
+        log.warning("no pages at %s: set HUB_WEB_DIR (or --web) to the web/ folder", web_dir)
         return
 
     async def page(request: web.Request) -> web.StreamResponse:

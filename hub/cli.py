@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .app import create_app
 from .config import Config
+from .log import LogUnavailable
 
 log = logging.getLogger("hub")
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--redis", help="Redis URL for several instances (HUB_REDIS_URL)")
     serve_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX, default hub)")
     serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
+    serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
     serve_p.add_argument("--log-level", default="INFO")
     create = sub.add_parser("create", help="create a session on a running hub, print its links")
     create.add_argument("title")
@@ -36,15 +38,27 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--admin-key", required=True, help="the organizer's key (HUB_ADMIN_KEY)")
     create.add_argument("--languages", default="en", help="comma-separated, floor language first")
     create.add_argument("--live", action="store_true", help="start the session live")
+    report_p = sub.add_parser("report", help="download a session's report from a running hub")
+    report_p.add_argument("session")
+    report_p.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
+    report_p.add_argument("--admin-key", required=True, help="the organizer's key")
+    report_p.add_argument("--format", default="md", choices=["md", "html", "json", "csv"])
+    report_p.add_argument("--out", help="write to this file (default: standard output)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         logging.basicConfig(level=args.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         config = Config.from_env(
             host=args.host, port=args.port, data=args.data, redis_url=args.redis,
-            redis_prefix=args.redis_prefix, public_url=args.public_url)
-        asyncio.run(serve(config))
+            redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web)
+        try:
+            asyncio.run(serve(config))
+        except LogUnavailable as exc:
+            log.error("hub cannot start: %s", exc)
+            return 1
         return 0
+    if args.command == "report":
+        return download_report(args)
     return create_session(args)
 
 
@@ -96,6 +110,26 @@ def create_session(args: argparse.Namespace) -> int:
     for role, link in created["links"].items():
         print(f"  {role:12} {link}")
     print(f"  caption ingest {created['captions_url']}")
+    return 0
+
+
+def download_report(args: argparse.Namespace) -> int:
+    url = f"{args.url.rstrip('/')}/api/sessions/{args.session}/report?format={args.format}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {args.admin_key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        print(f"hub report: {exc.code} {exc.read().decode(errors='replace')}", file=sys.stderr)
+        return 1
+    except urllib.error.URLError as exc:
+        print(f"hub report: cannot reach {args.url}: {exc.reason}", file=sys.stderr)
+        return 1
+    if args.out:
+        with open(args.out, "wb") as out:
+            out.write(body)
+    else:
+        sys.stdout.buffer.write(body)
     return 0
 
 

@@ -172,6 +172,9 @@ async def handle(
         case protocol.SessionState():
             return await session.execute(lambda st: commands.change_session(
                 st, actor, new_state=cmd.state, settings=cmd.settings))
+        case protocol.Floor():
+            return await session.execute(lambda st: commands.floor(
+                st, actor, ordering=cmd.ordering, weights=cmd.weights, budgets=cmd.budgets))
         case protocol.Flag():
             return await session.execute(lambda st: commands.flag(
                 st, actor, kind=cmd.kind, text=cmd.text, item=cmd.item, caption=cmd.caption,

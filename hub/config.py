@@ -54,6 +54,8 @@ class Config:
                           ("HUB_OUTBOX_FRAMES", "outbox_frames")):
             if env.get(name):
                 values[key] = int(env[name])
+        if env.get("HUB_WEB_DIR"):
+            values["web_dir"] = env["HUB_WEB_DIR"]
         if env.get("HUB_METRICS_TOKEN"):
             values["metrics_token"] = env["HUB_METRICS_TOKEN"]
         if env.get("HUB_ADMIN_KEY"):

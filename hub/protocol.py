@@ -96,6 +96,13 @@ class SessionState:
 
 
 @dataclass(frozen=True, slots=True)
+class Floor:
+    ordering: str | None
+    weights: dict[str, Any] | None
+    budgets: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Flag:
     kind: str | None
     text: str | None
@@ -123,7 +130,7 @@ class Ping:
 
 Command = (
     Hello | Caption | Ask | Vote | Withdraw | Moderate | SessionState | Note | HubStatus | Flag
-    | Ping
+    | Floor | Ping
 )
 
 
@@ -283,6 +290,21 @@ def _session(frame: dict[str, Any]) -> SessionState:
     return SessionState(state, settings)
 
 
+def _object(frame: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = frame.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise bad_request(f"`{name}` must be an object")
+    return value
+
+
+def _floor(frame: dict[str, Any]) -> Floor:
+    return Floor(
+        _text(frame, "ordering", required=False, limit=32),
+        _object(frame, "weights"),
+        _object(frame, "budgets"),
+    )
+
+
 def _flag(frame: dict[str, Any]) -> Flag:
     return Flag(
         _text(frame, "kind", required=False, limit=32),
@@ -319,6 +341,7 @@ _PARSERS: dict[str, Any] = {
     "note": _note,
     "hub_status": _hub_status,
     "flag": _flag,
+    "floor": _floor,
     "ping": _ping,
 }
 CLIENT_TYPES = frozenset(_PARSERS)

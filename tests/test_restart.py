@@ -94,3 +94,31 @@ async def test_generated_admin_key_is_kept_with_the_state(tmp_path: Path) -> Non
         assert status == 201
     finally:
         hub.kill()
+
+
+async def test_cli_creates_a_session_and_downloads_its_report(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    hub = HubProcess(tmp_path / "data").start()
+    try:
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True,
+                                  text=True, timeout=30, check=False)
+
+        from tests.harness import ADMIN_KEY
+
+        made = await asyncio.to_thread(cli, "create", "CLI workshop", "--url", hub.url,
+                                       "--admin-key", ADMIN_KEY, "--languages", "en,fr", "--live")
+        assert made.returncode == 0, made.stderr
+        sid = made.stdout.split()[1].rstrip(":")
+        assert "participant" in made.stdout and f"/s/{sid}/participant#token=" in made.stdout
+        out = tmp_path / "report.md"
+        got = await asyncio.to_thread(cli, "report", sid, "--url", hub.url, "--admin-key",
+                                      ADMIN_KEY, "--out", str(out))
+        assert got.returncode == 0, got.stderr
+        assert out.read_text().startswith("# ") and "CLI workshop" in out.read_text()
+        bad = await asyncio.to_thread(cli, "report", sid, "--url", hub.url, "--admin-key", "no")
+        assert bad.returncode == 1 and "401" in bad.stderr
+    finally:
+        hub.kill()

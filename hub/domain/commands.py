@@ -428,6 +428,38 @@ def flag(
     return Decision(fact, {"id": fact["id"]})
 
 
+def floor(
+    state: SessionState,
+    actor: Actor,
+    *,
+    ordering: str | None,
+    weights: dict[str, Any] | None,
+    budgets: dict[str, Any] | None,
+) -> Decision:
+    """Choose how the floor is ordered; the weights and time budgets are the organizer's."""
+    from . import ordering as orderings
+    from .session import STAKEHOLDERS
+
+    fact: dict[str, Any] = {"kind": "floor", "by": actor.id}
+    if ordering is not None:
+        if ordering not in orderings.ORDERINGS:
+            raise bad_request(f"ordering must be one of {', '.join(orderings.ORDERINGS)}")
+        fact["ordering"] = ordering
+    if (weights is not None or budgets is not None) and actor.role != ORGANIZER:
+        raise forbidden("only the organizer sets the balanced weights and speaking-time budgets")
+    if weights is not None:
+        fact["weights"] = orderings.Weights().merged(weights).to_dict()
+    if budgets is not None:
+        for group, seconds in budgets.items():
+            whole = isinstance(seconds, int) and not isinstance(seconds, bool)
+            if group not in STAKEHOLDERS or not whole or not 0 < seconds <= 86_400:
+                raise bad_request("budgets map a stakeholder group to seconds (1 to 86400)")
+        fact["budgets"] = dict(budgets)
+    if len(fact) == 2:
+        raise bad_request("`floor` needs `ordering`, `weights` or `budgets`")
+    return Decision(fact, {k: v for k, v in fact.items() if k not in ("kind", "by")})
+
+
 def note(state: SessionState, actor: Actor, to: str, text: str) -> Decision:
     """A moderator's note to one participant or hub, on its private channel."""
     target = state.identities.get(to)

@@ -42,6 +42,7 @@ __all__ = [
     "group_label",
     "origin_label",
     "raised_from_item",
+    "table_json",
     "to_csv",
     "to_html",
     "to_json",
@@ -620,7 +621,8 @@ def to_html(report: Report) -> str:
 # -- JSON and CSV ---------------------------------------------------------------------------
 
 
-def _table_json(table: Table) -> dict[str, Any]:
+def table_json(table: Table) -> dict[str, Any]:
+    """One figures table as JSON: suppressed cells have no value."""
     return {
         "dimension": table.dimension,
         "measure": table.measure,
@@ -652,9 +654,9 @@ def to_json(report: Report) -> dict[str, Any]:
         "takeaways": [_point_json(p) for p in report.takeaways],
         "calls_to_action": [_point_json(p) for p in report.calls_to_action],
         "participation": {
-            "attendance": _table_json(stats.attendance),
-            "hubs": _table_json(stats.hubs),
-            "participants": [_table_json(t) for t in stats.participants],
+            "attendance": table_json(stats.attendance),
+            "hubs": table_json(stats.hubs),
+            "participants": [table_json(t) for t in stats.participants],
         },
         "questions": [
             {
@@ -670,8 +672,8 @@ def to_json(report: Report) -> dict[str, Any]:
             for q in report.questions
         ],
         "speaking": {
-            "speakers": [_table_json(t) for t in stats.speakers],
-            "speaking_time": [_table_json(t) for t in stats.speaking_time],
+            "speakers": [table_json(t) for t in stats.speakers],
+            "speaking_time": [table_json(t) for t in stats.speaking_time],
         },
         "transcript": tr.to_json(report.transcript),
     }

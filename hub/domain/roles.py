@@ -31,6 +31,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "note": STAFF,
     "hub_status": frozenset({HUB}),
     "flag": STAFF,
+    "floor": STAFF,
     "ping": frozenset(ROLES),
 }
 

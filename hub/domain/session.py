@@ -107,6 +107,7 @@ class Flag:
     ts: int
     item: str | None = None
     caption: int | None = None  # the caption line's `seq`, when flagged on one
+    caption_ts: int | None = None  # and its time
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,6 +137,8 @@ class SessionState:
     attendees: dict[str, int] = field(default_factory=dict)
     turns: list[Turn] = field(default_factory=list)  # who had the floor, when, for how long
     flags: dict[str, Flag] = field(default_factory=dict)  # takeaways and calls to action
+    # How the moderators order the floor: {"ordering", "weights", "budgets"} (see ordering.py)
+    floor: dict[str, Any] = field(default_factory=lambda: {"ordering": "arrival"})
     # Log position: the state log's offset, the epoch, and each channel's top.
     offset: int = 0
     epoch: str = ""
@@ -253,8 +256,13 @@ def _flag(state: SessionState, fact: dict[str, Any]) -> None:
         return
     state.flags[fact["id"]] = Flag(
         id=fact["id"], kind=fact["type"], text=fact["text"], by=fact["by_name"], ts=fact["ts"],
-        item=fact.get("item"), caption=fact.get("caption"),
+        item=fact.get("item"), caption=fact.get("caption"), caption_ts=fact.get("caption_ts"),
     )
+
+
+def _floor(state: SessionState, fact: dict[str, Any]) -> None:
+    state.floor = {**state.floor, **{k: fact[k] for k in ("ordering", "weights", "budgets")
+                                     if k in fact}}
 
 
 def _note(state: SessionState, fact: dict[str, Any]) -> None:
@@ -275,5 +283,6 @@ _APPLY = {
     "note": _note,
     "hub_status": _hub_status,
     "flag": _flag,
+    "floor": _floor,
 }
 FACT_KINDS = frozenset(_APPLY)

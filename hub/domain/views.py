@@ -167,6 +167,12 @@ def _flag(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return [(MODERATION, "flag", data)]
 
 
+def _floor(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    data: dict[str, Any] = dict(state.floor)
+    data.update({k: fact[k] for k in ("ordering", "weights", "budgets") if k in fact})
+    return [(MODERATION, "floor_settings", data)]
+
+
 def _hub_status(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     data = {"hub": fact["by"], "name": fact["name"], "attendees": fact["attendees"]}
     return [(MODERATION, "hub_status", data)]
@@ -182,6 +188,7 @@ _PROJECT = {
     "note": _note,
     "hub_status": _hub_status,
     "flag": _flag,
+    "floor": _floor,
 }
 
 
@@ -219,6 +226,7 @@ def snapshot(state: SessionState, role: str, identity_id: str) -> dict[str, Any]
     if role == "captioner":
         snap["caption_seq"] = dict(state.caption_seq)
     if role in STAFF:
+        snap["floor_settings"] = dict(state.floor)
         snap["flags"] = [
             {**{k: v for k, v in f.to_dict().items() if k != "kind"}, "kind": f.kind}
             for f in state.flags.values()

@@ -1,0 +1,141 @@
+"""A session's state as the floor orderings, the statistics and the report need it.
+
+Pure functions from `SessionState` to the plain inputs of `ordering`, `stats` and
+`report`: who is waiting, who had the floor, who took part. No person's profile
+leaves here except inside aggregate figures.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from . import ordering, report, stats
+from .items import APPROVED, Item
+from .roles import HUB, MODERATOR, ORGANIZER, PARTICIPANT, STAFF
+from .session import SessionState
+from .transcript import build_cues
+
+
+def speaker_key(state: SessionState, item: Item) -> str:
+    """Who will speak for `item`: its author, or for a room speaker a moderator added, that
+    speaker (else every room speaker would count as the moderator)."""
+    author = state.identities.get(item.author_id)
+    if author is None or author.role in STAFF:
+        return "room:" + item.author.casefold()
+    return item.author_id
+
+
+def profile_of(state: SessionState, item: Item) -> dict[str, Any]:
+    """The self-declared profile behind `item` (empty for room speakers and unknown people)."""
+    if speaker_key(state, item) != item.author_id:
+        return {}
+    return dict(state.identities[item.author_id].profile)
+
+
+def candidates(state: SessionState) -> list[ordering.Candidate]:
+    """The approved items waiting for the floor."""
+    out = []
+    for item_id in state.order:
+        item = state.items[item_id]
+        if item.status != APPROVED:
+            continue
+        out.append(ordering.Candidate(
+            item_id=item.id, kind=item.kind, origin=item.origin, author_id=speaker_key(state, item),
+            created_ms=item.created, votes=item.votes, profile=profile_of(state, item)))
+    return out
+
+
+def history(state: SessionState) -> list[ordering.Turn]:
+    """Every turn on the floor so far, the current one last (still open)."""
+    out = []
+    for turn in state.turns:
+        item = state.items[turn.item]
+        out.append(ordering.Turn(
+            item_id=item.id, author_id=speaker_key(state, item), origin=item.origin,
+            profile=profile_of(state, item), started_ms=turn.started, ended_ms=turn.ended))
+    return out
+
+
+def suggestions(state: SessionState, name: str | None, now_ms: int) -> dict[str, Any]:
+    """The queue ranked by ordering `name` (default: the session's), each with its reasons."""
+    chosen = name or state.floor.get("ordering", "arrival")
+    weights = ordering.Weights().merged(state.floor.get("weights") or {})
+    budgets = state.floor.get("budgets") or None
+    past = history(state)
+    ranked = ordering.suggest(chosen, candidates(state), past, weights, now_ms, budgets)
+    by_group = ordering.time_by_group(past, "stakeholder", now_ms)
+    return {
+        "ordering": chosen,
+        "orderings": list(ordering.ORDERINGS),
+        "suggestions": [
+            {
+                "item": s.item_id,
+                "score": round(s.score, 3),
+                "reasons": [{"code": r.code, "params": dict(r.params),
+                             "text": ordering.describe(r)} for r in s.reasons],
+            }
+            for s in ranked
+        ],
+        "budgets": {
+            group: {"budget": seconds, "used": round(by_group.get(group, 0) / 1000)}
+            for group, seconds in (budgets or {}).items()
+        },
+    }
+
+
+def participation(state: SessionState, now_ms: int) -> stats.ParticipationStats:
+    """Every published figure of the session (cells under five people suppressed)."""
+    people = [
+        stats.Participant("room" if ident.in_room else "remote", dict(ident.profile))
+        for ident in state.identities.values()
+        if ident.role == PARTICIPANT
+    ]
+    hubs: dict[str, int] = {}
+    for hub_id, count in state.attendees.items():
+        ident = state.identities.get(hub_id)
+        if ident is not None and ident.role == HUB:
+            hubs[ident.name] = hubs.get(ident.name, 0) + count
+    room = state.settings.room_count or None
+    return stats.participation(people, history(state), hubs, room, now_ms)
+
+
+def build_report(state: SessionState, now_ms: int) -> report.Report:
+    """The session report: info, takeaways, calls to action, figures, questions, transcript."""
+    def names(role: str) -> tuple[str, ...]:
+        return tuple(sorted({i.name for i in state.identities.values() if i.role == role}))
+
+    info = report.SessionInfo(
+        title=state.title,
+        date=datetime.fromtimestamp(state.created / 1000, UTC).strftime("%Y-%m-%d"),
+        organizers=names(ORGANIZER),
+        moderators=names(MODERATOR),
+        room_count=state.settings.room_count or None,
+        languages=tuple(state.languages),
+    )
+    flags = [
+        report.Flag(f.text, f.kind, item_id=f.item, caption_seq=f.caption,
+                    caption_ts=f.caption_ts)
+        for f in state.flags.values()
+    ]
+    items = []
+    for item in state.items.values():
+        if not item.public:
+            continue  # what never reached the meeting is not in its record
+        stakeholder = None if item.anonymous else profile_of(state, item).get("stakeholder")
+        items.append(report.raised_from_item(item, stakeholder))
+    cues = build_cues(state.captions, state.floor_language)
+    return report.build_report(info, participation(state, now_ms), flags=flags, items=items,
+                               cues=cues)
+
+
+def stats_json(figures: stats.ParticipationStats) -> dict[str, Any]:
+    """The figures as JSON: each table with its cells (suppressed ones have no value)."""
+    table = report.table_json
+    return {
+        "attendance": table(figures.attendance),
+        "hubs": table(figures.hubs),
+        "participants": [table(t) for t in figures.participants],
+        "speakers": [table(t) for t in figures.speakers],
+        "speaking_time": [table(t) for t in figures.speaking_time],
+    }

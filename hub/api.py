@@ -14,7 +14,8 @@ from aiohttp import web
 from . import keys
 from .domain import commands, meeting, report, transcript, views
 from .domain.commands import Actor
-from .domain.roles import CAPTIONER, LINK_ROLES, ORGANIZER, ROLES, STAFF
+from .domain.profiles import check_profile
+from .domain.roles import CAPTIONER, HUB, LINK_ROLES, ORGANIZER, PARTICIPANT, ROLES, STAFF
 from .errors import UNAUTHORIZED, HubError, bad_request, forbidden
 from .log.embedded import new_epoch_id
 from .session import Session, now_ms
@@ -189,15 +190,37 @@ async def get_session(request: web.Request) -> web.Response:
 
 
 async def mint_token(request: web.Request) -> web.Response:
+    """A named token (one identity, e.g. one per regional hub), or a hub's attendee link."""
     session_id = request.match_info["session_id"]
-    authorize(request, session_id, STAFF)
+    grant = authorize(request, session_id, STAFF | {HUB})
     body = await read_json(request)
     role = body.get("role")
     if role not in ROLES or role == ORGANIZER:
         raise bad_request(f"`role` must be one of {', '.join(LINK_ROLES)}")
+    session = await session_for(request)  # 404 for an unknown session
+    signer = request.app[keys.SIGNER]
+    hub = _opt_str(body, "hub")
+    if grant.role == HUB:  # a hub mints links for its own attendees, nothing else
+        if role != PARTICIPANT or hub not in (None, grant.identity):
+            raise forbidden("a hub may only mint attendee links for itself")
+        hub = grant.identity
+    if hub is not None:
+        known = session.state.identities.get(hub)
+        if role != PARTICIPANT or known is None or known.role != HUB:
+            raise bad_request("`hub` takes a connected hub's id, for role participant")
+        token = signer.mint(session_id, PARTICIPANT, hub=hub)
+        return json_response({"token": token, "role": role, "hub": hub, "name": known.name,
+                              "link": page_link(request, session_id, role, token)}, 201)
+    if grant.role not in STAFF:
+        raise forbidden("only moderators and the organizer mint named links")
     name = commands.check_name(_opt_str(body, "name") or "")
-    await session_for(request)  # 404 for an unknown session
-    token = request.app[keys.SIGNER].mint(session_id, role, identity=new_identity_id(), name=name)
+    place = {k: v for k in ("city", "country") if (v := _opt_str(body, k))}
+    if "country" in place:
+        place["country"] = check_profile({"country": place["country"]})["country"]
+    if "city" in place:
+        place["city"] = commands.check_name(place["city"])
+    token = signer.mint(session_id, role, identity=new_identity_id(), name=name,
+                        place=place if role == HUB else None)
     return json_response(
         {"token": token, "role": role, "name": name,
          "link": page_link(request, session_id, role, token)},

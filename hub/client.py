@@ -56,9 +56,8 @@ async def _join(
         profile = check_profile(hello.profile)
     now = now_ms()
     in_room = hello.in_room if hello.in_room is not None else bool(known and known.in_room)
-    await session.execute(
-        lambda st: commands.join(st, identity, role, name, profile, in_room, now)
-    )
+    await session.execute(lambda st: commands.join(
+        st, identity, role, name, profile, in_room, now, hub=grant.hub, place=grant.place))
     conn.identity, conn.role = identity, role
     conn.name = session.state.identities[identity].name
     token = hello.token if grant.identity is not None or grant.admin else signer.mint(
@@ -182,9 +181,14 @@ async def handle(
         case protocol.Note():
             return await session.execute(lambda st: commands.note(st, actor, cmd.to, cmd.text))
         case protocol.HubStatus():
-            result = await session.execute(
-                lambda st: commands.hub_status(st, actor, cmd.attendees))
-            return result
+            return await session.execute(lambda st: commands.hub_status(
+                st, actor, attendees=cmd.attendees, now=now_ms()))
+        case protocol.Forward():
+            return await session.execute(lambda st: commands.forward(
+                st, actor, cmd.item, cmd.backing, now_ms()))
+        case protocol.Decline():
+            return await session.execute(lambda st: commands.decline(
+                st, actor, cmd.item, cmd.text))
     raise HubError("bad_request", f"{frame.type!r} cannot be sent here")
 
 

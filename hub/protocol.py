@@ -96,6 +96,18 @@ class SessionState:
 
 
 @dataclass(frozen=True, slots=True)
+class Forward:
+    item: str
+    backing: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    item: str
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Floor:
     ordering: str | None
     weights: dict[str, Any] | None
@@ -130,7 +142,7 @@ class Ping:
 
 Command = (
     Hello | Caption | Ask | Vote | Withdraw | Moderate | SessionState | Note | HubStatus | Flag
-    | Floor | Ping
+    | Floor | Forward | Decline | Ping
 )
 
 
@@ -297,6 +309,14 @@ def _object(frame: dict[str, Any], name: str) -> dict[str, Any] | None:
     return value
 
 
+def _forward(frame: dict[str, Any]) -> Forward:
+    return Forward(_text(frame, "item", limit=MAX_ID), _int(frame, "backing", required=False))
+
+
+def _decline(frame: dict[str, Any]) -> Decline:
+    return Decline(_text(frame, "item", limit=MAX_ID), _text(frame, "text", required=False))
+
+
 def _floor(frame: dict[str, Any]) -> Floor:
     return Floor(
         _text(frame, "ordering", required=False, limit=32),
@@ -342,6 +362,8 @@ _PARSERS: dict[str, Any] = {
     "hub_status": _hub_status,
     "flag": _flag,
     "floor": _floor,
+    "forward": _forward,
+    "decline": _decline,
     "ping": _ping,
 }
 CLIENT_TYPES = frozenset(_PARSERS)

@@ -17,8 +17,8 @@ from typing import Any
 
 from . import protocol
 from .connection import Connection, ConnState, Entry
-from .domain import views
-from .domain.commands import Decision
+from .domain import commands, views
+from .domain.commands import Actor, Decision
 from .domain.roles import HUB, MODERATOR, ORGANIZER, PARTICIPANT, wire_name
 from .domain.session import CLOSED, SessionState, apply, new_session
 from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
@@ -57,6 +57,7 @@ class Session:
         self._presence_total: dict[str, int] | None = None  # every instance's, when known
         self._task: asyncio.Task[None] | None = None
         self._archiving: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- loading and following the log -------------------------------------------------
 
@@ -79,6 +80,7 @@ class Session:
         self.log.unlisten(self.id, self._on_batch)
         if self._archiving is not None:
             await asyncio.gather(self._archiving, return_exceptions=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -240,8 +242,30 @@ class Session:
         conn.positions = dict(positions)
         for channel in positions:
             self.readers.setdefault(channel, set()).add(conn)
+        first = conn.role == HUB and not self._connected(conn.identity)
         self.connections.add(conn)
         self._presence_dirty.set()
+        if first:
+            self._hub_seen(conn, connected=True)
+
+    def _connected(self, identity: str) -> bool:
+        return any(c.identity == identity for c in self.connections)
+
+    def _hub_seen(self, conn: Connection, *, connected: bool) -> None:
+        """Record in the log that a hub came or went (the moderators' roll call)."""
+        actor = Actor(conn.identity, HUB, conn.name)
+
+        async def record() -> None:
+            try:
+                await self.execute(lambda st: commands.hub_status(
+                    st, actor, connected=connected, now=now_ms()))
+            except HubError as exc:
+                log.info("session %s: hub %s presence not recorded: %s", self.id, actor.id,
+                         exc.message)
+
+        task = asyncio.create_task(record(), name=f"hub-seen-{conn.identity}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def detach(self, conn: Connection) -> None:
         for channel in conn.positions:
@@ -253,6 +277,8 @@ class Session:
         if conn in self.connections:
             self.connections.discard(conn)
             self._presence_dirty.set()
+            if conn.role == HUB and conn.identity and not self._connected(conn.identity):
+                self._hub_seen(conn, connected=False)
 
     async def history(self, channel: str, after: int) -> list[Entry] | None:
         """Every event of `channel` after `after` that the log holds, or None when some of
@@ -295,7 +321,7 @@ class Session:
         return {
             "participants": roles.count(PARTICIPANT),
             "hubs": len(hubs),
-            "attendees": sum(self.state.attendees.get(h, 0) for h in hubs),
+            "attendees": sum(self.state.hubs[h].attendees for h in hubs if h in self.state.hubs),
             "moderators": roles.count(MODERATOR) + roles.count(ORGANIZER),
             "captioners": roles.count("captioner"),
             "screens": roles.count("screen"),

@@ -31,6 +31,8 @@ class Grant:
     name: str | None = None
     expires: int | None = None
     admin: bool = False
+    hub: str | None = None  # a participant link scoped to this remote hub
+    place: dict[str, str] | None = None  # a hub's city and country
 
 
 def _b64(raw: bytes) -> str:
@@ -61,6 +63,8 @@ class Signer:
         identity: str | None = None,
         name: str | None = None,
         ttl: int | None = None,
+        hub: str | None = None,
+        place: dict[str, str] | None = None,
     ) -> str:
         """A token for `role` on `session`; with `identity`, every use is that identity."""
         if role not in ROLES:
@@ -72,6 +76,10 @@ class Signer:
             body["n"] = name
         if ttl is not None:
             body["x"] = int(time.time()) + ttl
+        if hub is not None:
+            body["h"] = hub
+        if place:
+            body["p"] = place
         payload = _b64(orjson.dumps(body))
         return f"{payload}.{self._sign(payload)}"
 
@@ -113,4 +121,6 @@ class Signer:
             identity=body.get("i"),
             name=body.get("n"),
             expires=expires,
+            hub=body.get("h"),
+            place=body.get("p"),
         )

@@ -6,7 +6,7 @@ import pytest
 
 from hub.domain import commands, views
 from hub.domain.commands import Actor
-from hub.domain.items import TRANSITIONS
+from hub.domain.items import STATUSES, TRANSITIONS
 from hub.domain.session import apply
 from hub.errors import HubError
 from tests.domain_helpers import (
@@ -192,7 +192,7 @@ def test_merge_into_itself_or_a_closed_item_conflicts() -> None:
 
 def test_every_illegal_transition_is_a_conflict() -> None:
     for action, (sources, _target) in TRANSITIONS.items():
-        for status in ("pending", "approved", "rejected", "merged", "withdrawn", "live", "done"):
+        for status in STATUSES:
             if status in sources:
                 continue
             state = make_session()
@@ -201,6 +201,10 @@ def test_every_illegal_transition_is_a_conflict() -> None:
             with pytest.raises(HubError) as err:
                 if action == "withdraw":
                     run(state, commands.withdraw(state, ALICE, item))
+                elif action == "forward":
+                    run(state, commands.forward(state, NAIROBI, item, None, 1))
+                elif action == "decline":
+                    run(state, commands.decline(state, NAIROBI, item, None))
                 else:
                     moderate(state, item, action, text="t", into=item, before=None)
             assert err.value.code == "conflict", (action, status)
@@ -209,7 +213,7 @@ def test_every_illegal_transition_is_a_conflict() -> None:
 def _force(state, item: str, status: str) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    state.items[item] = replace(state.items[item], status=status)
+    state.items[item] = replace(state.items[item], status=status, hub=NAIROBI.id)
 
 
 def test_withdraw_only_by_the_author() -> None:
@@ -339,11 +343,15 @@ def test_notes_go_only_to_participants_and_hubs() -> None:
 
 def test_hub_status_records_attendees() -> None:
     state = make_session()
-    run(state, commands.hub_status(state, NAIROBI, 42))
-    assert state.attendees == {NAIROBI.id: 42}
-    assert commands.hub_status(state, NAIROBI, 42).fact is None
+    run(state, commands.hub_status(state, NAIROBI, attendees=42, now=5))
+    assert state.hubs[NAIROBI.id].attendees == 42
+    assert commands.hub_status(state, NAIROBI, attendees=42, now=6).fact is None
     with pytest.raises(HubError):
-        commands.hub_status(state, NAIROBI, -1)
+        commands.hub_status(state, NAIROBI, attendees=-1, now=7)
+    run(state, commands.hub_status(state, NAIROBI, connected=True, now=8))
+    roll = views.snapshot(state, "moderator", MOD.id)["hubs"]
+    assert roll == [{"hub": NAIROBI.id, "name": "Nairobi", "place": {}, "attendees": 42,
+                     "connected": True, "last_seen": 8, "waiting": 0}]
 
 
 def test_projection_keeps_pending_items_off_public() -> None:
@@ -436,3 +444,28 @@ def test_flags_for_the_report() -> None:
         with pytest.raises(HubError):
             commands.flag(state, MOD, item=None, caption=None, flag_id=None, delete=False,
                           now=8, **bad)
+
+
+def test_a_hub_attendee_asks_the_hub_which_forwards_it() -> None:
+    state = make_session()
+    attendee = Actor("a1", "participant", "Wanjiru")
+    run(state, commands.join(state, attendee.id, "participant", "Wanjiru", None, False, 1,
+                             hub=NAIROBI.id))
+    item = ask(state, attendee, text="What about rural Kenya?", key="a")
+    local = state.items[item]
+    assert (local.status, local.origin, local.hub) == ("local", "hub:Nairobi", NAIROBI.id)
+    channels = [c for c, _, _ in views.project(state, commands.forward(
+        state, NAIROBI, item, 12, 3).fact or {})]
+    assert f"private:{NAIROBI.id}" in channels and "moderation" in channels
+    with pytest.raises(HubError) as err:
+        run(state, commands.forward(state, Actor("h2", "hub", "Dhaka"), item, 3, 3))
+    assert err.value.code == "forbidden"  # only the hub it was asked through
+    run(state, commands.forward(state, NAIROBI, item, 12, 3))
+    forwarded = state.items[item]
+    assert (forwarded.status, forwarded.backing) == ("pending", 12)
+    moderate(state, item, "approve")
+    assert views.public_item(state.items[item])["backing"] == 12
+    other = ask(state, attendee, text="Off topic", key="b")
+    run(state, commands.decline(state, NAIROBI, other, "Not for the meeting"))
+    assert state.items[other].status == "rejected"
+    assert state.items[other].reason == "Not for the meeting"

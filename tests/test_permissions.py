@@ -9,7 +9,7 @@ import pytest
 from hub.domain.roles import COMMAND_ROLES, ROLES, check_allowed
 from hub.errors import HubError
 from tests.conftest import RunningHub
-from tests.harness import ADMIN_KEY, Client
+from tests.harness import ADMIN_KEY, Client, ahttp
 
 ALLOWED = {
     "caption": {"captioner"},
@@ -21,6 +21,9 @@ ALLOWED = {
     "note": {"moderator", "organizer"},
     "hub_status": {"hub"},
     "flag": {"moderator", "organizer"},
+    "floor": {"moderator", "organizer"},
+    "forward": {"hub"},
+    "decline": {"hub"},
     "ping": set(ROLES),
 }
 
@@ -48,6 +51,9 @@ def frames(item: str, target: str) -> dict[str, dict[str, Any]]:
         "note": {"type": "note", "to": target, "text": "hello"},
         "hub_status": {"type": "hub_status", "attendees": 3},
         "flag": {"type": "flag", "kind": "takeaway", "text": "Access matters"},
+        "floor": {"type": "floor", "ordering": "balanced"},
+        "forward": {"type": "forward", "item": "FORWARD"},
+        "decline": {"type": "decline", "item": "DECLINE"},
         "ping": {"type": "ping"},
     }
 
@@ -61,11 +67,16 @@ async def test_every_command_for_a_role(hub: RunningHub, role: str) -> None:
     token = ADMIN_KEY if role == "organizer" else created["tokens"][role]
     client = Client(hub.ws_base, created["id"], token, name=f"A {role}")
     await client.connect()
+    held = {"FORWARD": item, "DECLINE": item}
+    if role == "hub":  # a hub forwards or declines what its own attendees asked
+        held = await _attendee_items(hub, created, client)
     own = item
     for command, frame in frames(item, author.welcome["you"]["id"]).items():
         frame = {k: v for k, v in frame.items() if v is not None}
         if command == "withdraw":
             frame["item"] = own  # only an author may withdraw: use this client's own item
+        if command in ("forward", "decline"):
+            frame["item"] = held[frame["item"]]
         reply = await client.request(frame)
         if role in ALLOWED[command]:
             assert reply["type"] in ("ack", "pong"), (command, reply)
@@ -75,6 +86,22 @@ async def test_every_command_for_a_role(hub: RunningHub, role: str) -> None:
             assert reply["type"] == "error" and reply["code"] == "forbidden", (command, reply)
     await client.close()
     await author.close()
+
+
+async def _attendee_items(hub: RunningHub, created: dict[str, Any],
+                          hub_client: Client) -> dict[str, str]:
+    status, minted, _ = await ahttp(
+        "POST", f"{hub.base}/api/sessions/{created['id']}/tokens", {"role": "participant"},
+        token=hub_client.welcome["you"]["token"])
+    assert status == 201, minted
+    attendee = Client(hub.ws_base, created["id"], minted["token"], name="Attendee")
+    await attendee.connect()
+    held = {}
+    for name in ("FORWARD", "DECLINE"):
+        reply = await attendee.ok({"type": "ask", "kind": "question", "text": name, "key": name})
+        held[name] = reply["item"]
+    await attendee.close()
+    return held
 
 
 async def test_reads_follow_the_role(meeting: dict[str, Any]) -> None:

@@ -118,20 +118,23 @@ def ask(
         affiliation = on_behalf.get("affiliation") or None
         if affiliation is not None:
             affiliation = check_text(affiliation, NAME_MAX * 2, "the affiliation")
-    if actor.role == HUB:
-        origin = f"hub:{actor.name}"
+    identity = state.identities.get(actor.id)
+    hub = actor.id if actor.role == HUB else (identity.hub if identity is not None else None)
+    if hub is not None:
+        origin = f"hub:{state.identities[hub].name if hub in state.identities else actor.name}"
     elif staff:
         origin = "room"
     else:
-        identity = state.identities.get(actor.id)
         origin = "room" if identity is not None and identity.in_room else "remote"
-    # A moderator adding a room speaker is the one who would approve it.
-    approved = staff or not state.settings.premoderation
+    # A moderator adding a room speaker is the one who would approve it; a hub's attendee
+    # asks the hub first, whose moderator forwards it to the meeting.
+    local = hub is not None and actor.role != HUB
+    approved = not local and (staff or not state.settings.premoderation)
     item = Item(
         id=next_item_id(state),
         kind=kind,
         text=text,
-        status=it.APPROVED if approved else it.PENDING,
+        status=it.LOCAL if local else it.APPROVED if approved else it.PENDING,
         origin=origin,
         author_id=actor.id,
         author=author,
@@ -140,6 +143,7 @@ def ask(
         created=now,
         public=approved,
         affiliation=affiliation,
+        hub=hub,
     )
     extra: dict[str, Any] = {"key": key, "ts": now}
     if approved:
@@ -472,14 +476,60 @@ def note(state: SessionState, actor: Actor, to: str, text: str) -> Decision:
     return Decision(fact, {"to": to})
 
 
-def hub_status(state: SessionState, actor: Actor, attendees: int) -> Decision:
-    """A hub reports how many people are in its room."""
-    if not 0 <= attendees <= MAX_ATTENDEES:
+def hub_status(
+    state: SessionState,
+    actor: Actor,
+    *,
+    attendees: int | None = None,
+    connected: bool | None = None,
+    now: int,
+) -> Decision:
+    """A hub reports how many people are in its room, or the server that it (dis)connected."""
+    if attendees is not None and not 0 <= attendees <= MAX_ATTENDEES:
         raise bad_request(f"attendees must be a whole number from 0 to {MAX_ATTENDEES}")
-    if state.attendees.get(actor.id) == attendees:
-        return Decision(None, {"attendees": attendees})
-    fact = {"kind": "hub_status", "by": actor.id, "name": actor.name, "attendees": attendees}
-    return Decision(fact, {"attendees": attendees})
+    known = state.hubs.get(actor.id)
+    fact: dict[str, Any] = {"kind": "hub_status", "by": actor.id, "name": actor.name, "ts": now}
+    if attendees is not None and (known is None or known.attendees != attendees):
+        fact["attendees"] = attendees
+    if connected is not None and (known is None or known.connected != connected):
+        fact["connected"] = connected
+    result = {"attendees": attendees if attendees is not None else
+              (known.attendees if known else 0)}
+    return Decision(fact if len(fact) > 4 else None, result)
+
+
+def forward(
+    state: SessionState, actor: Actor, item_id: str, backing: int | None, now: int
+) -> Decision:
+    """A hub's moderator sends an attendee's item on to the meeting, with how many back it."""
+    item = _hub_item(state, actor, item_id)
+    status = it.transition(item, "forward")
+    if backing is not None and not 1 <= backing <= MAX_ATTENDEES:
+        raise bad_request("backing must be a whole number of attendees from 1")
+    approved = not state.settings.premoderation
+    moved = it.moved(item, it.APPROVED if approved else status, backing=backing or 1)
+    extra: dict[str, Any] = {"ts": now}
+    if approved:
+        extra["order"] = queued(state.order, moved, state)
+    fact = _items_fact(actor, "forward", [moved], state, item=item.id, **extra)
+    return Decision(fact, {"item": item.id})
+
+
+def decline(state: SessionState, actor: Actor, item_id: str, text: str | None) -> Decision:
+    """A hub's moderator keeps an attendee's item in the room (with a reason)."""
+    item = _hub_item(state, actor, item_id)
+    status = it.transition(item, "decline")
+    reason = check_text(text, state.settings.item_max, "the reason") if text else None
+    changed = [it.moved(item, status, reason=reason)]
+    return Decision(_items_fact(actor, "decline", changed, state, item=item.id),
+                    {"item": item.id})
+
+
+def _hub_item(state: SessionState, actor: Actor, item_id: str) -> Item:
+    item = state.item(item_id)
+    if item.hub != actor.id:
+        raise forbidden(f"item {item.id} was not asked through this hub")
+    return item
 
 
 def join(
@@ -490,6 +540,8 @@ def join(
     profile: dict[str, Any] | None,
     in_room: bool,
     now: int,
+    hub: str | None = None,
+    place: dict[str, str] | None = None,
 ) -> Decision:
     """Record a new identity, or a changed name or profile of a known one."""
     name = check_name(name)
@@ -501,6 +553,7 @@ def join(
         and known.name == name
         and (profile is None or profile == known.profile)
         and known.in_room == in_room
+        and (not place or place == known.place)
     ):
         return Decision(None)
     data = {
@@ -510,6 +563,8 @@ def join(
         "profile": profile if profile is not None else (known.profile if known else {}),
         "in_room": in_room,
         "joined": known.joined if known else now,
+        "hub": known.hub if known else hub,
+        "place": dict(place) if place else (dict(known.place) if known else {}),
     }
     if role not in (PARTICIPANT, HUB):
         data["profile"] = {}

@@ -11,6 +11,7 @@ POINT_OF_ORDER = "point_of_order"  # goes to the top of the queue; allowed on a 
 KINDS = ("question", "comment", "floor", POINT_OF_ORDER)
 VOTABLE_KINDS = frozenset({"question", "comment"})
 
+LOCAL = "local"  # held in a remote hub's own queue until the hub forwards it
 PENDING = "pending"
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -18,7 +19,7 @@ MERGED = "merged"
 WITHDRAWN = "withdrawn"
 LIVE = "live"
 DONE = "done"
-STATUSES = (PENDING, APPROVED, REJECTED, MERGED, WITHDRAWN, LIVE, DONE)
+STATUSES = (LOCAL, PENDING, APPROVED, REJECTED, MERGED, WITHDRAWN, LIVE, DONE)
 OPEN = frozenset({PENDING, APPROVED, LIVE})
 
 # action -> (statuses it may start from, status it leads to). Nothing else is legal.
@@ -27,7 +28,10 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "reject": (frozenset({PENDING}), REJECTED),
     "edit": (frozenset({PENDING}), PENDING),
     "merge": (frozenset({PENDING, APPROVED}), MERGED),
-    "withdraw": (frozenset({PENDING, APPROVED}), WITHDRAWN),
+    "withdraw": (frozenset({LOCAL, PENDING, APPROVED}), WITHDRAWN),
+    # A hub's moderator sends an attendee's item on to the meeting, or declines it.
+    "forward": (frozenset({LOCAL}), PENDING),
+    "decline": (frozenset({LOCAL}), REJECTED),
     "move": (frozenset({APPROVED}), APPROVED),
     "live": (frozenset({APPROVED}), LIVE),
     "done": (frozenset({LIVE}), DONE),
@@ -55,6 +59,8 @@ class Item:
     public: bool = False
     edited: bool = False
     affiliation: str | None = None
+    hub: str | None = None  # the hub (identity id) it came through
+    backing: int | None = None  # how many of that hub's attendees back it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

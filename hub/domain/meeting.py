@@ -92,10 +92,10 @@ def participation(state: SessionState, now_ms: int) -> stats.ParticipationStats:
         if ident.role == PARTICIPANT
     ]
     hubs: dict[str, int] = {}
-    for hub_id, count in state.attendees.items():
+    for hub_id, hub in state.hubs.items():
         ident = state.identities.get(hub_id)
         if ident is not None and ident.role == HUB:
-            hubs[ident.name] = hubs.get(ident.name, 0) + count
+            hubs[ident.name] = hubs.get(ident.name, 0) + hub.attendees
     room = state.settings.room_count or None
     return stats.participation(people, history(state), hubs, room, now_ms)
 

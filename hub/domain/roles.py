@@ -32,6 +32,8 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "hub_status": frozenset({HUB}),
     "flag": STAFF,
     "floor": STAFF,
+    "forward": frozenset({HUB}),
+    "decline": frozenset({HUB}),
     "ping": frozenset(ROLES),
 }
 

@@ -79,9 +79,20 @@ class Identity:
     profile: dict[str, Any] = field(default_factory=dict)
     in_room: bool = False
     joined: int = 0
+    hub: str | None = None  # for an attendee of a remote hub: the hub's identity id
+    place: dict[str, str] = field(default_factory=dict)  # a hub's city and country
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class HubState:
+    """A remote hub as the roll call shows it."""
+
+    attendees: int = 0
+    connected: bool = False
+    last_seen: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +145,7 @@ class SessionState:
     caption_seq: dict[str, int] = field(default_factory=dict)
     captions: list[CaptionLine] = field(default_factory=list)
     partial: dict[str, CaptionLine] = field(default_factory=dict)
-    attendees: dict[str, int] = field(default_factory=dict)
+    hubs: dict[str, HubState] = field(default_factory=dict)
     turns: list[Turn] = field(default_factory=list)  # who had the floor, when, for how long
     flags: dict[str, Flag] = field(default_factory=dict)  # takeaways and calls to action
     # How the moderators order the floor: {"ordering", "weights", "budgets"} (see ordering.py)
@@ -270,7 +281,11 @@ def _note(state: SessionState, fact: dict[str, Any]) -> None:
 
 
 def _hub_status(state: SessionState, fact: dict[str, Any]) -> None:
-    state.attendees[fact["by"]] = fact["attendees"]
+    hub = fact["by"]
+    known = state.hubs.get(hub, HubState())
+    attendees = fact.get("attendees", known.attendees)
+    connected = fact.get("connected", known.connected)
+    state.hubs[hub] = HubState(attendees, connected, fact.get("ts", known.last_seen))
 
 
 _APPLY = {

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from .captions import CaptionLine
-from .items import Item
-from .roles import MODERATION, PUBLIC, STAFF, has_private, private_channel
-from .session import SNAPSHOT_CAPTIONS, SessionState
+from .items import APPROVED, LOCAL, PENDING, Item
+from .roles import HUB, MODERATION, PUBLIC, STAFF, has_private, private_channel
+from .session import SNAPSHOT_CAPTIONS, HubState, SessionState
 
 # (channel key, event kind, data)
 Projection = tuple[str, str, dict[str, Any]]
@@ -33,6 +33,7 @@ def public_item(item: Item) -> dict[str, Any]:
         "into": item.into,
         "edited": item.edited,
         "created": item.created,
+        "backing": item.backing,
     }
 
 
@@ -126,6 +127,10 @@ def _item_events(state: SessionState, item: Item, fact: dict[str, Any]) -> list[
     author = state.identities.get(item.author_id)
     if author is not None and has_private(author.role):
         out.append((private_channel(item.author_id), "item", own_item(item)))
+    if item.hub is not None and item.hub != item.author_id:
+        # The hub follows the items its attendees ask: its local queue, and what became of
+        # the ones it forwarded.
+        out.append((private_channel(item.hub), "item", public_item(item)))
     return out
 
 
@@ -173,9 +178,27 @@ def _floor(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return [(MODERATION, "floor_settings", data)]
 
 
+def roll_call_entry(state: SessionState, hub: str, status: HubState) -> dict[str, Any]:
+    """One hub in the moderators' roll call."""
+    identity = state.identities.get(hub)
+    waiting = sum(1 for i in state.items.values()
+                  if i.hub == hub and i.status in (LOCAL, PENDING, APPROVED))
+    return {
+        "hub": hub,
+        "name": identity.name if identity else hub,
+        "place": dict(identity.place) if identity else {},
+        "attendees": status.attendees,
+        "connected": status.connected,
+        "last_seen": status.last_seen,
+        "waiting": waiting,
+    }
+
+
 def _hub_status(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
-    data = {"hub": fact["by"], "name": fact["name"], "attendees": fact["attendees"]}
-    return [(MODERATION, "hub_status", data)]
+    known = state.hubs.get(fact["by"], HubState())
+    after = HubState(fact.get("attendees", known.attendees),
+                     fact.get("connected", known.connected), fact.get("ts", known.last_seen))
+    return [(MODERATION, "hub_status", roll_call_entry(state, fact["by"], after))]
 
 
 _PROJECT = {
@@ -200,7 +223,7 @@ def visible_items(state: SessionState, role: str, identity_id: str) -> list[dict
     for item in state.items.values():
         if item.author_id == identity_id and has_private(role):
             out.append(own_item(item))
-        elif item.public:
+        elif item.public or (role == HUB and item.hub == identity_id):
             out.append(public_item(item))
     return out
 
@@ -231,9 +254,5 @@ def snapshot(state: SessionState, role: str, identity_id: str) -> dict[str, Any]
             {**{k: v for k, v in f.to_dict().items() if k != "kind"}, "kind": f.kind}
             for f in state.flags.values()
         ]
-        snap["hubs"] = [
-            {"hub": hid, "name": state.identities[hid].name, "attendees": n}
-            for hid, n in state.attendees.items()
-            if hid in state.identities
-        ]
+        snap["hubs"] = [roll_call_entry(state, h, s) for h, s in state.hubs.items()]
     return snap

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 import secrets
@@ -16,6 +17,7 @@ from .domain import commands, meeting, report, transcript, views
 from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import CAPTIONER, HUB, LINK_ROLES, ORGANIZER, PARTICIPANT, ROLES, STAFF
+from .domain.session import SessionState
 from .errors import UNAUTHORIZED, HubError, bad_request, forbidden
 from .log.embedded import new_epoch_id
 from .session import Session, now_ms
@@ -123,18 +125,30 @@ async def create_session(request: web.Request) -> web.Response:
     session = await sessions.create(session_id, fact, new_epoch_id())
     if session is None:
         raise HubError("conflict", f"a session with id {session_id!r} exists already")
+    body_out = {"id": session_id, "session": views.session_data(session.state),
+                **_links(request, session.state)}
+    return json_response(body_out, 201)
+
+
+def _links(request: web.Request, state: SessionState) -> dict[str, Any]:
+    """The current join link of every role, and the caption ingest URL."""
     signer = request.app[keys.SIGNER]
-    tokens = {role: signer.mint(session_id, role) for role in LINK_ROLES}
-    links = {role: page_link(request, session_id, role, tok) for role, tok in tokens.items()}
-    body_out = {
-        "id": session_id,
-        "session": views.session_data(session.state),
-        "links": links,
+    tokens = {role: signer.mint(state.id, role, generation=state.links.get(role, 0))
+              for role in LINK_ROLES}
+    return {
+        "links": {role: page_link(request, state.id, role, tok) for role, tok in tokens.items()},
         "tokens": tokens,
-        "captions_url": f"{base_url(request)}/api/sessions/{session_id}/captions"
+        "captions_url": f"{base_url(request)}/api/sessions/{state.id}/captions"
         f"?token={tokens[CAPTIONER]}",
     }
-    return json_response(body_out, 201)
+
+
+async def get_links(request: web.Request) -> web.Response:
+    """The session's current join links (the organizer lost them, or rotated some)."""
+    session_id = request.match_info["session_id"]
+    authorize(request, session_id, frozenset({ORGANIZER}))
+    session = await session_for(request)
+    return json_response({"id": session_id, **_links(request, session.state)})
 
 
 async def list_sessions(request: web.Request) -> web.Response:
@@ -151,7 +165,7 @@ async def patch_session(request: web.Request) -> web.Response:
     session_id = request.match_info["session_id"]
     grant = authorize(request, session_id, frozenset({ORGANIZER}))
     body = await read_json(request)
-    unknown = set(body) - {"state", "title", "languages", "settings", "floor"}
+    unknown = set(body) - {"state", "title", "languages", "settings", "floor", "rotate"}
     if unknown:
         raise bad_request(f"unknown field {sorted(unknown)[0]!r}")
     settings = body.get("settings")
@@ -159,6 +173,12 @@ async def patch_session(request: web.Request) -> web.Response:
         raise bad_request("`settings` must be an object")
     session = await session_for(request)
     actor = Actor(grant.identity or ORGANIZER, ORGANIZER, grant.name or "Organizer")
+    rotate = body.get("rotate")
+    if rotate is not None:
+        if not isinstance(rotate, list) or not all(isinstance(r, str) for r in rotate):
+            raise bad_request("`rotate` takes a list of roles whose join links to retire")
+        for role in rotate:
+            await session.execute(functools.partial(commands.rotate, actor=actor, role=role))
     floor = body.get("floor")
     if floor is not None:
         if not isinstance(floor, dict):
@@ -166,9 +186,12 @@ async def patch_session(request: web.Request) -> web.Response:
         await session.execute(lambda st: commands.floor(
             st, actor, ordering=floor.get("ordering"), weights=floor.get("weights"),
             budgets=floor.get("budgets")))
-        if set(body) == {"floor"}:
-            return json_response({**views.session_data(session.state),
-                                  "floor": session.state.floor})
+    if rotate:
+        return json_response({**views.session_data(session.state),
+                              **_links(request, session.state)})
+    if floor is not None and set(body) == {"floor"}:
+        return json_response({**views.session_data(session.state),
+                              "floor": session.state.floor})
     await session.execute(
         lambda st: commands.change_session(
             st,
@@ -384,6 +407,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/sessions/{session_id}/captions/seq", caption_seq),
         web.get("/api/sessions/{session_id}/transcript", get_transcript),
         web.get("/api/sessions/{session_id}/report", get_report),
+        web.get("/api/sessions/{session_id}/links", get_links),
         web.get("/api/sessions/{session_id}/floor", get_floor),
         web.get("/api/sessions/{session_id}/stats", get_stats),
         web.get("/healthz", healthz),

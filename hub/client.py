@@ -11,7 +11,7 @@ from .domain import commands, views
 from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import HUB, PARTICIPANT, channels_for, check_allowed, wire_name
-from .errors import UNAUTHORIZED, UNAVAILABLE, HubError
+from .errors import FORBIDDEN, UNAUTHORIZED, UNAVAILABLE, HubError
 from .log import LogUnavailable
 from .metrics import Metrics
 from .ratelimit import RateLimits
@@ -50,6 +50,10 @@ async def _join(
     known = state.identities.get(identity)
     if known is not None and known.role != role:
         raise HubError(UNAUTHORIZED, "this token names an identity of another role")
+    if identity in state.banned:
+        raise HubError(FORBIDDEN, "the moderators removed you from this session")
+    if grant.identity is None and not grant.admin and grant.generation < state.links.get(role, 0):
+        raise HubError(UNAUTHORIZED, "this link was retired: ask the organizer for the new one")
     name = grant.name or hello.name or (known.name if known else default_name(role, identity))
     profile = None
     if role in (PARTICIPANT, HUB) and hello.profile is not None:
@@ -183,6 +187,9 @@ async def handle(
         case protocol.HubStatus():
             return await session.execute(lambda st: commands.hub_status(
                 st, actor, attendees=cmd.attendees, now=now_ms()))
+        case protocol.Ban():
+            return await session.execute(lambda st: commands.ban(
+                st, actor, cmd.identity, cmd.reason, cmd.undo))
         case protocol.Forward():
             return await session.execute(lambda st: commands.forward(
                 st, actor, cmd.item, cmd.backing, now_ms()))

@@ -108,6 +108,13 @@ class Decline:
 
 
 @dataclass(frozen=True, slots=True)
+class Ban:
+    identity: str
+    reason: str | None
+    undo: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Floor:
     ordering: str | None
     weights: dict[str, Any] | None
@@ -142,7 +149,7 @@ class Ping:
 
 Command = (
     Hello | Caption | Ask | Vote | Withdraw | Moderate | SessionState | Note | HubStatus | Flag
-    | Floor | Forward | Decline | Ping
+    | Floor | Forward | Decline | Ban | Ping
 )
 
 
@@ -309,6 +316,11 @@ def _object(frame: dict[str, Any], name: str) -> dict[str, Any] | None:
     return value
 
 
+def _ban(frame: dict[str, Any]) -> Ban:
+    return Ban(_text(frame, "identity", limit=MAX_ID), _text(frame, "reason", required=False),
+               _bool(frame, "undo", False))
+
+
 def _forward(frame: dict[str, Any]) -> Forward:
     return Forward(_text(frame, "item", limit=MAX_ID), _int(frame, "backing", required=False))
 
@@ -364,6 +376,7 @@ _PARSERS: dict[str, Any] = {
     "floor": _floor,
     "forward": _forward,
     "decline": _decline,
+    "ban": _ban,
     "ping": _ping,
 }
 CLIENT_TYPES = frozenset(_PARSERS)

@@ -166,8 +166,14 @@ class Session:
                 delivered += len(readers)
         self.metrics.events_appended.inc(len(batch.events))
         self.metrics.deliveries.inc(delivered)
-        if batch.fact["kind"] == "hub_status":
+        kind = batch.fact["kind"]
+        if kind == "hub_status":
             self._presence_dirty.set()
+        elif kind == "ban" and not batch.fact["undo"]:
+            for conn in list(self.connections):
+                if conn.identity == batch.fact["identity"]:
+                    conn.kick(protocol.CLOSE_FORBIDDEN, "removed by the moderators",
+                              reconnect=False)
 
     async def _maintain(self) -> None:
         """Presence at most once a second; fill holes when told, and every few seconds."""

@@ -33,6 +33,7 @@ class Grant:
     admin: bool = False
     hub: str | None = None  # a participant link scoped to this remote hub
     place: dict[str, str] | None = None  # a hub's city and country
+    generation: int = 0  # join links of a role are retired by raising the session's
 
 
 def _b64(raw: bytes) -> str:
@@ -65,6 +66,7 @@ class Signer:
         ttl: int | None = None,
         hub: str | None = None,
         place: dict[str, str] | None = None,
+        generation: int = 0,
     ) -> str:
         """A token for `role` on `session`; with `identity`, every use is that identity."""
         if role not in ROLES:
@@ -80,6 +82,8 @@ class Signer:
             body["h"] = hub
         if place:
             body["p"] = place
+        if generation:
+            body["g"] = generation
         payload = _b64(orjson.dumps(body))
         return f"{payload}.{self._sign(payload)}"
 
@@ -123,4 +127,5 @@ class Signer:
             expires=expires,
             hub=body.get("h"),
             place=body.get("p"),
+            generation=body.get("g", 0),
         )

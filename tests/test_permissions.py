@@ -24,6 +24,7 @@ ALLOWED = {
     "floor": {"moderator", "organizer"},
     "forward": {"hub"},
     "decline": {"hub"},
+    "ban": {"moderator", "organizer"},
     "ping": set(ROLES),
 }
 
@@ -54,6 +55,7 @@ def frames(item: str, target: str) -> dict[str, dict[str, Any]]:
         "floor": {"type": "floor", "ordering": "balanced"},
         "forward": {"type": "forward", "item": "FORWARD"},
         "decline": {"type": "decline", "item": "DECLINE"},
+        "ban": {"type": "ban", "identity": "BAN"},
         "ping": {"type": "ping"},
     }
 
@@ -77,6 +79,8 @@ async def test_every_command_for_a_role(hub: RunningHub, role: str) -> None:
             frame["item"] = own  # only an author may withdraw: use this client's own item
         if command in ("forward", "decline"):
             frame["item"] = held[frame["item"]]
+        if command == "ban":  # ban a throwaway participant (the author is still needed)
+            frame["identity"] = await _throwaway(hub, created)
         reply = await client.request(frame)
         if role in ALLOWED[command]:
             assert reply["type"] in ("ack", "pong"), (command, reply)
@@ -86,6 +90,13 @@ async def test_every_command_for_a_role(hub: RunningHub, role: str) -> None:
             assert reply["type"] == "error" and reply["code"] == "forbidden", (command, reply)
     await client.close()
     await author.close()
+
+
+async def _throwaway(hub: RunningHub, created: dict[str, Any]) -> str:
+    someone = Client(hub.ws_base, created["id"], created["tokens"]["participant"], name="X")
+    await someone.connect()
+    await someone.close()
+    return str(someone.welcome["you"]["id"])
 
 
 async def _attendee_items(hub: RunningHub, created: dict[str, Any],

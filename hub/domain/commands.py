@@ -464,6 +464,47 @@ def floor(
     return Decision(fact, {k: v for k, v in fact.items() if k not in ("kind", "by")})
 
 
+def ban(
+    state: SessionState, actor: Actor, identity: str, reason: str | None, undo: bool
+) -> Decision:
+    """A moderator removes a participant or hub: its connections are closed, its reconnects
+    refused, and its items not yet public are withdrawn from the queue. `undo` lifts it."""
+    target = state.identities.get(identity)
+    if target is None:
+        raise not_found(f"no identity {identity!r} in this session")
+    if target.role in STAFF:
+        raise forbidden("moderators and the organizer cannot be banned")
+    if undo:
+        if identity not in state.banned:
+            return Decision(None, {"identity": identity, "banned": False})
+        return Decision({"kind": "ban", "identity": identity, "undo": True, "by": actor.id},
+                        {"identity": identity, "banned": False})
+    if identity in state.banned:
+        return Decision(None, {"identity": identity, "banned": True})
+    text = check_text(reason, NAME_MAX * 4, "the reason") if reason else None
+    hidden = [
+        it.moved(item, it.REJECTED, reason=text or "removed by the moderators")
+        for item in state.items.values()
+        if item.author_id == identity and item.status in (it.LOCAL, it.PENDING)
+    ]
+    fact: dict[str, Any] = {"kind": "ban", "identity": identity, "undo": False, "reason": text,
+                            "by": actor.id, "by_name": actor.name, "action": "ban",
+                            "items": [i.to_dict() for i in hidden]}
+    return Decision(fact, {"identity": identity, "banned": True})
+
+
+def rotate(state: SessionState, actor: Actor, role: str) -> Decision:
+    """Retire a role's join links (a leaked participant link, say): new ones replace them.
+    Identities that already joined keep their personal tokens."""
+    from .roles import LINK_ROLES
+
+    if role not in LINK_ROLES:
+        raise bad_request(f"role must be one of {', '.join(LINK_ROLES)}")
+    generation = state.links.get(role, 0) + 1
+    fact = {"kind": "rotate", "role": role, "generation": generation, "by": actor.id}
+    return Decision(fact, {"role": role, "generation": generation})
+
+
 def note(state: SessionState, actor: Actor, to: str, text: str) -> Decision:
     """A moderator's note to one participant or hub, on its private channel."""
     target = state.identities.get(to)

@@ -34,6 +34,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "floor": STAFF,
     "forward": frozenset({HUB}),
     "decline": frozenset({HUB}),
+    "ban": STAFF,
     "ping": frozenset(ROLES),
 }
 

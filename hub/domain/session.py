@@ -146,6 +146,8 @@ class SessionState:
     captions: list[CaptionLine] = field(default_factory=list)
     partial: dict[str, CaptionLine] = field(default_factory=dict)
     hubs: dict[str, HubState] = field(default_factory=dict)
+    banned: dict[str, str] = field(default_factory=dict)  # identity id -> reason
+    links: dict[str, int] = field(default_factory=dict)  # role -> join link generation
     turns: list[Turn] = field(default_factory=list)  # who had the floor, when, for how long
     flags: dict[str, Flag] = field(default_factory=dict)  # takeaways and calls to action
     # How the moderators order the floor: {"ordering", "weights", "budgets"} (see ordering.py)
@@ -276,6 +278,21 @@ def _floor(state: SessionState, fact: dict[str, Any]) -> None:
                                      if k in fact}}
 
 
+def _ban(state: SessionState, fact: dict[str, Any]) -> None:
+    if fact["undo"]:
+        state.banned.pop(fact["identity"], None)
+    else:
+        state.banned[fact["identity"]] = fact.get("reason") or ""
+    for data in fact.get("items", ()):
+        state.items[data["id"]] = Item.from_dict(data)
+    if "order" in fact:
+        state.order = list(fact["order"])
+
+
+def _rotate(state: SessionState, fact: dict[str, Any]) -> None:
+    state.links[fact["role"]] = fact["generation"]
+
+
 def _note(state: SessionState, fact: dict[str, Any]) -> None:
     """Notes live only on the recipient's private channel."""
 
@@ -299,5 +316,7 @@ _APPLY = {
     "hub_status": _hub_status,
     "flag": _flag,
     "floor": _floor,
+    "ban": _ban,
+    "rotate": _rotate,
 }
 FACT_KINDS = frozenset(_APPLY)

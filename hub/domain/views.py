@@ -164,6 +164,16 @@ def _note(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return [(private_channel(fact["to"]), "note", {"text": fact["text"], "from": fact["from"]})]
 
 
+def _ban(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    out: list[Projection] = []
+    for raw in fact.get("items", ()):
+        out.extend(_item_events(state, Item.from_dict(raw), fact))
+    name = state.identities[fact["identity"]].name
+    out.append((MODERATION, "ban", {"identity": fact["identity"], "name": name,
+                                    "banned": not fact["undo"], "reason": fact.get("reason")}))
+    return out
+
+
 def _flag(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     if fact.get("deleted"):
         return [(MODERATION, "flag", {"id": fact["id"], "deleted": True})]
@@ -212,6 +222,8 @@ _PROJECT = {
     "hub_status": _hub_status,
     "flag": _flag,
     "floor": _floor,
+    "ban": _ban,
+    "rotate": _none,
 }
 
 
@@ -250,6 +262,8 @@ def snapshot(state: SessionState, role: str, identity_id: str) -> dict[str, Any]
         snap["caption_seq"] = dict(state.caption_seq)
     if role in STAFF:
         snap["floor_settings"] = dict(state.floor)
+        snap["banned"] = [{"identity": i, "name": state.identities[i].name, "reason": r}
+                          for i, r in state.banned.items()]
         snap["flags"] = [
             {**{k: v for k, v in f.to_dict().items() if k != "kind"}, "kind": f.kind}
             for f in state.flags.values()

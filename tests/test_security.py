@@ -1,0 +1,73 @@
+"""Removing people and retiring links: bans, link rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import websockets
+
+from tests.conftest import RunningHub
+from tests.harness import ADMIN_KEY, Client, ahttp
+
+
+async def test_ban_closes_refuses_and_hides_pending_items(meeting: dict[str, Any]) -> None:
+    hub: RunningHub = meeting["server"]
+    alice, bob, mod = meeting["alice"], meeting["bob"], meeting["moderator"]
+    pending = (await alice.ok({"type": "ask", "kind": "question", "text": "Spam spam",
+                               "key": "s"}))["item"]
+    kept = (await alice.ok({"type": "ask", "kind": "question", "text": "Fine question",
+                            "key": "f"}))["item"]
+    await mod.ok({"type": "moderate", "item": kept, "action": "approve"})
+    alice_id = alice.welcome["you"]["id"]
+    banned = await mod.ok({"type": "ban", "identity": alice_id, "reason": "Spamming"})
+    assert banned["banned"] is True
+    await asyncio.wait_for(alice.closed.wait(), 10)
+    assert alice.close_code == 4503
+    bye = [f for f in alice.frames if f["type"] == "bye"]
+    assert bye and bye[0]["reconnect"] is False
+    hidden = await mod.wait_for(lambda c: [e for e in c.kinds("item", "moderation")
+                                           if e["data"]["id"] == pending
+                                           and e["data"]["status"] == "rejected"])
+    assert hidden[0]["data"]["reason"] == "Spamming"
+    notice = await mod.wait_for(lambda c: c.kinds("ban"))
+    assert notice[0]["data"] == {"identity": alice_id, "name": "Alice", "banned": True,
+                                 "reason": "Spamming"}
+    async with websockets.connect(f"{hub.ws_base}/ws/{meeting['session']['id']}") as ws:
+        await ws.send(json.dumps({"type": "hello", "token": alice.token}))
+        reply = json.loads(await ws.recv())
+        assert reply["code"] == "forbidden" and "removed" in reply["message"]
+    assert (await bob.request({"type": "vote", "item": kept}))["type"] == "ack"  # others go on
+    refused = await mod.request({"type": "ban", "identity": mod.welcome["you"]["id"]})
+    assert refused["code"] == "forbidden"
+    await mod.ok({"type": "ban", "identity": alice_id, "undo": True})
+    welcome = await alice.connect()
+    assert welcome["you"]["id"] == alice_id
+
+
+async def test_rotating_a_role_retires_its_join_links(hub: RunningHub) -> None:
+    created = await hub.session()
+    sid, old = created["id"], created["tokens"]["participant"]
+    early = Client(hub.ws_base, sid, old, name="Early")
+    await early.connect()
+    status, body, _ = await ahttp("PATCH", f"{hub.base}/api/sessions/{sid}",
+                                  {"rotate": ["participant"]}, token=ADMIN_KEY)
+    assert status == 200 and body["tokens"]["participant"] != old
+    assert body["tokens"]["moderator"] == created["tokens"]["moderator"]
+    async with websockets.connect(f"{hub.ws_base}/ws/{sid}") as ws:
+        await ws.send(json.dumps({"type": "hello", "token": old}))
+        reply = json.loads(await ws.recv())
+        assert reply["code"] == "unauthorized" and "retired" in reply["message"]
+    fresh = Client(hub.ws_base, sid, body["tokens"]["participant"], name="Fresh")
+    await fresh.connect()
+    await early.drop()  # who joined before keeps their own token
+    assert (await early.connect(resume=True))["you"]["name"] == "Early"
+    status, links, _ = await ahttp("GET", f"{hub.base}/api/sessions/{sid}/links",
+                                   token=ADMIN_KEY)
+    assert status == 200 and links["tokens"]["participant"] == body["tokens"]["participant"]
+    status, _, _ = await ahttp("PATCH", f"{hub.base}/api/sessions/{sid}", {"rotate": ["king"]},
+                               token=ADMIN_KEY)
+    assert status == 400
+    for client in (early, fresh):
+        await client.close()

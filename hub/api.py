@@ -20,6 +20,7 @@ from .domain.roles import CAPTIONER, HUB, LINK_ROLES, ORGANIZER, PARTICIPANT, RO
 from .domain.session import SessionState
 from .errors import UNAUTHORIZED, HubError, bad_request, forbidden
 from .log.embedded import new_epoch_id
+from .security import client_address
 from .session import Session, now_ms
 from .tokens import Grant, new_identity_id
 
@@ -271,6 +272,8 @@ def _seq(request: web.Request) -> int | None:
 async def ingest_captions(request: web.Request) -> web.Response:
     session_id = request.match_info["session_id"]
     actor = _captioner(request, session_id)
+    config = request.app[keys.CONFIG]
+    request.app[keys.LIMITS].check("*", client_address(request, config), "ingest")
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise HubError("too_large", "the body is over 1 MiB")

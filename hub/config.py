@@ -28,6 +28,11 @@ class Config:
     max_errors_per_minute: int = 30
     ask_per_10min: int = 20
     vote_per_minute: int = 60
+    caption_per_10s: int = 300  # per captioner identity (partial lines come word by word)
+    hello_per_minute: int = 300  # per client address (a hub's room shares one address)
+    ingest_per_10s: int = 100  # caption ingest posts per client address
+    max_connections_per_address: int = 1000
+    trust_proxy: bool = False  # take the client address from X-Forwarded-For (behind nginx)
     metrics_token: str | None = None  # when set, /metrics wants it as a bearer token
     web_dir: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
@@ -51,9 +56,15 @@ class Config:
             values["history"] = int(env["HUB_HISTORY"])
         for name, key in (("HUB_ASK_PER_10MIN", "ask_per_10min"),
                           ("HUB_VOTE_PER_MINUTE", "vote_per_minute"),
+                          ("HUB_CAPTION_PER_10S", "caption_per_10s"),
+                          ("HUB_HELLO_PER_MINUTE", "hello_per_minute"),
+                          ("HUB_INGEST_PER_10S", "ingest_per_10s"),
+                          ("HUB_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address"),
                           ("HUB_OUTBOX_FRAMES", "outbox_frames")):
             if env.get(name):
                 values[key] = int(env[name])
+        if env.get("HUB_TRUST_PROXY", "").lower() in ("1", "true", "yes"):
+            values["trust_proxy"] = True
         if env.get("HUB_WEB_DIR"):
             values["web_dir"] = env["HUB_WEB_DIR"]
         if env.get("HUB_METRICS_TOKEN"):

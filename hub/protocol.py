@@ -30,6 +30,7 @@ CLOSE_RESTART = 1012  # server restarting: reconnect elsewhere
 CLOSE_SLOW = 4000  # the reader fell too far behind
 CLOSE_HELLO_TIMEOUT = 4001
 CLOSE_UNAVAILABLE = 4002
+CLOSE_RATE_LIMITED = 4029  # too many joins from one address: come back after retry_after
 CLOSE_UNAUTHORIZED = 4501
 CLOSE_FORBIDDEN = 4503
 CLOSE_NOT_FOUND = 4504

@@ -10,13 +10,19 @@ from .errors import RATE_LIMITED, HubError
 
 
 class RateLimits:
-    """Sliding windows per (identity, command); `check` raises `rate_limited` with retry_after."""
+    """Sliding windows per (scope, key, command); `check` raises `rate_limited` with
+    retry_after. Scopes: an identity (commands) or a client address (hello, ingest)."""
 
     def __init__(self, config: Config) -> None:
         self._rules = {
             "ask": (config.ask_per_10min, 600.0),
             "vote": (config.vote_per_minute, 60.0),
+            "caption": (config.caption_per_10s, 10.0),
+            "hello": (config.hello_per_minute, 60.0),
+            "ingest": (config.ingest_per_10s, 10.0),
         }
+        self.max_connections = config.max_connections_per_address
+        self._connections: dict[str, int] = {}
         self._windows: dict[tuple[str, str, str], Window] = {}
         self._checks = 0
 
@@ -40,6 +46,25 @@ class RateLimits:
                 f"retry in {wait:.0f} s",
                 retry_after=round(wait, 1),
             )
+
+    def connect(self, address: str) -> None:
+        """Count a connection from `address`; `rate_limited` past the cap (hubs behind one
+        NAT need a higher cap: HUB_MAX_CONNECTIONS_PER_ADDRESS)."""
+        count = self._connections.get(address, 0)
+        if count >= self.max_connections:
+            raise HubError(
+                RATE_LIMITED,
+                f"too many connections from one address (at most {self.max_connections})",
+                retry_after=30,
+            )
+        self._connections[address] = count + 1
+
+    def disconnect(self, address: str) -> None:
+        count = self._connections.get(address, 0) - 1
+        if count > 0:
+            self._connections[address] = count
+        else:
+            self._connections.pop(address, None)
 
     def _sweep(self, now: float) -> None:
         for key in [k for k, w in self._windows.items() if w.idle(now)]:

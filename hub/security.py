@@ -37,6 +37,16 @@ def origin_allowed(request: web.Request, config: Config) -> bool:
     return origin in own or origin in {o.lower() for o in config.allowed_origins}
 
 
+def client_address(request: web.Request, config: Config) -> str:
+    """Who is asking: the peer address, or behind a trusted proxy the first X-Forwarded-For."""
+    if config.trust_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        first = forwarded.split(",", 1)[0].strip()
+        if first:
+            return first
+    return request.remote or "unknown"
+
+
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """CSP without inline script, no MIME sniffing, no referrer leaking tokens in links; on
     every response (an `on_response_prepare` hook, so streams and errors get them too)."""

@@ -17,7 +17,7 @@ from . import client, keys, protocol
 from .connection import Connection, Entry
 from .domain.roles import wire_name
 from .errors import HubError, forbidden
-from .security import origin_allowed
+from .security import client_address, origin_allowed
 from .session import Session
 
 KEEPALIVE = 15.0
@@ -73,6 +73,18 @@ async def sse(request: web.Request) -> web.StreamResponse:
         raise forbidden("this page's origin may not open streams on this hub")
     token = request.query.get("token") or _bearer(request)
     session_id = request.match_info["session_id"]
+    address = client_address(request, app[keys.CONFIG])
+    limits = app[keys.LIMITS]
+    limits.check("*", address, "hello")
+    limits.connect(address)
+    try:
+        return await _stream(request, token, session_id)
+    finally:
+        limits.disconnect(address)
+
+
+async def _stream(request: web.Request, token: str | None, session_id: str) -> web.StreamResponse:
+    app = request.app
     # Refused before the stream starts, with an HTTP status: EventSource retries only a 200.
     app[keys.SIGNER].verify(token, session_id)
     session: Session = await app[keys.SESSIONS].get(session_id)

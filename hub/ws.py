@@ -11,8 +11,17 @@ from aiohttp import WSMsgType, web
 
 from . import client, keys, protocol
 from .connection import Connection, Entry
-from .errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, HubError
-from .security import origin_allowed
+from .errors import (
+    BAD_REQUEST,
+    FORBIDDEN,
+    NOT_FOUND,
+    RATE_LIMITED,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    HubError,
+    forbidden,
+)
+from .security import client_address, origin_allowed
 from .session import Session
 
 log = logging.getLogger(__name__)
@@ -65,7 +74,19 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     app = request.app
     config = app[keys.CONFIG]
     if not origin_allowed(request, config):
-        raise web.HTTPForbidden(text="origin not allowed")
+        raise forbidden("this page's origin may not open websockets on this hub")
+    address = client_address(request, config)
+    limits = app[keys.LIMITS]
+    limits.connect(address)  # refused with 429 past the per-address cap
+    try:
+        return await _websocket(request, address)
+    finally:
+        limits.disconnect(address)
+
+
+async def _websocket(request: web.Request, address: str) -> web.StreamResponse:
+    app = request.app
+    config = app[keys.CONFIG]
     ws = web.WebSocketResponse(
         heartbeat=config.heartbeat, max_msg_size=config.max_frame, compress=False
     )
@@ -84,7 +105,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             await _send_error(ws, exc, None)
             await _goodbye(ws, *_CLOSE_FOR.get(exc.code, _CLOSE_FOR[NOT_FOUND]), exc.message)
             return ws
-        if await _await_hello(request, ws, session, conn):
+        if await _await_hello(request, ws, session, conn, address):
             metrics.connections.labels(conn.role, "ws").inc()
             try:
                 await _serve(request, ws, session, conn)
@@ -109,6 +130,8 @@ _CLOSE_FOR = {
     NOT_FOUND: (protocol.CLOSE_NOT_FOUND, False),
     UNAVAILABLE: (protocol.CLOSE_UNAVAILABLE, True),
     UNAUTHORIZED: (protocol.CLOSE_UNAUTHORIZED, False),
+    FORBIDDEN: (protocol.CLOSE_FORBIDDEN, False),
+    RATE_LIMITED: (protocol.CLOSE_RATE_LIMITED, True),
     "abuse": (protocol.CLOSE_POLICY, False),
 }
 
@@ -124,7 +147,8 @@ async def _goodbye(ws: web.WebSocketResponse, code: int, reconnect: bool, reason
 
 
 async def _await_hello(
-    request: web.Request, ws: web.WebSocketResponse, session: Session, conn: Connection
+    request: web.Request, ws: web.WebSocketResponse, session: Session, conn: Connection,
+    address: str,
 ) -> bool:
     """Read frames until a valid `hello`; True once the client is welcomed."""
     app = request.app
@@ -150,6 +174,7 @@ async def _await_hello(
                 continue
             if not isinstance(parsed.command, protocol.Hello):
                 raise HubError(UNAUTHORIZED, "send `hello` with your token first")
+            app[keys.LIMITS].check("*", address, "hello")
             await client.join(session, conn, parsed.command, app[keys.SIGNER],
                               app[keys.METRICS], ref=parsed.ref)
             return True
@@ -157,7 +182,7 @@ async def _await_hello(
             app[keys.METRICS].errors.labels(exc.code).inc()
             await _send_error(ws, exc, ref)
             bad_token = exc.code == UNAUTHORIZED and isinstance(frame.get("token"), str)
-            if bad_token or exc.code == UNAVAILABLE:
+            if bad_token or exc.code in (UNAVAILABLE, RATE_LIMITED, FORBIDDEN):
                 await _goodbye(ws, *_CLOSE_FOR[exc.code], exc.message)
                 return False
             if abuse.strike():

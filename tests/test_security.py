@@ -71,3 +71,42 @@ async def test_rotating_a_role_retires_its_join_links(hub: RunningHub) -> None:
     assert status == 400
     for client in (early, fresh):
         await client.close()
+
+
+async def test_connections_and_joins_per_address_are_capped(hub_factory: Any) -> None:
+    hub: RunningHub = await hub_factory(max_connections_per_address=3, hello_per_minute=5)
+    created = await hub.session()
+    clients = [Client(hub.ws_base, created["id"], created["tokens"]["screen"]) for _ in range(3)]
+    for client in clients:
+        await client.connect()
+    try:
+        async with websockets.connect(f"{hub.ws_base}/ws/{created['id']}"):
+            raise AssertionError("a fourth connection from one address was let in")
+    except websockets.InvalidStatus as refused:
+        assert refused.response.status_code == 429
+    await clients[0].close()
+    await clients[1].close()
+    again = [Client(hub.ws_base, created["id"], created["tokens"]["screen"]) for _ in range(2)]
+    await again[0].connect()  # the fourth hello in this minute
+    await again[0].close()
+    await again[1].connect()  # the fifth
+    await again[1].close()
+    async with websockets.connect(f"{hub.ws_base}/ws/{created['id']}") as ws:
+        await ws.send(json.dumps({"type": "hello", "token": created["tokens"]["screen"]}))
+        reply = json.loads(await ws.recv())
+        assert reply["code"] == "rate_limited" and reply["retry_after"] > 0
+        bye = json.loads(await ws.recv())
+        assert bye["reconnect"] is True and bye["code"] == 4029
+    await clients[2].close()
+
+
+async def test_caption_rate_per_captioner(hub_factory: Any) -> None:
+    hub: RunningHub = await hub_factory(caption_per_10s=5)
+    created = await hub.session()
+    cap = hub.client(created, "captioner")
+    await cap.connect()
+    for n in range(5):
+        await cap.ok({"type": "caption", "text": f"line {n}", "seq": n + 1})
+    limited = await cap.request({"type": "caption", "text": "too fast", "seq": 6})
+    assert limited["code"] == "rate_limited"
+    await cap.close()

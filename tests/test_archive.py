@@ -13,7 +13,8 @@ from tests.harness import ADMIN_KEY, Client, ahttp
 async def test_history_is_bounded_and_old_offsets_get_a_snapshot(
     hub_factory: HubFactory, redis_url: str, redis_prefix: str
 ) -> None:
-    hub = await hub_factory(redis_url=redis_url, redis_prefix=redis_prefix, history=50)
+    hub = await hub_factory(redis_url=redis_url, redis_prefix=redis_prefix, history=50,
+                              caption_per_10s=10_000)
     created = await hub.session()
     sid = created["id"]
     cap = hub.client(created, "captioner")

@@ -101,7 +101,7 @@ async def test_offset_above_the_top_changes_the_epoch(meeting: dict[str, Any]) -
 
 
 async def test_slow_reader_is_cut_off_and_resumes_without_loss(hub_factory: Any) -> None:
-    hub: RunningHub = await hub_factory(outbox_frames=16)
+    hub: RunningHub = await hub_factory(outbox_frames=16, caption_per_10s=10_000)
     created = await hub.session()
     cap = hub.client(created, "captioner", name="Captioner")
     fast = hub.client(created, "screen")

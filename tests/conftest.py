@@ -15,7 +15,7 @@ from hub.app import create_app
 from hub.config import Config
 from tests.harness import ADMIN_KEY, Client, create_session
 
-pytest_plugins = ["tests.fixtures_redis"]
+pytest_plugins = ["tests.fixtures_redis", "tests.fixtures_browser"]
 
 
 @dataclass

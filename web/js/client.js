@@ -23,7 +23,7 @@ const BACKOFF_MAX_MS = 30000;
 const PING_EVERY_MS = 20000;
 const SILENCE_LIMIT_MS = 45000;
 const WELCOME_TIMEOUT_MS = 10000;
-const SAVE_DELAY_MS = 250;
+const SAVE_DELAY_MS = 1000;
 const MAX_FRAME_CHARS = 60000;
 
 const EMPTY_FLOOR = Object.freeze({ item: null, speaker: null, since: null, limit: null });
@@ -93,6 +93,7 @@ export class Model {
     this.partial = { ...(snapshot.partial || {}) };
     this.votes = new Set(snapshot.votes || []);
     this.captionSeq = { ...(snapshot.caption_seq || {}) };
+    this.notes = (snapshot.notes || []).map((note) => ({ ...note }));
     for (const hub of snapshot.hubs || []) this.hubs.set(hub.hub, hub);
     this.presence = snapshot.presence || {};
   }
@@ -234,7 +235,12 @@ export class HubClient extends EventTarget {
     }
     if (persist) this.restore();
     this.onOnline = () => this.reconnectSoon(0);
-    this.onOffline = () => this.setState(ConnState.OFFLINE);
+    this.onOffline = () => {
+      // The network is gone: drop the socket now rather than wait for it to time out; the
+      // `online` event brings the page back with a resume.
+      if (this.ws) this.ws.close(CLOSE_RESYNC, 'offline');
+      this.setState(ConnState.OFFLINE);
+    };
     this.onHidden = () => {
       if (document.visibilityState === 'hidden') this.saveNow();
       else if (!this.live && !this.stopped) this.reconnectSoon(0);
@@ -264,6 +270,7 @@ export class HubClient extends EventTarget {
     document.addEventListener('visibilitychange', this.onHidden);
     window.addEventListener('pagehide', this.onPageHide);
     this.timers.ping = window.setInterval(() => this.keepAlive(), 5000);
+    this.emit('status', { state: this.state });
     this.connect();
   }
 
@@ -512,7 +519,8 @@ export class HubClient extends EventTarget {
 
   reconnectSoon(delay) {
     if (this.stopped || this.live) return;
-    if (this.ws && this.ws.readyState === WebSocket.CONNECTING) return;
+    // A socket still opening or waiting for `welcome` is already on its way.
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
     window.clearTimeout(this.timers.retry);
     this.timers.retry = window.setTimeout(() => this.connect(), delay);
   }

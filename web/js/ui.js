@@ -165,6 +165,7 @@ export function connectionBadge(client) {
     h('span', { class: 'conn-dot', 'aria-hidden': 'true' }),
     h('span', { class: 'conn-text' }));
   const show = () => {
+    badge.hidden = !client.started;
     badge.dataset.state = client.state;
     badge.querySelector('.conn-text').textContent = t(`conn.${client.state}`);
     badge.title = client.stopReason ? client.stopReason : '';
@@ -252,6 +253,11 @@ export function originKind(origin) {
 
 export const kindLabel = (kind) => t(`kind.${kind}`);
 export const statusLabel = (status) => t(`status.${status}`);
+
+/** User text inside a translated sentence, isolated so its direction cannot scramble it. */
+export function bidi(text) {
+  return `\u2068${text}\u2069`;
+}
 
 export function badge(text, variant) {
   return h('span', { class: `badge badge-${variant}` }, text);

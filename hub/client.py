@@ -63,6 +63,7 @@ async def _join(
     await session.execute(lambda st: commands.join(
         st, identity, role, name, profile, in_room, now, hub=grant.hub, place=grant.place))
     conn.identity, conn.role = identity, role
+    conn.lite = hello.lite
     conn.name = session.state.identities[identity].name
     token = hello.token if grant.identity is not None or grant.admin else signer.mint(
         session.id, role, identity=identity
@@ -100,7 +101,7 @@ def _fresh(
     state = session.state
     positions = {key: state.tops.get(key, 0) for key in keys}
     session.attach(conn, positions)
-    snapshot = views.snapshot(state, conn.role, conn.identity)
+    snapshot = views.snapshot(state, conn.role, conn.identity, lite=conn.lite)
     snapshot["presence"] = session.presence()
     channels = {
         wire_name(key): {"epoch": state.epoch, "offset": offset, "recovered": False}
@@ -183,7 +184,8 @@ async def handle(
                 st, actor, kind=cmd.kind, text=cmd.text, item=cmd.item, caption=cmd.caption,
                 flag_id=cmd.id, delete=cmd.delete, now=now_ms()))
         case protocol.Note():
-            return await session.execute(lambda st: commands.note(st, actor, cmd.to, cmd.text))
+            return await session.execute(
+                lambda st: commands.note(st, actor, cmd.to, cmd.text, now_ms()))
         case protocol.HubStatus():
             return await session.execute(lambda st: commands.hub_status(
                 st, actor, attendees=cmd.attendees, now=now_ms()))

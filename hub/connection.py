@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from . import protocol
-from .domain.roles import wire_name
+from .domain.roles import PUBLIC, wire_name
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,12 @@ class ConnState(enum.Enum):
     CLOSED = "closed"
 
 
+def _skipped(kind: str | None, frame: bytes) -> bool:
+    if kind is not None:
+        return kind in protocol.LITE_SKIPS
+    return protocol.lite_skips(frame)  # a replayed frame from the log carries no kind
+
+
 class Connection:
     """A client connection as fan-out sees it."""
 
@@ -52,6 +58,7 @@ class Connection:
         self.identity = ""
         self.role = ""
         self.name = ""
+        self.lite = False  # low bandwidth: public item and order events are skipped
         # channel key -> offset of the last event queued for this client
         self.positions: dict[str, int] = {}
         self._outbox: deque[Entry] = deque()
@@ -65,7 +72,10 @@ class Connection:
         self._allowance = 0
         self.close_code: int | None = None
 
-    def deliver(self, channel: str, offset: int, frame: bytes, wire: bytes | None = None) -> None:
+    def deliver(
+        self, channel: str, offset: int, frame: bytes, wire: bytes | None = None,
+        kind: str | None = None,
+    ) -> None:
         """Queue one channel event, dropping repeats; a hole means this reader must resync."""
         if self.state is ConnState.CLOSED:
             return
@@ -83,6 +93,8 @@ class Connection:
             self.kick(protocol.CLOSE_SLOW, "resync", reconnect=True)
             return
         self.positions[channel] = offset
+        if self.lite and channel == PUBLIC and _skipped(kind, frame):
+            return  # seen, not sent: the position moves on, nothing goes on the wire
         self._queue((channel, offset, frame), wire)
 
     def push(self, frame: bytes) -> None:

@@ -49,6 +49,7 @@ class Hello:
     profile: dict[str, Any] | None
     resume: dict[str, Position]
     in_room: bool | None  # None: as before (a new identity is remote)
+    lite: bool = False  # low bandwidth: captions, the floor and one's own items only
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +251,7 @@ def _hello(frame: dict[str, Any]) -> Hello:
     in_room = frame.get("in_room")
     if in_room is not None and not isinstance(in_room, bool):
         raise bad_request("`in_room` must be true or false")
-    return Hello(token, name, profile, resume, in_room)
+    return Hello(token, name, profile, resume, in_room, _bool(frame, "lite", False))
 
 
 def _caption(frame: dict[str, Any]) -> Caption:
@@ -394,6 +395,16 @@ def ws_text_frame(payload: bytes) -> bytes:
     else:
         header = struct.pack("!BBQ", 0x81, 127, size)
     return header + payload
+
+
+# What a low-bandwidth reader is not sent on `public`: everyone else's items and the queue.
+LITE_SKIPS = frozenset({"item", "order"})
+
+
+def lite_skips(frame: bytes) -> bool:
+    """Whether a stored public event frame is one a low-bandwidth reader goes without.
+    The kind comes before `data` in every encoded frame, so user text cannot fake it."""
+    return b',"kind":"item",' in frame or b',"kind":"order",' in frame
 
 
 def dump(frame: dict[str, Any]) -> bytes:

@@ -162,7 +162,7 @@ class Session:
             if readers:
                 wire = protocol.ws_text_frame(event.frame)  # built once for every reader
                 for conn in readers:
-                    conn.deliver(event.channel, event.offset, event.frame, wire)
+                    conn.deliver(event.channel, event.offset, event.frame, wire, event.kind)
                 delivered += len(readers)
         self.metrics.events_appended.inc(len(batch.events))
         self.metrics.deliveries.inc(delivered)
@@ -207,7 +207,7 @@ class Session:
             offset = tops.get(channel, 0) + 1
             tops[channel] = offset
             frame = protocol.event_frame(wire_name(channel), state.epoch, offset, kind, data, ts)
-            events.append(ChannelEvent(channel, offset, frame))
+            events.append(ChannelEvent(channel, offset, frame, kind))
         return Batch(self.id, state.offset + 1, state.epoch, ts, fact, tuple(events))
 
     async def execute(self, decide: Callable[[SessionState], Decision]) -> dict[str, Any]:

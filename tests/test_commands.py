@@ -330,9 +330,13 @@ def test_session_changes_and_settings_validation() -> None:
 
 def test_notes_go_only_to_participants_and_hubs() -> None:
     state = make_session()
-    decision = commands.note(state, MOD, ALICE.id, "You are next")
+    decision = commands.note(state, MOD, ALICE.id, "You are next", now=7)
     assert views.project(state, decision.fact or {}) == [
-        (f"private:{ALICE.id}", "note", {"text": "You are next", "from": "Moderator"})]
+        (f"private:{ALICE.id}", "note", {"text": "You are next", "from": "Moderator", "ts": 7})]
+    run(state, decision)
+    assert views.snapshot(state, "participant", ALICE.id)["notes"] == [
+        {"text": "You are next", "from": "Moderator", "ts": 7}]
+    assert views.snapshot(state, "participant", BOB.id)["notes"] == []
     with pytest.raises(HubError) as err:
         commands.note(state, MOD, CAPTIONER.id, "hi")
     assert err.value.code == "conflict"

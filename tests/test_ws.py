@@ -88,8 +88,13 @@ async def test_withdraw_note_hub_status_session_and_ping(meeting: dict[str, Any]
     await alice.ok({"type": "withdraw", "item": item})
     await mod.ok({"type": "note", "to": alice.welcome["you"]["id"], "text": "You are next"})
     note = await alice.wait_for(lambda c: c.kinds("note"))
-    assert note[0]["data"] == {"text": "You are next", "from": "Moderator"}
+    assert {k: note[0]["data"][k] for k in ("text", "from")} == {
+        "text": "You are next", "from": "Moderator"}
+    again = await _fresh_snapshot(meeting, alice)
+    assert [n["text"] for n in again["notes"]] == ["You are next"]
+    assert again["notes"][0]["ts"] == note[0]["data"]["ts"]
     await hub.ok({"type": "hub_status", "attendees": 35})
+    assert (await _fresh_snapshot(meeting, hub))["attendees"] == 35
     status = await mod.wait_for(lambda c: [e for e in c.kinds("hub_status")
                                            if e["data"]["attendees"] == 35])
     assert status[0]["data"]["name"] == "Nairobi" and status[0]["data"]["connected"] is True
@@ -103,6 +108,14 @@ async def test_withdraw_note_hub_status_session_and_ping(meeting: dict[str, Any]
     assert refused["code"] == "conflict"
     pong = await screen.request({"type": "ping"})
     assert pong["type"] == "pong"
+
+
+async def _fresh_snapshot(meeting: dict[str, Any], client: Client) -> dict[str, Any]:
+    """The snapshot a second device of the same person gets."""
+    other = Client(meeting["server"].ws_base, meeting["session"]["id"], client.token)
+    welcome = await other.connect()
+    await other.close()
+    return dict(welcome["snapshot"])
 
 
 async def test_moderator_adds_a_room_speaker(meeting: dict[str, Any]) -> None:
@@ -367,4 +380,33 @@ async def test_in_room_is_kept_across_reconnects(meeting: dict[str, Any]) -> Non
     got = await meeting["moderator"].wait_for(lambda c: [
         e for e in c.kinds("item", "moderation") if e["data"]["id"] == item["item"]])
     assert got[0]["data"]["origin"] == "room"
+    await phone.close()
+
+
+async def test_low_bandwidth_readers_get_captions_and_their_own_items(
+    meeting: dict[str, Any],
+) -> None:
+    hub: RunningHub = meeting["server"]
+    created, mod, bob = meeting["session"], meeting["moderator"], meeting["bob"]
+    others = (await bob.ok({"type": "ask", "kind": "question", "text": "Bob's", "key": "b"}))
+    await mod.ok({"type": "moderate", "item": others["item"], "action": "approve"})
+    phone = Client(hub.ws_base, created["id"], created["tokens"]["participant"], name="Phone",
+                   lite=True)
+    welcome = await phone.connect()
+    assert welcome["snapshot"]["items"] == [] and welcome["snapshot"]["order"] == []
+    mine = (await phone.ok({"type": "ask", "kind": "question", "text": "Mine", "key": "m"}))
+    await mod.ok({"type": "moderate", "item": mine["item"], "action": "approve"})
+    await meeting["captioner"].ok({"type": "caption", "text": "Only this", "seq": 1})
+    await phone.wait_for(lambda c: c.kinds("caption"))
+    assert not phone.kinds("item", "public") and not phone.kinds("order")
+    assert {e["data"]["status"] for e in phone.kinds("item", "private")} == {
+        "pending", "approved"}
+    # Positions moved past what was skipped: a resume picks up exactly after it.
+    await phone.drop()
+    await meeting["captioner"].ok({"type": "caption", "text": "After the drop", "seq": 2})
+    await mod.ok({"type": "moderate", "item": others["item"], "action": "live"})
+    await phone.connect(resume=True)
+    got = await phone.wait_for(lambda c: len(c.kinds("caption")) == 2 and c.kinds("caption"))
+    assert [e["data"]["text"] for e in got] == ["Only this", "After the drop"]
+    assert phone.kinds("floor") and not phone.kinds("item", "public")
     await phone.close()

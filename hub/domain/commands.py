@@ -144,6 +144,7 @@ def ask(
         public=approved,
         affiliation=affiliation,
         hub=hub,
+        on_behalf=on_behalf is not None,
     )
     extra: dict[str, Any] = {"key": key, "ts": now}
     if approved:
@@ -505,7 +506,7 @@ def rotate(state: SessionState, actor: Actor, role: str) -> Decision:
     return Decision(fact, {"role": role, "generation": generation})
 
 
-def note(state: SessionState, actor: Actor, to: str, text: str) -> Decision:
+def note(state: SessionState, actor: Actor, to: str, text: str, now: int = 0) -> Decision:
     """A moderator's note to one participant or hub, on its private channel."""
     target = state.identities.get(to)
     if target is None:
@@ -513,7 +514,8 @@ def note(state: SessionState, actor: Actor, to: str, text: str) -> Decision:
     if not has_private(target.role):
         raise conflict(f"a {target.role} has no private channel; notes go to participants and hubs")
     text = check_text(text, state.settings.item_max, "the note")
-    fact = {"kind": "note", "by": actor.id, "to": to, "from": actor.name, "text": text}
+    fact = {"kind": "note", "by": actor.id, "to": to, "from": actor.name, "text": text,
+            "ts": now}
     return Decision(fact, {"to": to})
 
 

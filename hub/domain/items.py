@@ -61,6 +61,7 @@ class Item:
     affiliation: str | None = None
     hub: str | None = None  # the hub (identity id) it came through
     backing: int | None = None  # how many of that hub's attendees back it
+    on_behalf: bool = False  # a moderator added it for a speaker in the room
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

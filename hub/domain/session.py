@@ -147,6 +147,7 @@ class SessionState:
     partial: dict[str, CaptionLine] = field(default_factory=dict)
     hubs: dict[str, HubState] = field(default_factory=dict)
     banned: dict[str, str] = field(default_factory=dict)  # identity id -> reason
+    notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the latest, per person
     links: dict[str, int] = field(default_factory=dict)  # role -> join link generation
     turns: list[Turn] = field(default_factory=list)  # who had the floor, when, for how long
     flags: dict[str, Flag] = field(default_factory=dict)  # takeaways and calls to action
@@ -293,8 +294,14 @@ def _rotate(state: SessionState, fact: dict[str, Any]) -> None:
     state.links[fact["role"]] = fact["generation"]
 
 
+NOTES_KEPT = 20
+
+
 def _note(state: SessionState, fact: dict[str, Any]) -> None:
-    """Notes live only on the recipient's private channel."""
+    """Kept for the recipient's snapshot (a new device, a fresh join), the latest only."""
+    notes = state.notes.setdefault(fact["to"], [])
+    notes.append({"text": fact["text"], "from": fact["from"], "ts": fact.get("ts", 0)})
+    del notes[:-NOTES_KEPT]
 
 
 def _hub_status(state: SessionState, fact: dict[str, Any]) -> None:

@@ -44,7 +44,8 @@ def own_item(item: Item) -> dict[str, Any]:
 
 def moderation_item(item: Item) -> dict[str, Any]:
     """An item as moderators see it: everything, including who asked an anonymous item."""
-    return {**own_item(item), "author_id": item.author_id, "affiliation": item.affiliation}
+    return {**own_item(item), "author_id": item.author_id, "affiliation": item.affiliation,
+            "on_behalf": item.on_behalf}
 
 
 def caption_data(line: CaptionLine) -> dict[str, Any]:
@@ -161,7 +162,8 @@ def _caption(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
 
 
 def _note(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
-    return [(private_channel(fact["to"]), "note", {"text": fact["text"], "from": fact["from"]})]
+    data = {"text": fact["text"], "from": fact["from"], "ts": fact.get("ts", 0)}
+    return [(private_channel(fact["to"]), "note", data)]
 
 
 def _ban(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
@@ -227,6 +229,11 @@ _PROJECT = {
 }
 
 
+def _own_ids(state: SessionState, identity_id: str) -> set[str]:
+    return {i.id for i in state.items.values()
+            if i.author_id == identity_id or i.hub == identity_id}
+
+
 def visible_items(state: SessionState, role: str, identity_id: str) -> list[dict[str, Any]]:
     """The items a reader may see, each in the view its role gets, oldest first."""
     if role in STAFF:
@@ -240,24 +247,38 @@ def visible_items(state: SessionState, role: str, identity_id: str) -> list[dict
     return out
 
 
-def snapshot(state: SessionState, role: str, identity_id: str) -> dict[str, Any]:
-    """The state a fresh reader starts from (presence is added by the server)."""
+LITE_CAPTIONS = 10
+
+
+def snapshot(
+    state: SessionState, role: str, identity_id: str, *, lite: bool = False
+) -> dict[str, Any]:
+    """The state a fresh reader starts from (presence is added by the server). A `lite`
+    (low-bandwidth) reader gets its own items only, no queue and fewer caption lines."""
+    keep = LITE_CAPTIONS if lite else SNAPSHOT_CAPTIONS
     captions: dict[str, list[dict[str, Any]]] = {lang: [] for lang in state.languages}
     for line in reversed(state.captions):
         bucket = captions.setdefault(line.lang, [])
-        if len(bucket) < SNAPSHOT_CAPTIONS:
+        if len(bucket) < keep:
             bucket.append({**caption_data(line), "ts": line.ts})
     for bucket in captions.values():
         bucket.reverse()
+    items = visible_items(state, role, identity_id)
+    if lite:
+        items = [i for i in items if i["id"] in _own_ids(state, identity_id)]
     snap: dict[str, Any] = {
-        "items": visible_items(state, role, identity_id),
-        "order": list(state.order),
+        "items": items,
+        "order": [] if lite else list(state.order),
         "floor": floor_data(state),
         "captions": captions,
         "partial": {lang: caption_data(line) for lang, line in state.partial.items()},
     }
     if has_private(role):
         snap["votes"] = sorted(i for i, v in state.voters.items() if identity_id in v)
+        snap["notes"] = list(state.notes.get(identity_id, ()))
+    if role == HUB:
+        own = state.hubs.get(identity_id)
+        snap["attendees"] = own.attendees if own else 0
     if role == "captioner":
         snap["caption_seq"] = dict(state.caption_seq)
     if role in STAFF:

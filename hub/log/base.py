@@ -47,6 +47,7 @@ class ChannelEvent:
     channel: str
     offset: int
     frame: bytes
+    kind: str | None = None  # the event kind, for readers that skip some (low bandwidth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ class Batch:
                 "e": self.epoch,
                 "ts": self.ts,
                 "f": self.fact,
-                "ev": [[ev.channel, ev.offset, ev.frame.decode()] for ev in self.events],
+                "ev": [[ev.channel, ev.offset, ev.frame.decode(), ev.kind] for ev in self.events],
             }
         )
 
@@ -90,7 +91,10 @@ class Batch:
             epoch=body["e"],
             ts=body["ts"],
             fact=body["f"],
-            events=tuple(ChannelEvent(ch, off, frame.encode()) for ch, off, frame in body["ev"]),
+            events=tuple(
+                ChannelEvent(ev[0], ev[1], ev[2].encode(), ev[3] if len(ev) > 3 else None)
+                for ev in body["ev"]
+            ),
         )
 
 

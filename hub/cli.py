@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import urllib.error
@@ -13,6 +14,7 @@ import urllib.request
 
 from aiohttp import web
 
+from . import logs
 from .app import create_app
 from .config import Config
 from .log import LogUnavailable
@@ -31,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX, default hub)")
     serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
     serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
-    serve_p.add_argument("--log-level", default="INFO")
+    serve_p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"))
+    serve_p.add_argument("--log-format", choices=["text", "json"],
+                         default=os.environ.get("HUB_LOG_FORMAT", "text"),
+                         help="json: one object per line, with session and identity fields")
     create = sub.add_parser("create", help="create a session on a running hub, print its links")
     create.add_argument("title")
     create.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
@@ -46,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     report_p.add_argument("--out", help="write to this file (default: standard output)")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        logging.basicConfig(level=args.log_level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logs.configure(args.log_level, args.log_format)
         config = Config.from_env(
             host=args.host, port=args.port, data=args.data, redis_url=args.redis,
             redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web)

@@ -114,6 +114,8 @@ class Connection:
         self._wake.set()
 
     def _slow(self) -> None:
+        log.warning("slow reader cut off", extra={"identity": self.identity, "role": self.role,
+                                                  "code": protocol.CLOSE_SLOW})
         self._on_slow()
         self.kick(protocol.CLOSE_SLOW, "slow reader: too far behind; resume to catch up",
                   reconnect=True)

@@ -15,10 +15,24 @@ class Metrics:
             "hub_connections", "Open client connections by role and transport",
             ["role", "transport"], registry=r)
         self.events_appended = Counter(
-            "hub_events_appended_total", "Channel events appended by this instance or received",
-            registry=r)
+            "hub_events_appended_total", "Channel events applied here (appended or received), "
+            "by channel kind", ["channel"], registry=r)
         self.deliveries = Counter(
-            "hub_deliveries_total", "Channel events queued to client connections", registry=r)
+            "hub_deliveries_total", "Channel events queued to client connections, by channel kind",
+            ["channel"], registry=r)
+        self.delivery_lag = Histogram(
+            "hub_delivery_lag_seconds", "From an event's append to its fan-out on this instance",
+            registry=r, buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        self.append_seconds = Histogram(
+            "hub_backend_append_seconds", "Round trip of one append to the backend (SQLite or "
+            "Redis)", ["backend"], registry=r,
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5))
+        self.resyncs = Counter(
+            "hub_backend_resyncs_total", "Times the live feed was lost and sessions caught up "
+            "from the log (Redis reconnects)", registry=r)
+        self.backend_errors = Counter(
+            "hub_backend_unavailable_total", "Commands refused because the backend was away",
+            registry=r)
         self.frames_received = Counter(
             "hub_frames_received_total", "Client frames received, by type", ["type"], registry=r)
         self.errors = Counter(

@@ -156,16 +156,18 @@ class Session:
             state.tops[event.channel] = event.offset
         if not fan_out:
             return
-        delivered = 0
+        metrics = self.metrics
         for event in batch.events:
+            kind = wire_name(event.channel)
+            metrics.events_appended.labels(kind).inc()
             readers = self.readers.get(event.channel)
             if readers:
                 wire = protocol.ws_text_frame(event.frame)  # built once for every reader
                 for conn in readers:
                     conn.deliver(event.channel, event.offset, event.frame, wire, event.kind)
-                delivered += len(readers)
-        self.metrics.events_appended.inc(len(batch.events))
-        self.metrics.deliveries.inc(delivered)
+                metrics.deliveries.labels(kind).inc(len(readers))
+        if batch.events:
+            metrics.delivery_lag.observe(max(0, now_ms() - batch.ts) / 1000)
         kind = batch.fact["kind"]
         if kind == "hub_status":
             self._presence_dirty.set()
@@ -218,6 +220,7 @@ class Session:
                 if decision.fact is None:
                     return decision.result
                 batch = self._make_batch(decision.fact, now_ms())
+                started = time.perf_counter()
                 try:
                     await self.log.append(batch)
                 except LogConflict:
@@ -225,9 +228,12 @@ class Session:
                     await self._catch_up_or_unavailable()
                     continue
                 except LogUnavailable as exc:
+                    self.metrics.backend_errors.inc()
                     raise HubError(
                         UNAVAILABLE, f"storage is unavailable ({exc}); retry with the same key"
                     ) from exc
+                self.metrics.append_seconds.labels(self.log.kind).observe(
+                    time.perf_counter() - started)
                 if batch.offset == self.state.offset + 1:
                     self._apply(batch)
                 if decision.fact.get("state") == CLOSED and decision.fact["kind"] == "session":
@@ -388,6 +394,7 @@ class Sessions:
 
     def resync_all(self) -> None:
         """The live feed was lost and is back: every session fills its hole."""
+        self.metrics.resyncs.inc()
         for session in self._sessions.values():
             session._behind.set()
 

@@ -106,11 +106,16 @@ async def _websocket(request: web.Request, address: str) -> web.StreamResponse:
             await _goodbye(ws, *_CLOSE_FOR.get(exc.code, _CLOSE_FOR[NOT_FOUND]), exc.message)
             return ws
         if await _await_hello(request, ws, session, conn, address):
+            fields = {"session": session.id, "identity": conn.identity, "role": conn.role,
+                      "transport": "ws"}
+            log.info("joined", extra=fields)
             metrics.connections.labels(conn.role, "ws").inc()
             try:
                 await _serve(request, ws, session, conn)
             finally:
                 metrics.connections.labels(conn.role, "ws").dec()
+                code = conn.close_code or ws.close_code
+                log.info("left", extra={**fields, "code": code})
     finally:
         app[keys.CONNECTIONS].discard(conn)
         if session is not None:

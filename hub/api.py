@@ -206,6 +206,15 @@ async def patch_session(request: web.Request) -> web.Response:
     return json_response(views.session_data(session.state))
 
 
+async def delete_session(request: web.Request) -> web.Response:
+    """Delete a session and everything stored of it: log, transcript, personal data."""
+    session_id = request.match_info["session_id"]
+    authorize(request, session_id, frozenset({ORGANIZER}))
+    if not await request.app[keys.SESSIONS].delete(session_id):
+        raise HubError("not_found", f"no session {session_id!r}")
+    return json_response({"id": session_id, "deleted": True})
+
+
 async def get_session(request: web.Request) -> web.Response:
     session_id = request.match_info["session_id"]
     authorize(request, session_id, None)
@@ -405,6 +414,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/sessions", list_sessions),
         web.get("/api/sessions/{session_id}", get_session),
         web.patch("/api/sessions/{session_id}", patch_session),
+        web.delete("/api/sessions/{session_id}", delete_session),
         web.post("/api/sessions/{session_id}/tokens", mint_token),
         web.post("/api/sessions/{session_id}/captions", ingest_captions),
         web.get("/api/sessions/{session_id}/captions/seq", caption_seq),

@@ -58,6 +58,7 @@ class Session:
         self._task: asyncio.Task[None] | None = None
         self._archiving: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self.deleted = False
 
     # -- loading and following the log -------------------------------------------------
 
@@ -112,6 +113,7 @@ class Session:
         async with self._catch_up_lock:
             head = await self.log.head(self.id)
             if head is None:
+                self._gone()
                 raise not_found(f"session {self.id!r} is gone from the log")
             if head.offset < self.state.offset or (
                 self.state.epoch and head.epoch != self.state.epoch
@@ -146,6 +148,12 @@ class Session:
         self.state.epoch = epoch
         for conn in list(self.connections):
             conn.kick(protocol.CLOSE_SLOW, "history reset; resume", reconnect=True)
+
+    def _gone(self) -> None:
+        """The session was deleted: its readers are told, for good."""
+        self.deleted = True
+        for conn in list(self.connections):
+            conn.kick(protocol.CLOSE_NOT_FOUND, "this session was deleted", reconnect=False)
 
     def _apply(self, batch: Batch, *, fan_out: bool = True) -> None:
         state = self.state
@@ -363,6 +371,9 @@ class Sessions:
     async def get(self, session_id: str) -> Session:
         """The session with this id; `not_found` when the log has none."""
         session = self._sessions.get(session_id)
+        if session is not None and session.deleted:
+            await self.forget(session_id)
+            session = None
         if session is not None:
             return session
         lock = self._loading.setdefault(session_id, asyncio.Lock())
@@ -397,6 +408,24 @@ class Sessions:
         self.metrics.resyncs.inc()
         for session in self._sessions.values():
             session._behind.set()
+
+    async def delete(self, session_id: str) -> bool:
+        """Remove a session and all its data; its readers here are closed for good."""
+        try:
+            deleted = await self.log.delete(session_id)
+        except LogUnavailable as exc:
+            raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session._gone()
+            await self.forget(session_id)
+        return deleted
+
+    async def forget(self, session_id: str) -> None:
+        """Stop holding a session in this process."""
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            await session.close()
 
     def loaded(self) -> list[Session]:
         return list(self._sessions.values())

@@ -307,6 +307,19 @@ async def test_sessions_lists_every_session(backend: Backend) -> None:
     assert await second.sessions() == ["s1", "s2"]
 
 
+async def test_delete_removes_a_session_and_nothing_else(backend: Backend) -> None:
+    log = await backend.open()
+    await fill(log, "gone", 3)
+    kept = await fill(log, "kept", 2)
+    assert await log.delete("gone")
+    assert await log.head("gone") is None
+    assert await log.batches("gone", 0) == [] and await log.frames("gone", "public", 0) == []
+    assert await log.sessions() == ["kept"]
+    assert await log.batches("kept", 0) == kept
+    assert not await log.delete("gone")  # nothing left to delete
+    assert await log.create(batch("gone", 1))  # the id can be used again
+
+
 async def test_ping_is_true_when_up_and_false_after_close(backend: Backend) -> None:
     log = await backend.open()
     assert await log.ping()

@@ -158,3 +158,20 @@ async def _until_ready(hub: HubProcess, timeout: float = 20.0) -> None:
             await asyncio.sleep(0.1)
 
     await asyncio.wait_for(poll(), timeout)
+
+
+async def test_a_deleted_session_is_gone_on_every_instance(instances: list[HubProcess]) -> None:
+    from tests.harness import ADMIN_KEY
+
+    a, b, _ = instances
+    created = await create_session(a.url, "To delete", state="live")
+    reader = client(b, created, "participant", name="Reader")
+    await reader.connect()
+    status, _, _ = await ahttp("DELETE", f"{a.url}/api/sessions/{created['id']}",
+                               token=ADMIN_KEY)
+    assert status == 200
+    await asyncio.wait_for(reader.closed.wait(), 20)  # B notices on its next catch-up
+    assert reader.close_code == 4504
+    status, _, _ = await ahttp("GET", f"{b.url}/api/sessions/{created['id']}",
+                               token=created["tokens"]["screen"])
+    assert status == 404

@@ -110,3 +110,21 @@ async def test_caption_rate_per_captioner(hub_factory: Any) -> None:
     limited = await cap.request({"type": "caption", "text": "too fast", "seq": 6})
     assert limited["code"] == "rate_limited"
     await cap.close()
+
+
+async def test_organizer_deletes_a_session_and_all_its_data(meeting: dict[str, Any]) -> None:
+    hub: RunningHub = meeting["server"]
+    sid, tokens = meeting["session"]["id"], meeting["session"]["tokens"]
+    await meeting["captioner"].ok({"type": "caption", "text": "Personal remark", "seq": 1})
+    status, _, _ = await ahttp("DELETE", f"{hub.base}/api/sessions/{sid}",
+                               token=tokens["moderator"])
+    assert status == 403
+    status, body, _ = await ahttp("DELETE", f"{hub.base}/api/sessions/{sid}", token=ADMIN_KEY)
+    assert status == 200 and body == {"id": sid, "deleted": True}
+    await asyncio.wait_for(meeting["alice"].closed.wait(), 10)
+    assert meeting["alice"].close_code == 4504  # told, for good
+    status, _, _ = await ahttp("GET", f"{hub.base}/api/sessions/{sid}/transcript",
+                               token=tokens["participant"])
+    assert status == 404
+    status, _, _ = await ahttp("DELETE", f"{hub.base}/api/sessions/{sid}", token=ADMIN_KEY)
+    assert status == 404

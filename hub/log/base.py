@@ -176,6 +176,10 @@ class EventLog(abc.ABC):
         """Record this instance's presence counts for `session`; return every instance's sum."""
 
     @abc.abstractmethod
+    async def delete(self, session: str) -> bool:
+        """Remove everything stored of `session` (its log, frames, archive); True if it was."""
+
+    @abc.abstractmethod
     async def sessions(self) -> list[str]:
         """Every session id the log holds."""
 

@@ -208,6 +208,24 @@ class EmbeddedLog(EventLog):
             if not listeners:
                 del self._listeners[session]
 
+    async def delete(self, session: str) -> bool:
+        """Remove every row of `session`."""
+        def write() -> bool:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                found = db.execute("DELETE FROM sessions WHERE id=?", (session,)).rowcount
+                db.execute("DELETE FROM batches WHERE session=?", (session,))
+                db.execute("DELETE FROM frames WHERE session=?", (session,))
+                db.execute("COMMIT")
+                return bool(found)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        deleted: bool = await self._run(write)
+        return deleted
+
     async def archive(self, session: str) -> bool:
         """SQLite on disk is the durable store already: nothing to move."""
         return False

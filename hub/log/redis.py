@@ -495,6 +495,20 @@ class RedisLog(EventLog):
                 return found[:limit]
         return entries
 
+    async def delete(self, session: str) -> bool:
+        """Remove the session's keys (all share its hash tag), its index entry and archive."""
+        pattern = f"{self.prefix}:{{{session}}}:*"  # session ids hold no glob characters
+        with self._reaching(f"delete {session}"):
+            client = self._conn()
+            found = [key async for key in client.scan_iter(match=pattern, count=500)]
+            if found:
+                await client.delete(*found)
+            removed = await client.srem(f"{self.prefix}:sessions", session)
+        archived = self.archive_files.path(session)
+        had_archive = archived.exists()
+        archived.unlink(missing_ok=True)
+        return bool(found or removed or had_archive)
+
     async def sessions(self) -> list[str]:
         """Every session id the log holds."""
         with self._reaching("sessions"):

@@ -13,7 +13,9 @@ import orjson
 from aiohttp import web
 
 from . import keys
+from .client import check_standing
 from .domain import commands, meeting, report, transcript, views
+from .domain.captions import match_language
 from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import CAPTIONER, HUB, LINK_ROLES, ORGANIZER, PARTICIPANT, ROLES, STAFF
@@ -63,6 +65,16 @@ def authorize(request: web.Request, session_id: str | None, roles: frozenset[str
     return grant
 
 
+async def allowed(request: web.Request, roles: frozenset[str] | None) -> tuple[Session, Grant]:
+    """The request's session and grant: a valid token of this session, a role in `roles`,
+    not banned, not a retired link."""
+    session_id = request.match_info["session_id"]
+    grant = authorize(request, session_id, roles)
+    session = await request.app[keys.SESSIONS].get(session_id)
+    check_standing(session.state, grant)
+    return session, grant
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
@@ -88,11 +100,6 @@ def base_url(request: web.Request) -> str:
 def page_link(request: web.Request, session_id: str, role: str, token: str) -> str:
     """A role's page; the token rides in the fragment, so it never reaches server logs."""
     return f"{base_url(request)}/s/{session_id}/{role}#token={token}"
-
-
-async def session_for(request: web.Request) -> Session:
-    session_id = request.match_info["session_id"]
-    return await request.app[keys.SESSIONS].get(session_id)
 
 
 def _opt_str(body: dict[str, Any], name: str) -> str | None:
@@ -146,10 +153,8 @@ def _links(request: web.Request, state: SessionState) -> dict[str, Any]:
 
 async def get_links(request: web.Request) -> web.Response:
     """The session's current join links (the organizer lost them, or rotated some)."""
-    session_id = request.match_info["session_id"]
-    authorize(request, session_id, frozenset({ORGANIZER}))
-    session = await session_for(request)
-    return json_response({"id": session_id, **_links(request, session.state)})
+    session, _ = await allowed(request, frozenset({ORGANIZER}))
+    return json_response({"id": session.id, **_links(request, session.state)})
 
 
 async def list_sessions(request: web.Request) -> web.Response:
@@ -163,47 +168,42 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 
 async def patch_session(request: web.Request) -> web.Response:
-    session_id = request.match_info["session_id"]
-    grant = authorize(request, session_id, frozenset({ORGANIZER}))
+    """Change a session: state, title, languages, settings, the fair floor, retired links.
+    Every part is checked against the current state before any is applied."""
+    session, grant = await allowed(request, frozenset({ORGANIZER}))
     body = await read_json(request)
     unknown = set(body) - {"state", "title", "languages", "settings", "floor", "rotate"}
     if unknown:
         raise bad_request(f"unknown field {sorted(unknown)[0]!r}")
-    settings = body.get("settings")
-    if settings is not None and not isinstance(settings, dict):
-        raise bad_request("`settings` must be an object")
-    session = await session_for(request)
     actor = Actor(grant.identity or ORGANIZER, ORGANIZER, grant.name or "Organizer")
-    rotate = body.get("rotate")
-    if rotate is not None:
-        if not isinstance(rotate, list) or not all(isinstance(r, str) for r in rotate):
-            raise bad_request("`rotate` takes a list of roles whose join links to retire")
-        for role in rotate:
-            await session.execute(functools.partial(commands.rotate, actor=actor, role=role))
-    floor = body.get("floor")
+    settings = _opt_object(body, "settings")
+    floor = _opt_object(body, "floor")
+    rotate = body.get("rotate") or []
+    if not isinstance(rotate, list) or not all(isinstance(r, str) for r in rotate):
+        raise bad_request("`rotate` takes a list of roles whose join links to retire")
+    steps = [functools.partial(
+        commands.change_session, actor=actor, new_state=_opt_str(body, "state"),
+        title=_opt_str(body, "title"), languages=body.get("languages"), settings=settings)]
     if floor is not None:
-        if not isinstance(floor, dict):
-            raise bad_request("`floor` must be an object {ordering, weights, budgets}")
-        await session.execute(lambda st: commands.floor(
-            st, actor, ordering=floor.get("ordering"), weights=floor.get("weights"),
-            budgets=floor.get("budgets")))
+        steps.append(functools.partial(
+            commands.floor, actor=actor, ordering=floor.get("ordering"),
+            weights=_opt_object(floor, "weights"), budgets=_opt_object(floor, "budgets")))
+    steps += [functools.partial(commands.rotate, actor=actor, role=r) for r in rotate]
+    for step in steps:  # refused here, nothing was applied
+        step(session.state)
+    for step in steps:
+        await session.execute(step)
+    answer = {**views.session_data(session.state), "floor": session.state.floor}
     if rotate:
-        return json_response({**views.session_data(session.state),
-                              **_links(request, session.state)})
-    if floor is not None and set(body) == {"floor"}:
-        return json_response({**views.session_data(session.state),
-                              "floor": session.state.floor})
-    await session.execute(
-        lambda st: commands.change_session(
-            st,
-            actor,
-            new_state=_opt_str(body, "state"),
-            title=_opt_str(body, "title"),
-            languages=body.get("languages"),
-            settings=settings,
-        )
-    )
-    return json_response(views.session_data(session.state))
+        answer.update(_links(request, session.state))
+    return json_response(answer)
+
+
+def _opt_object(body: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise bad_request(f"`{name}` must be an object")
+    return value
 
 
 async def delete_session(request: web.Request) -> web.Response:
@@ -216,21 +216,18 @@ async def delete_session(request: web.Request) -> web.Response:
 
 
 async def get_session(request: web.Request) -> web.Response:
-    session_id = request.match_info["session_id"]
-    authorize(request, session_id, None)
-    session = await session_for(request)
+    session, _ = await allowed(request, None)
     return json_response({**views.session_data(session.state), "presence": session.presence()})
 
 
 async def mint_token(request: web.Request) -> web.Response:
     """A named token (one identity, e.g. one per regional hub), or a hub's attendee link."""
-    session_id = request.match_info["session_id"]
-    grant = authorize(request, session_id, STAFF | {HUB})
+    session, grant = await allowed(request, STAFF | {HUB})
+    session_id = session.id
     body = await read_json(request)
     role = body.get("role")
     if role not in ROLES or role == ORGANIZER:
         raise bad_request(f"`role` must be one of {', '.join(LINK_ROLES)}")
-    session = await session_for(request)  # 404 for an unknown session
     signer = request.app[keys.SIGNER]
     hub = _opt_str(body, "hub")
     if grant.role == HUB:  # a hub mints links for its own attendees, nothing else
@@ -241,7 +238,8 @@ async def mint_token(request: web.Request) -> web.Response:
         known = session.state.identities.get(hub)
         if role != PARTICIPANT or known is None or known.role != HUB:
             raise bad_request("`hub` takes a connected hub's id, for role participant")
-        token = signer.mint(session_id, PARTICIPANT, hub=hub)
+        token = signer.mint(session_id, PARTICIPANT, hub=hub,
+                            generation=session.state.links.get(PARTICIPANT, 0))
         return json_response({"token": token, "role": role, "hub": hub, "name": known.name,
                               "link": page_link(request, session_id, role, token)}, 201)
     if grant.role not in STAFF:
@@ -261,12 +259,12 @@ async def mint_token(request: web.Request) -> web.Response:
     )
 
 
-def _captioner(request: web.Request, session_id: str) -> Actor:
-    grant = authorize(request, session_id, frozenset({CAPTIONER}))
+async def _captioner(request: web.Request) -> tuple[Session, Actor]:
+    session, grant = await allowed(request, frozenset({CAPTIONER}))
     token = token_of(request) or ""
     # A join link names no identity: captions ingested with it are signed by the link itself.
     ident = grant.identity or "ingest-" + token[-10:]
-    return Actor(ident, CAPTIONER, grant.name or "Captioner")
+    return session, Actor(ident, CAPTIONER, grant.name or "Captioner")
 
 
 def _seq(request: web.Request) -> int | None:
@@ -279,8 +277,7 @@ def _seq(request: web.Request) -> int | None:
 
 
 async def ingest_captions(request: web.Request) -> web.Response:
-    session_id = request.match_info["session_id"]
-    actor = _captioner(request, session_id)
+    session, actor = await _captioner(request)
     config = request.app[keys.CONFIG]
     request.app[keys.LIMITS].check("*", client_address(request, config), "ingest")
     raw = await request.content.read(MAX_BODY + 1)
@@ -293,7 +290,6 @@ async def ingest_captions(request: web.Request) -> web.Response:
     lines = [ln for ln in text.splitlines() if ln.strip() and not TIMESTAMP_LINE.match(ln.strip())]
     if not lines:
         raise bad_request("the body has no caption text: send one caption per line")
-    session = await session_for(request)
     seq = _seq(request)
     lang = request.query.get("lang")
     result = await session.execute(
@@ -306,35 +302,27 @@ async def ingest_captions(request: web.Request) -> web.Response:
     return web.Response(text=stamp + "\n", content_type="text/plain", headers=headers)
 
 
-async def caption_seq(request: web.Request) -> web.Response:
-    session_id = request.match_info["session_id"]
-    _captioner(request, session_id)
-    session = await session_for(request)
-    lang = request.query.get("lang")
-    state = session.state
-    matched = state.floor_language if lang is None else None
-    if lang is not None:
-        from .domain.captions import match_language
+def _language(state: SessionState, lang: str | None) -> str:
+    """The session language `lang` names (the floor language when None); 400 otherwise."""
+    if lang is None:
+        return state.floor_language
+    matched = match_language(lang, state.languages)
+    if matched is None:
+        raise bad_request(f"language {lang!r} is not one of {', '.join(state.languages)}")
+    return matched
 
-        matched = match_language(lang, state.languages)
-        if matched is None:
-            raise bad_request(f"language {lang!r} is not one of {', '.join(state.languages)}")
-    assert matched is not None
-    return json_response({"lang": matched, "seq": state.caption_seq.get(matched)})
+
+async def caption_seq(request: web.Request) -> web.Response:
+    session, _ = await _captioner(request)
+    matched = _language(session.state, request.query.get("lang"))
+    return json_response({"lang": matched, "seq": session.state.caption_seq.get(matched)})
 
 
 async def get_transcript(request: web.Request) -> web.StreamResponse:
-    session_id = request.match_info["session_id"]
-    authorize(request, session_id, None)
-    session = await session_for(request)
-    state = session.state
+    session, _ = await allowed(request, None)
+    session_id, state = session.id, session.state
     fmt = request.query.get("format", "txt")
-    lang = request.query.get("lang")
-    from .domain.captions import match_language
-
-    matched = state.floor_language if lang is None else match_language(lang, state.languages)
-    if matched is None:
-        raise bad_request(f"language {lang!r} is not one of {', '.join(state.languages)}")
+    matched = _language(state, request.query.get("lang"))
     cues = transcript.build_cues(state.captions, matched)
     filename = f"{session_id}-{matched}.{fmt}"
     disposition = {"Content-Disposition": f'inline; filename="{filename}"'}
@@ -358,9 +346,8 @@ REPORT_TYPES = {
 
 
 async def get_report(request: web.Request) -> web.StreamResponse:
-    session_id = request.match_info["session_id"]
-    authorize(request, session_id, STAFF)
-    session = await session_for(request)
+    session, _ = await allowed(request, STAFF)
+    session_id = session.id
     fmt = request.query.get("format", "md")
     built = meeting.build_report(session.state, now_ms())
     if fmt == "json":
@@ -375,18 +362,14 @@ async def get_report(request: web.Request) -> web.StreamResponse:
 
 async def get_floor(request: web.Request) -> web.Response:
     """The queue ranked by an ordering, with reasons: advice, the moderator decides."""
-    session_id = request.match_info["session_id"]
-    authorize(request, session_id, STAFF)
-    session = await session_for(request)
+    session, _ = await allowed(request, STAFF)
     return json_response(meeting.suggestions(session.state, request.query.get("ordering"),
                                              now_ms()))
 
 
 async def get_stats(request: web.Request) -> web.Response:
     """Live participation figures, aggregate only, small cells suppressed."""
-    session_id = request.match_info["session_id"]
-    authorize(request, session_id, STAFF)
-    session = await session_for(request)
+    session, _ = await allowed(request, STAFF)
     return json_response(meeting.stats_json(meeting.participation(session.state, now_ms())))
 
 

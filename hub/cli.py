@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--redis", help="Redis URL for several instances (HUB_REDIS_URL)")
     serve_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX, default hub)")
     serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
+    serve_p.add_argument("--history", type=int,
+                         help="events kept per channel in Redis for resumes (HUB_HISTORY, 10000)")
     serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
     serve_p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"))
     serve_p.add_argument("--log-format", choices=["text", "json"],
@@ -40,13 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     create = sub.add_parser("create", help="create a session on a running hub, print its links")
     create.add_argument("title")
     create.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
-    create.add_argument("--admin-key", required=True, help="the organizer's key (HUB_ADMIN_KEY)")
+    create.add_argument("--admin-key", default=os.environ.get("HUB_ADMIN_KEY"),
+                        required="HUB_ADMIN_KEY" not in os.environ,
+                        help="the organizer's key (default: HUB_ADMIN_KEY)")
     create.add_argument("--languages", default="en", help="comma-separated, floor language first")
     create.add_argument("--live", action="store_true", help="start the session live")
     report_p = sub.add_parser("report", help="download a session's report from a running hub")
     report_p.add_argument("session")
     report_p.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
-    report_p.add_argument("--admin-key", required=True, help="the organizer's key")
+    report_p.add_argument("--admin-key", default=os.environ.get("HUB_ADMIN_KEY"),
+                          required="HUB_ADMIN_KEY" not in os.environ,
+                          help="the organizer's key (default: HUB_ADMIN_KEY)")
     report_p.add_argument("--format", default="md", choices=["md", "html", "json", "csv"])
     report_p.add_argument("--out", help="write to this file (default: standard output)")
     args = parser.parse_args(argv)
@@ -54,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         logs.configure(args.log_level, args.log_format)
         config = Config.from_env(
             host=args.host, port=args.port, data=args.data, redis_url=args.redis,
-            redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web)
+            redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web,
+            history=args.history)
         try:
             asyncio.run(serve(config))
         except LogUnavailable as exc:

@@ -11,12 +11,23 @@ from .domain import commands, views
 from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import HUB, PARTICIPANT, channels_for, check_allowed, wire_name
+from .domain.session import SessionState
 from .errors import FORBIDDEN, UNAUTHORIZED, UNAVAILABLE, HubError
 from .log import LogUnavailable
 from .metrics import Metrics
 from .ratelimit import RateLimits
 from .session import Session, now_ms
-from .tokens import Signer, new_identity_id
+from .tokens import Grant, Signer, new_identity_id
+
+
+def check_standing(state: SessionState, grant: Grant) -> None:
+    """Refuse a banned identity's token and a retired join link, on every transport."""
+    if grant.identity is not None and grant.identity in state.banned:
+        raise HubError(FORBIDDEN, "the moderators removed you from this session")
+    if grant.identity is None and not grant.admin and grant.generation < state.links.get(
+        grant.role, 0
+    ):
+        raise HubError(UNAUTHORIZED, "this link was retired: ask the organizer for the new one")
 
 
 def default_name(role: str, identity: str) -> str:
@@ -50,10 +61,7 @@ async def _join(
     known = state.identities.get(identity)
     if known is not None and known.role != role:
         raise HubError(UNAUTHORIZED, "this token names an identity of another role")
-    if identity in state.banned:
-        raise HubError(FORBIDDEN, "the moderators removed you from this session")
-    if grant.identity is None and not grant.admin and grant.generation < state.links.get(role, 0):
-        raise HubError(UNAUTHORIZED, "this link was retired: ask the organizer for the new one")
+    check_standing(state, grant)
     name = grant.name or hello.name or (known.name if known else default_name(role, identity))
     profile = None
     if role in (PARTICIPANT, HUB) and hello.profile is not None:

@@ -86,8 +86,9 @@ async def sse(request: web.Request) -> web.StreamResponse:
 async def _stream(request: web.Request, token: str | None, session_id: str) -> web.StreamResponse:
     app = request.app
     # Refused before the stream starts, with an HTTP status: EventSource retries only a 200.
-    app[keys.SIGNER].verify(token, session_id)
+    grant = app[keys.SIGNER].verify(token, session_id)
     session: Session = await app[keys.SESSIONS].get(session_id)
+    client.check_standing(session.state, grant)
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or ""
     hello = protocol.Hello(token or "", request.query.get("name"), None,
                            decode_positions(last), None)

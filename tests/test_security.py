@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import aiohttp
 import websockets
 
 from tests.conftest import RunningHub
@@ -128,3 +129,56 @@ async def test_organizer_deletes_a_session_and_all_its_data(meeting: dict[str, A
     assert status == 404
     status, _, _ = await ahttp("DELETE", f"{hub.base}/api/sessions/{sid}", token=ADMIN_KEY)
     assert status == 404
+
+
+async def test_bans_and_retired_links_hold_over_http_too(meeting: dict[str, Any]) -> None:
+    hub: RunningHub = meeting["server"]
+    sid, tokens = meeting["session"]["id"], meeting["session"]["tokens"]
+    alice = meeting["alice"]
+    await meeting["moderator"].ok({"type": "ban", "identity": alice.welcome["you"]["id"]})
+    status, body, _ = await ahttp("GET", f"{hub.base}/api/sessions/{sid}/transcript",
+                                  token=alice.welcome["you"]["token"])
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hub.base}/sse/{sid}?token={alice.welcome['you']['token']}") as r:
+            assert r.status == 403  # before any stream starts
+    status, answer, _ = await ahttp(
+        "PATCH", f"{hub.base}/api/sessions/{sid}",
+        {"rotate": ["captioner"], "title": "Renamed"}, token=ADMIN_KEY)
+    assert status == 200 and answer["title"] == "Renamed"  # both parts applied
+    status, _, _ = await ahttp("POST", f"{hub.base}/api/sessions/{sid}/captions?seq=1",
+                               "retired", token=tokens["captioner"], content_type="text/plain")
+    assert status == 401
+    status, _, _ = await ahttp("POST", f"{hub.base}/api/sessions/{sid}/captions?seq=1",
+                               "current", token=answer["tokens"]["captioner"],
+                               content_type="text/plain")
+    assert status == 200
+    for bad in ({"floor": {"weights": [1]}}, {"floor": {"budgets": {"media": "x"}}},
+                {"floor": "balanced"}, {"rotate": "participant"}):
+        status, body, _ = await ahttp("PATCH", f"{hub.base}/api/sessions/{sid}", bad,
+                                      token=ADMIN_KEY)
+        assert status == 400, (bad, body)
+    status, _, _ = await ahttp("PATCH", f"{hub.base}/api/sessions/{sid}",
+                               {"title": "Not applied", "floor": {"ordering": "nope"}},
+                               token=ADMIN_KEY)
+    assert status == 400
+    status, info, _ = await ahttp("GET", f"{hub.base}/api/sessions/{sid}", token=ADMIN_KEY)
+    assert info["title"] == "Renamed"  # a refused PATCH changes nothing
+
+
+async def test_hub_attendee_links_survive_a_participant_link_rotation(hub: RunningHub) -> None:
+    created = await hub.session()
+    sid = created["id"]
+    status, minted, _ = await ahttp("POST", f"{hub.base}/api/sessions/{sid}/tokens",
+                                    {"role": "hub", "name": "Accra hub"}, token=ADMIN_KEY)
+    accra = Client(hub.ws_base, sid, minted["token"])
+    await accra.connect()
+    await ahttp("PATCH", f"{hub.base}/api/sessions/{sid}", {"rotate": ["participant"]},
+                token=ADMIN_KEY)
+    status, link, _ = await ahttp("POST", f"{hub.base}/api/sessions/{sid}/tokens",
+                                  {"role": "participant"}, token=accra.welcome["you"]["token"])
+    assert status == 201
+    attendee = Client(hub.ws_base, sid, link["token"], name="Kofi")
+    assert (await attendee.connect())["you"]["role"] == "participant"
+    for client in (accra, attendee):
+        await client.close()

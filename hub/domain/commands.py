@@ -450,6 +450,9 @@ def floor(
         if ordering not in orderings.ORDERINGS:
             raise bad_request(f"ordering must be one of {', '.join(orderings.ORDERINGS)}")
         fact["ordering"] = ordering
+    for name, value in (("weights", weights), ("budgets", budgets)):
+        if value is not None and not isinstance(value, dict):
+            raise bad_request(f"`{name}` must be an object")
     if (weights is not None or budgets is not None) and actor.role != ORGANIZER:
         raise forbidden("only the organizer sets the balanced weights and speaking-time budgets")
     if weights is not None:
@@ -546,6 +549,7 @@ def forward(
 ) -> Decision:
     """A hub's moderator sends an attendee's item on to the meeting, with how many back it."""
     item = _hub_item(state, actor, item_id)
+    _open_for_input(state, "items")
     status = it.transition(item, "forward")
     if backing is not None and not 1 <= backing <= MAX_ATTENDEES:
         raise bad_request("backing must be a whole number of attendees from 1")

@@ -89,7 +89,7 @@ def participation(state: SessionState, now_ms: int) -> stats.ParticipationStats:
     people = [
         stats.Participant("room" if ident.in_room else "remote", dict(ident.profile))
         for ident in state.identities.values()
-        if ident.role == PARTICIPANT
+        if ident.role == PARTICIPANT and ident.hub is None  # hub rooms count in their hub
     ]
     hubs: dict[str, int] = {}
     for hub_id, hub in state.hubs.items():

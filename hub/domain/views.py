@@ -45,7 +45,7 @@ def own_item(item: Item) -> dict[str, Any]:
 def moderation_item(item: Item) -> dict[str, Any]:
     """An item as moderators see it: everything, including who asked an anonymous item."""
     return {**own_item(item), "author_id": item.author_id, "affiliation": item.affiliation,
-            "on_behalf": item.on_behalf}
+            "on_behalf": item.on_behalf, "hub": item.hub}
 
 
 def caption_data(line: CaptionLine) -> dict[str, Any]:

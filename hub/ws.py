@@ -92,8 +92,10 @@ async def _websocket(request: web.Request, address: str) -> web.StreamResponse:
     )
     await ws.prepare(request)
     metrics = app[keys.METRICS]
+    # Any transport with write buffer accounting will do (uvloop's are not asyncio.Transport).
     transport = request.transport
-    sender = WebSocketSender(ws, transport if isinstance(transport, asyncio.Transport) else None)
+    writable = transport if hasattr(transport, "get_write_buffer_size") else None
+    sender = WebSocketSender(ws, writable)
     conn = Connection(sender, outbox_limit=config.outbox_frames,
                       on_slow=metrics.slow_disconnects.inc)
     app[keys.CONNECTIONS].add(conn)

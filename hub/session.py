@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,11 @@ log = logging.getLogger(__name__)
 PRESENCE_INTERVAL = 1.0
 PRESENCE_SHARE = 3.0  # seconds between exchanges of presence counts with other instances
 RESYNC_INTERVAL = 5.0
-APPEND_ATTEMPTS = 8
+# Several instances appending to one session race for its head; the loser catches up and
+# decides again. Two busy instances (a join storm) lost 8 races in a row, so: more tries,
+# with a short random pause that breaks their lockstep (bench/soak.py found it).
+APPEND_ATTEMPTS = 40
+CONFLICT_PAUSE = 0.002  # seconds, at most, times the attempt number
 PAGE = 1000
 SUBSCRIBE_TIMEOUT = 5.0
 
@@ -111,13 +116,14 @@ class Session:
     async def catch_up(self) -> None:
         """Apply every batch the log holds beyond ours; handle a log that went backwards."""
         async with self._catch_up_lock:
+            # Batches may arrive by pub/sub while the head is read: compare the head with
+            # where we stood before asking, or a fresh batch looks like lost history.
+            offset, epoch = self.state.offset, self.state.epoch
             head = await self.log.head(self.id)
             if head is None:
                 self._gone()
                 raise not_found(f"session {self.id!r} is gone from the log")
-            if head.offset < self.state.offset or (
-                self.state.epoch and head.epoch != self.state.epoch
-            ):
+            if head.offset < offset or (epoch and head.epoch != epoch):
                 await self._reset(head.epoch)
                 return
             while True:
@@ -223,7 +229,7 @@ class Session:
     async def execute(self, decide: Callable[[SessionState], Decision]) -> dict[str, Any]:
         """Decide against the current state and append; retried on a moved head."""
         async with self._write_lock:
-            for _ in range(APPEND_ATTEMPTS):
+            for attempt in range(APPEND_ATTEMPTS):
                 decision = decide(self.state)
                 if decision.fact is None:
                     return decision.result
@@ -233,6 +239,8 @@ class Session:
                     await self.log.append(batch)
                 except LogConflict:
                     self.metrics.append_conflicts.inc()
+                    if attempt:
+                        await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE * attempt))
                     await self._catch_up_or_unavailable()
                     continue
                 except LogUnavailable as exc:

@@ -175,3 +175,22 @@ async def test_a_deleted_session_is_gone_on_every_instance(instances: list[HubPr
     status, _, _ = await ahttp("GET", f"{b.url}/api/sessions/{created['id']}",
                                token=created["tokens"]["screen"])
     assert status == 404
+
+
+async def test_a_join_storm_on_two_instances_at_once(instances: list[HubProcess]) -> None:
+    """Both instances append identities to one session as fast as they can: every join is
+    welcomed (no 'busy'), and nobody is asked to resume (no false 'history went back')."""
+    a, b, _ = instances
+    created = await create_session(a.url, "Storm", state="live")
+    screen = client(a, created, "screen")
+    await screen.connect()
+    people = [client((a, b)[n % 2], created, "participant", name=f"P{n}") for n in range(200)]
+    await asyncio.gather(*(p.connect() for p in people))
+    cap = client(b, created, "captioner")
+    await cap.connect()
+    await cap.ok({"type": "caption", "text": "everyone here", "seq": 1})
+    for each in (screen, *people):
+        await each.wait_for(lambda c: c.kinds("caption"))
+        assert not each.closed.is_set()
+    for each in (screen, cap, *people):
+        await each.close()

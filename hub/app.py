@@ -48,7 +48,7 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     event_log = open_log(config.redis_url, config.data, config.redis_prefix, config.history)
     await event_log.start()
-    secret = await event_log.meta("secret", secrets.token_urlsafe(32))
+    secret = config.secret or await event_log.meta("secret", secrets.token_urlsafe(32))
     generated = secrets.token_urlsafe(24)
     admin_key = config.admin_key or await event_log.meta("admin_key", generated)
     if admin_key == generated:

@@ -17,6 +17,7 @@ class Config:
     redis_prefix: str = "hub"  # every Redis key starts with it: several hubs can share a Redis
     history: int = 10_000  # events kept per channel in Redis for resumes (closed: archived)
     admin_key: str | None = None
+    secret: str | None = None  # signs tokens; when unset, generated once and kept in the store
     public_url: str | None = None  # how clients reach this hub, for links (else from the request)
     allowed_origins: tuple[str, ...] = ()
     # Websocket limits and fan-out.
@@ -69,6 +70,8 @@ class Config:
             values["web_dir"] = env["HUB_WEB_DIR"]
         if env.get("HUB_METRICS_TOKEN"):
             values["metrics_token"] = env["HUB_METRICS_TOKEN"]
+        if env.get("HUB_SECRET"):
+            values["secret"] = env["HUB_SECRET"]
         if env.get("HUB_ADMIN_KEY"):
             values["admin_key"] = env["HUB_ADMIN_KEY"]
         if env.get("HUB_PUBLIC_URL"):

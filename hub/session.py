@@ -22,8 +22,10 @@ from .domain import commands, views
 from .domain.commands import Actor, Decision
 from .domain.roles import HUB, MODERATOR, ORGANIZER, PARTICIPANT, wire_name
 from .domain.session import CLOSED, SessionState, apply, new_session
+from .domain.snapshot import dump_state
 from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
 from .log import Batch, ChannelEvent, EventLog, LogConflict, LogUnavailable
+from .log.embedded import new_epoch_id
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,9 @@ class Session:
             offset, epoch = self.state.offset, self.state.epoch
             head = await self.log.head(self.id)
             if head is None:
+                if self.state.offset and not await self.log.was_deleted(self.id):
+                    await self._put_back()
+                    return
                 self._gone()
                 raise not_found(f"session {self.id!r} is gone from the log")
             if head.offset < offset or (epoch and head.epoch != epoch):
@@ -154,6 +159,22 @@ class Session:
         self.state.epoch = epoch
         for conn in list(self.connections):
             conn.kick(protocol.CLOSE_SLOW, "history reset; resume", reconnect=True)
+
+    async def _put_back(self) -> None:
+        """The store lost the session (Redis came back empty): write the state we hold back
+        as one `restored` fact under a fresh epoch; readers resume with a fresh snapshot.
+        When several instances try at once, one creates it and the others catch up."""
+        fact = {"kind": "restored", "state": dump_state(self.state), "ts": now_ms()}
+        batch = Batch(self.id, 1, new_epoch_id(), now_ms(), fact, ())
+        if await self.log.create(batch):
+            log.warning("session %s was lost by the store; put back from memory", self.id)
+            self.state.offset, self.state.epoch, self.state.tops = 1, batch.epoch, {}
+            for conn in list(self.connections):
+                conn.kick(protocol.CLOSE_SLOW, "history reset; resume", reconnect=True)
+            return
+        head = await self.log.head(self.id)
+        if head is not None:
+            await self._reset(head.epoch)
 
     def _gone(self) -> None:
         """The session was deleted: its readers are told, for good."""

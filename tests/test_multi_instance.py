@@ -194,3 +194,47 @@ async def test_a_join_storm_on_two_instances_at_once(instances: list[HubProcess]
         assert not each.closed.is_set()
     for each in (screen, cap, *people):
         await each.close()
+
+
+async def test_redis_back_without_its_data_the_session_is_put_back(tmp_path: Path) -> None:
+    """No persistence, Redis restarts empty: the instances hold the state and write it back
+    under a fresh epoch; readers get recovered: false and a fresh snapshot, never wrong
+    state, and the meeting goes on."""
+    redis = RedisProcess(tmp_path / "redis", appendonly=False)
+    redis.start()
+    hubs = [HubProcess(tmp_path / f"data{n}", redis_url=redis.url,
+                       env={"HUB_SECRET": "shared-secret-for-both"}) for n in range(2)]
+    try:
+        for hub in hubs:
+            hub.start()
+        a, b = hubs
+        created = await create_session(a.url, "Amnesia", state="live")
+        cap = client(a, created, "captioner")
+        reader = client(b, created, "participant", name="Reader")
+        for each in (cap, reader):
+            await each.connect()
+        for n in range(1, 6):
+            await cap.ok({"type": "caption", "text": f"c{n}", "seq": n})
+        await reader.wait_for(lambda r: len(r.kinds("caption")) == 5)
+        old_epoch = reader.positions["public"]["epoch"]
+        redis.kill()
+        redis.start()  # empty: no AOF, no RDB
+        await asyncio.wait_for(reader.closed.wait(), 30)
+        welcome = await reader.connect(resume=True)
+        assert welcome["channels"]["public"]["recovered"] is False
+        assert welcome["channels"]["public"]["epoch"] != old_epoch
+        assert [c["text"] for c in welcome["snapshot"]["captions"]["en"]] == [
+            f"c{n}" for n in range(1, 6)]
+        await asyncio.wait_for(cap.closed.wait(), 30)
+        await cap.connect(resume=True)
+        again = await cap.ok({"type": "caption", "text": "c5", "seq": 5})
+        assert again.get("duplicate")  # the caption seq survived with the state
+        await cap.ok({"type": "caption", "text": "c6", "seq": 6})
+        got = await reader.wait_for(lambda r: r.kinds("caption"))
+        assert got[-1]["data"]["text"] == "c6"
+        for each in (cap, reader):
+            await each.close()
+    finally:
+        for hub in hubs:
+            hub.kill()
+        redis.kill()

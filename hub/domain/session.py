@@ -184,6 +184,11 @@ def new_session(session_id: str) -> SessionState:
 
 def apply(state: SessionState, fact: dict[str, Any]) -> None:
     """Record one fact in `state`. Facts were checked when decided; this never refuses."""
+    if fact["kind"] == "restored":
+        from .snapshot import restore
+
+        restore(state, fact)
+        return
     _APPLY[fact["kind"]](state, fact)
 
 
@@ -326,4 +331,4 @@ _APPLY = {
     "ban": _ban,
     "rotate": _rotate,
 }
-FACT_KINDS = frozenset(_APPLY)
+FACT_KINDS = frozenset({*_APPLY, "restored"})

@@ -226,6 +226,7 @@ _PROJECT = {
     "floor": _floor,
     "ban": _ban,
     "rotate": _none,
+    "restored": _none,
 }
 
 

@@ -180,6 +180,11 @@ class EventLog(abc.ABC):
         """Remove everything stored of `session` (its log, frames, archive); True if it was."""
 
     @abc.abstractmethod
+    async def was_deleted(self, session: str) -> bool:
+        """Whether `session` is missing because it was deleted (and not because the store
+        lost data, after which a session's holders put it back)."""
+
+    @abc.abstractmethod
     async def sessions(self) -> list[str]:
         """Every session id the log holds."""
 

@@ -226,6 +226,10 @@ class EmbeddedLog(EventLog):
         deleted: bool = await self._run(write)
         return deleted
 
+    async def was_deleted(self, session: str) -> bool:
+        """SQLite keeps what it acknowledged: a missing session was deleted."""
+        return await self.head(session) is None
+
     async def archive(self, session: str) -> bool:
         """SQLite on disk is the durable store already: nothing to move."""
         return False

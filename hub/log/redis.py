@@ -58,6 +58,8 @@ PROBE_INTERVAL = 1.0
 #: A feed whose probe has not come back for this long counts as dead.
 PROBE_FRESH = 5.0
 COMMAND_POOL_SIZE = 50
+#: How long a deleted session's tombstone is kept (instances holding it learn in seconds).
+TOMBSTONE_SECONDS = 86_400
 #: Presence counts an instance has not refreshed for this long no longer count.
 PRESENCE_STALE = 10.0
 
@@ -343,6 +345,7 @@ class RedisLog(EventLog):
         """Start a new session's log with `batch` (offset 1); False when the id is taken."""
         keys, args = self._write_call(batch, index=True)
         with self._reaching(f"create {batch.session}"):
+            await self._conn().delete(self._key(batch.session, "deleted"))
             result = await self._scripts["create"](keys=keys, args=args)
             if self._sharded and result[0] == b"ok":
                 await self._conn().sadd(f"{self.prefix}:sessions", batch.session)
@@ -504,10 +507,17 @@ class RedisLog(EventLog):
             if found:
                 await client.delete(*found)
             removed = await client.srem(f"{self.prefix}:sessions", session)
+            # A tombstone tells other instances it was deleted, not lost with Redis's data.
+            await client.set(self._key(session, "deleted"), b"1", ex=TOMBSTONE_SECONDS)
         archived = self.archive_files.path(session)
         had_archive = archived.exists()
         archived.unlink(missing_ok=True)
         return bool(found or removed or had_archive)
+
+    async def was_deleted(self, session: str) -> bool:
+        """True when a tombstone says the session was deleted (kept a day)."""
+        with self._reaching(f"was_deleted {session}"):
+            return bool(await self._conn().exists(self._key(session, "deleted")))
 
     async def sessions(self) -> list[str]:
         """Every session id the log holds."""

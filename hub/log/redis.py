@@ -503,7 +503,9 @@ class RedisLog(EventLog):
         pattern = f"{self.prefix}:{{{session}}}:*"  # session ids hold no glob characters
         with self._reaching(f"delete {session}"):
             client = self._conn()
-            found = [key async for key in client.scan_iter(match=pattern, count=500)]
+            tombstone = self._key(session, "deleted").encode()
+            found = [key async for key in client.scan_iter(match=pattern, count=500)
+                     if key != tombstone]
             if found:
                 await client.delete(*found)
             removed = await client.srem(f"{self.prefix}:sessions", session)

@@ -271,7 +271,7 @@ def _seq(request: web.Request) -> int | None:
     raw = request.query.get("seq")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 15:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:
         raise bad_request("`seq` must be a whole number")
     return int(raw)
 

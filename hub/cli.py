@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from aiohttp import web
@@ -90,12 +91,23 @@ async def serve(config: Config) -> None:
     sockets = getattr(site._server, "sockets", None)
     if sockets:  # --port 0: say which port the system chose
         port = sockets[0].getsockname()[1]
-    backend = f"redis {config.redis_url}" if config.redis_url else f"embedded, data {config.data}"
+    backend = (f"redis {redact(config.redis_url)}" if config.redis_url
+               else f"embedded, data {config.data}")
     log.info("hub ready on http://%s:%s (%s)", config.host, port, backend)
     await stop.wait()
     log.info("hub stopping: telling clients to reconnect")
     await runner.cleanup()
     log.info("hub stopped")
+
+
+def redact(url: str) -> str:
+    """A URL without its password, for logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def create_session(args: argparse.Namespace) -> int:

@@ -131,8 +131,7 @@ async def _resume(
     positions = {key: pos.offset for key, pos in asked.items() if pos is not None}
     if any(offset > state.tops.get(key, 0) for key, offset in positions.items()):
         # The client saw more than the log holds under this epoch: history went backwards.
-        await session.log.new_epoch(session.id, state.epoch)
-        await session.catch_up()
+        await session.history_went_back()
         return False
     session.attach(conn, positions)
     history: list[Entry] = []
@@ -164,6 +163,16 @@ async def handle(
     repeat = isinstance(cmd, protocol.Ask) and (conn.identity, cmd.key) in session.state.keys
     if not repeat:  # a retried ask answers with its item, whatever the rate
         limits.check(session.id, conn.identity, frame.type)
+    try:
+        return await _dispatch(session, actor, frame)
+    except HubError as exc:
+        if exc.code == UNAVAILABLE and not repeat:  # it did not run: it costs nothing
+            limits.refund(session.id, conn.identity, frame.type)
+        raise
+
+
+async def _dispatch(session: Session, actor: Actor, frame: protocol.Frame) -> dict[str, Any]:
+    cmd = frame.command
     match cmd:
         case protocol.Caption():
             return await session.execute(lambda st: commands.caption(

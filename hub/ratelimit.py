@@ -47,6 +47,12 @@ class RateLimits:
                 retry_after=round(wait, 1),
             )
 
+    def refund(self, session: str, identity: str, command: str) -> None:
+        """Give back the slot of a command that could not run (the backend was away)."""
+        window = self._windows.get((session, identity, command))
+        if window is not None:
+            window.refund()
+
     def connect(self, address: str) -> None:
         """Count a connection from `address`; `rate_limited` past the cap (hubs behind one
         NAT need a higher cap: HUB_MAX_CONNECTIONS_PER_ADDRESS)."""

@@ -38,12 +38,13 @@ def origin_allowed(request: web.Request, config: Config) -> bool:
 
 
 def client_address(request: web.Request, config: Config) -> str:
-    """Who is asking: the peer address, or behind a trusted proxy the first X-Forwarded-For."""
+    """Who is asking: the peer address, or behind a trusted proxy the address that proxy
+    saw, which it appends last to X-Forwarded-For (earlier entries are the client's word)."""
     if config.trust_proxy:
         forwarded = request.headers.get("X-Forwarded-For", "")
-        first = forwarded.split(",", 1)[0].strip()
-        if first:
-            return first
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
     return request.remote or "unknown"
 
 

@@ -40,6 +40,7 @@ APPEND_ATTEMPTS = 40
 CONFLICT_PAUSE = 0.002  # seconds, at most, times the attempt number
 PAGE = 1000
 SUBSCRIBE_TIMEOUT = 5.0
+EPOCH_CHANGE_PAUSE = 300.0  # seconds between epoch changes a client's offsets can cause
 
 
 def now_ms() -> int:
@@ -66,6 +67,7 @@ class Session:
         self._archiving: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.deleted = False
+        self._epoch_changed = -EPOCH_CHANGE_PAUSE
 
     # -- loading and following the log -------------------------------------------------
 
@@ -331,21 +333,35 @@ class Session:
 
     async def history(self, channel: str, after: int) -> list[Entry] | None:
         """Every event of `channel` after `after` that the log holds, or None when some of
-        them are gone (trimmed): then the reader cannot recover and gets a snapshot."""
+        them are gone (trimmed) or were written under another epoch: then the reader cannot
+        recover and gets a snapshot. Events past the top known now arrive live."""
+        top = self.state.tops.get(channel, 0)  # before reading: the top moves meanwhile
+        stamp = b'"epoch":"' + self.state.epoch.encode() + b'"'
         entries: list[Entry] = []
         cursor = after
         while True:
             page = await self.log.frames(self.id, channel, cursor, PAGE)
             for offset, frame in page:
-                if offset != cursor + 1:
+                if offset != cursor + 1 or stamp not in frame:
                     return None
                 entries.append((channel, offset, frame))
                 cursor = offset
             if len(page) < PAGE:
                 break
-        if cursor < self.state.tops.get(channel, 0):
+        if cursor < top:
             return None
         return entries
+
+    async def history_went_back(self) -> None:
+        """A client saw offsets above the top under this epoch: replace the epoch, unless
+        that was done in the last few minutes (a forged offset must not be able to make
+        every reader of the meeting resume, again and again)."""
+        now = time.monotonic()
+        if now - self._epoch_changed < EPOCH_CHANGE_PAUSE:
+            return
+        self._epoch_changed = now
+        await self.log.new_epoch(self.id, self.state.epoch)
+        await self.catch_up()
 
     def presence(self) -> dict[str, int]:
         """Counts of identities connected, by role, across instances as last known."""

@@ -97,6 +97,8 @@ class Signer:
         """The grant of `token` for `session`; `unauthorized` for anything not valid there."""
         if not isinstance(token, str) or not token or len(token) > 2048:
             raise HubError(UNAUTHORIZED, "a token is required")
+        if not token.isascii():  # tokens are base64url; compare_digest refuses other text
+            raise HubError(UNAUTHORIZED, "this token is not valid")
         if self.is_admin(token):
             return Grant(
                 session=session or "*",

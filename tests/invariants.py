@@ -67,8 +67,6 @@ class Stream:
         self.received = 0
         # Epochs whose frames a recovered resume may replay under a newer epoch (a known
         # bug, pinned in tests/test_fuzz.py); still gap-checked, and counted.
-        self.tolerate_epochs: set[str] = set()
-        self.tolerated = 0
 
     def welcome(self, frame: dict[str, Any], role: str,
                 claimed: list[dict[str, Any]] | None = None) -> bool:
@@ -97,10 +95,7 @@ class Stream:
         channel = frame["channel"]
         assert channel in self.positions, f"event on a channel not in welcome: {frame}"
         pos = self.positions[channel]
-        if frame["epoch"] != pos["epoch"] and frame["epoch"] in self.tolerate_epochs:
-            self.tolerated += 1
-        else:
-            assert frame["epoch"] == pos["epoch"], ("event of another epoch", frame, pos)
+        assert frame["epoch"] == pos["epoch"], ("event of another epoch", frame, pos)
         assert frame["offset"] == pos["offset"] + 1, (
             "gap" if frame["offset"] > pos["offset"] + 1 else "duplicate", frame, pos)
         pos["offset"] = frame["offset"]
@@ -312,7 +307,6 @@ class CheckedClient(Client):
         self.up = asyncio.Event()
         self.connects = 0
         self.drops = 0
-        self.race_retries = 0
 
     @property
     def role(self) -> str:
@@ -335,19 +329,14 @@ class CheckedClient(Client):
     async def reconnect(self, urls: Callable[[], list[str]], *, deadline: float = 30.0
                         ) -> dict[str, Any]:
         """Resume on the first instance of `urls()` that answers (retried until `deadline`).
-
-        KNOWN_BUG_RESUME_RACE (pinned by tests/test_chaos.py::
-        test_a_resume_racing_with_appends_is_still_recovered): with Redis, a resume whose
-        history read overlaps an append comes back `recovered: false` under the same epoch.
-        Such a welcome is set aside, the connection dropped, and the resume tried again
-        from where the client was; `race_retries` counts them."""
+        A resume under an epoch that did not change must be exact, even while appends race
+        with its history read (tests/test_chaos.py pins that)."""
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         while True:
             for base in urls():
                 self.url = f"{base}/ws/{self.url.rsplit('/ws/', 1)[1]}"
                 claimed = {k: dict(v) for k, v in self.positions.items()}
-                events, frames = len(self.events), len(self.frames)
                 try:
                     welcome = await self.connect(resume=True)
                 except (OSError, websockets.WebSocketException, RuntimeError, TimeoutError):
@@ -356,14 +345,8 @@ class CheckedClient(Client):
                 channels = welcome["channels"]
                 raced = claimed and not any(p["recovered"] for p in channels.values()) and all(
                     claimed.get(n, {}).get("epoch") == p["epoch"] for n, p in channels.items())
-                if not raced or loop.time() > end:
-                    return welcome
-                self.race_retries += 1
-                await self.close()
-                del self.events[events:], self.frames[frames:]
-                self.welcomes.pop()
-                self.connects -= 1
-                self.positions = claimed
+                assert not raced, ("resume not recovered under an unchanged epoch", welcome)
+                return welcome
             if loop.time() > end:
                 raise TimeoutError(f"no instance of {urls()} took the client back")
             await asyncio.sleep(0.1)

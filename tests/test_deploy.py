@@ -737,8 +737,8 @@ def test_redis_conf_keeps_data_through_kill_9(tmp_path: Path) -> None:
 def test_systemd_unit_and_env_example(tmp_path: Path) -> None:
     """The unit passes `systemd-analyze verify` (when there is one); the env example
     only names settings the hub reads."""
-    config = (ROOT / "hub" / "config.py").read_text()
-    known = set(re.findall(r'"(HUB_[A-Z_]+)"', config))
+    sources = [(ROOT / "hub" / name).read_text() for name in ("config.py", "cli.py")]
+    known = {name for text in sources for name in re.findall(r'"(HUB_[A-Z_]+)"', text)}
     example = (DEPLOY / "systemd" / "hub.env.example").read_text()
     named = set(re.findall(r"^#?(HUB_[A-Z_]+)=", example, re.M))
     assert named and named <= known, named - known

@@ -117,11 +117,12 @@ async def test_meeting_with_room_remote_and_two_hubs(hub: RunningHub) -> None:
     assert [t["text"] for t in body["calls_to_action"]] == ["Fund rural backhaul"]
     questions = {q["item"]: q for q in body["questions"]}
     assert questions[asked["remote"]]["answered"] is True
-    assert questions[asked["remote"]]["stakeholder"] == "civil_society"
+    assert questions[asked["remote"]]["asked_by"] == "Remote 0"
+    assert questions[asked["remote"]]["stakeholder"] is None  # a name, so not a profile
     assert questions[asked["hub"]]["origin"] == "hub:Nairobi hub"
     assert questions[asked["room"]]["answered"] is False
     assert questions[asked["xss"]]["asked_by"] is None  # anonymous stays anonymous
-    assert questions[asked["xss"]]["stakeholder"] is None
+    assert questions[asked["xss"]]["stakeholder"] == "civil_society"  # group, not person
     assert [c["text"] for c in body["transcript"]] == [
         "Welcome to the workshop", "Community networks need spectrum",
         "Rural Kenya needs backhaul"]

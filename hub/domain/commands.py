@@ -321,8 +321,10 @@ def check_languages(languages: Any) -> list[str]:
         raise bad_request("languages must be a list of 1 to 20 BCP 47 tags, floor language first")
     seen: list[str] = []
     for tag in languages:
-        if not isinstance(tag, str) or not _is_language_tag(tag):
-            raise bad_request(f"{tag!r} is not a BCP 47 language tag (like en, fr, ar, zh-Hans)")
+        if not isinstance(tag, str):
+            raise bad_request("each language must be a string, a BCP 47 tag like en or zh-Hans")
+        if not _is_language_tag(tag):
+            raise bad_request(f"{tag[:40]!r} is not a BCP 47 language tag (like en, fr, ar)")
         if tag.lower() in (s.lower() for s in seen):
             raise bad_request(f"language {tag!r} is listed twice")
         seen.append(tag)

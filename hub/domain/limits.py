@@ -23,6 +23,11 @@ class Window:
         self._times.append(now)
         return 0.0
 
+    def refund(self) -> None:
+        """Give back the last event taken (the command it counted could not run)."""
+        if self._times:
+            self._times.pop()
+
     def idle(self, now: float) -> bool:
         """True when the window holds nothing any more (it can be dropped)."""
         return not self._times or self._times[-1] <= now - self.period

@@ -122,7 +122,9 @@ def build_report(state: SessionState, now_ms: int) -> report.Report:
     for item in state.items.values():
         if not item.public:
             continue  # what never reached the meeting is not in its record
-        stakeholder = None if item.anonymous else profile_of(state, item).get("stakeholder")
+        # Profiles are for aggregates: a question shows its asker's stakeholder group only
+        # when it does not show the asker's name.
+        stakeholder = profile_of(state, item).get("stakeholder") if item.anonymous else None
         items.append(report.raised_from_item(item, stakeholder))
     cues = build_cues(state.captions, state.floor_language)
     return report.build_report(info, participation(state, now_ms), flags=flags, items=items,

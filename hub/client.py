@@ -23,11 +23,13 @@ from .tokens import Grant, Signer, new_identity_id
 def check_standing(state: SessionState, grant: Grant) -> None:
     """Refuse a banned identity's token and a retired join link, on every transport."""
     if grant.identity is not None and grant.identity in state.banned:
-        raise HubError(FORBIDDEN, "the moderators removed you from this session")
+        raise HubError(FORBIDDEN, "the moderators removed you from this session",
+                       reason="banned")
     if grant.identity is None and not grant.admin and grant.generation < state.links.get(
         grant.role, 0
     ):
-        raise HubError(UNAUTHORIZED, "this link was retired: ask the organizer for the new one")
+        raise HubError(UNAUTHORIZED, "this link was retired: ask the organizer for the new one",
+                       reason="retired_link")
 
 
 def default_name(role: str, identity: str) -> str:

@@ -167,6 +167,20 @@ async def protocol_client(
             await client.close()
 
 
+async def open_with_storage(
+    open_page: OpenPages, url: str, storage: dict[str, Any], **kw: Any
+) -> Any:
+    """A page whose localStorage holds `storage` (where not set yet) before its scripts run."""
+    page = await open_page(**kw)
+    await page.context.add_init_script(
+        "(() => { const items = " + json.dumps(storage) + ";"
+        " for (const [k, v] of Object.entries(items)) {"
+        " if (localStorage.getItem(k) === null) {"
+        " localStorage.setItem(k, JSON.stringify(v)); } } })();")
+    await page.goto(url)
+    return page
+
+
 async def screenshot(page: Any, name: str) -> Path:
     """A full-page screenshot in test-artifacts/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -197,5 +211,6 @@ __all__ = [
     "PHONE",
     "OpenPages",
     "axe_violations",
+    "open_with_storage",
     "screenshot",
 ]

@@ -68,6 +68,7 @@ def suggestions(state: SessionState, name: str | None, now_ms: int) -> dict[str,
     return {
         "ordering": chosen,
         "orderings": list(ordering.ORDERINGS),
+        "weights": weights.to_dict(),
         "suggestions": [
             {
                 "item": s.item_id,

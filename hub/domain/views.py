@@ -131,7 +131,7 @@ def _item_events(state: SessionState, item: Item, fact: dict[str, Any]) -> list[
     if item.hub is not None and item.hub != item.author_id:
         # The hub follows the items its attendees ask: its local queue, and what became of
         # the ones it forwarded.
-        out.append((private_channel(item.hub), "item", public_item(item)))
+        out.append((private_channel(item.hub), "item", {**public_item(item), "hub": item.hub}))
     return out
 
 
@@ -243,7 +243,9 @@ def visible_items(state: SessionState, role: str, identity_id: str) -> list[dict
     for item in state.items.values():
         if item.author_id == identity_id and has_private(role):
             out.append(own_item(item))
-        elif item.public or (role == HUB and item.hub == identity_id):
+        elif role == HUB and item.hub == identity_id:
+            out.append({**public_item(item), "hub": item.hub})
+        elif item.public:
             out.append(public_item(item))
     return out
 

@@ -305,9 +305,12 @@ export function askForm(client, { say, allowAnonymous = () => false, defaultAnon
     text.value = '';
     showCount();
     flash(message, t(client.live ? 'ask.sending' : 'ask.queued'), 'ok');
-    client.send('ask', frame, { persist: true }).then(() => {
+    client.send('ask', frame, { persist: true }).then((ack) => {
       const moderated = !client.model.session || client.model.session.settings.premoderation;
-      const sent = t(moderated ? 'ask.sent_moderated' : 'ask.sent_published');
+      const item = ack && client.model.items.get(ack.item);
+      // A hub attendee's item waits at the hub (its status `local`) before the meeting.
+      const sent = item && item.status === 'local' ? t('ask.sent_hub')
+        : t(moderated ? 'ask.sent_moderated' : 'ask.sent_published');
       flash(message, sent, 'ok');
       if (say) say(sent);
     }, (error) => {
@@ -408,11 +411,12 @@ function ownItem(client, item, say) {
     details.push(target ? t('mine.merged_into', { text: bidi(target.text) }) : t('mine.merged'));
   }
   if (item.edited) details.push(t('mine.edited'));
+  if (item.backing) details.push(backingText(item));
   if (VOTABLE.has(item.kind) && (item.status === 'approved' || item.votes)) {
     details.push(t('item.votes', { n: item.votes || 0 }));
   }
   if (details.length) node.append(h('p', { class: 'item-detail' }, details.join(' · ')));
-  if (item.status === 'pending' || item.status === 'approved') {
+  if (item.status === 'local' || item.status === 'pending' || item.status === 'approved') {
     const withdraw = h('button', { type: 'button', class: 'btn btn-sm btn-ghost' },
       t('mine.withdraw'));
     withdraw.setAttribute('aria-label', t('mine.withdraw_label', { text: shorten(item.text) }));
@@ -428,6 +432,13 @@ function ownItem(client, item, say) {
     node.append(h('div', { class: 'actions' }, withdraw));
   }
   return node;
+}
+
+/** "Backed by 12 in Nairobi hub": how many of a hub's attendees back a forwarded item. */
+export function backingText(item) {
+  const origin = String(item.origin || '');
+  const hub = origin.startsWith('hub:') ? origin.slice(4) : '';
+  return hub ? t('item.backed_in', { n: item.backing, hub: bidi(hub) }) : t('item.backed', { n: item.backing });
 }
 
 export function shorten(text, max = 60) {
@@ -478,7 +489,8 @@ function queueItem(client, item, { say, canVote, busy, render }) {
     : t('item.anonymous');
   const node = h('li', { class: 'item', dataset: { id: item.id } }, head,
     h('p', { class: 'item-text', dir: 'auto' }, item.text),
-    h('p', { class: 'item-author' }, author));
+    h('p', { class: 'item-author' }, author),
+    item.backing ? h('p', { class: 'item-detail' }, backingText(item)) : null);
   if (VOTABLE.has(item.kind)) {
     const voted = client.model.votes.has(item.id);
     const count = h('span', { class: 'vote-count' }, t('item.votes', { n: item.votes || 0 }));

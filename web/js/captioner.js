@@ -7,7 +7,7 @@ import { HubClient } from './client.js';
 import { t, onLanguageChange } from './i18n.js';
 import {
   h, $, fill, storage, pageLink, bootPage, connectionBadge, languagePicker, announcer,
-  displaySettings, languageName, formatTime, errorText, flash,
+  displaySettings, languageName, formatTime, errorText, flash, fatalText,
 } from './ui.js';
 import { textDirection } from './audience.js';
 
@@ -199,9 +199,7 @@ client.addEventListener('update', (ev) => {
     render();
   }
 });
-client.addEventListener('fatal', (ev) => {
-  flash($('#fatal'), ev.detail.code === 'not_found' ? t('link.not_found') : t('link.refused'), 'error');
-});
+client.addEventListener('fatal', (ev) => flash($('#fatal'), fatalText(ev.detail), 'error'));
 onLanguageChange(() => {
   showSession();
   fillLanguages();

@@ -14,6 +14,8 @@ export const ConnState = Object.freeze({
 const CLOSE_RESTART = 1012;
 const CLOSE_POLICY = 1008;
 const CLOSE_RESYNC = 4000;
+// What a terminal close code means, in the error codes the pages already explain.
+const CLOSE_MEANING = { 4501: 'unauthorized', 4503: 'forbidden', 4504: 'not_found' };
 const TERMINAL_ERRORS = new Set(['unauthorized', 'forbidden', 'not_found']);
 // Commands without an idempotency key: a `conflict` after a replay means the first try landed.
 const REPLAY_CONFLICT_OK = new Set(['moderate', 'withdraw']);
@@ -76,6 +78,13 @@ export class Model {
     this.hubs = new Map();
     this.captionSeq = {};
     this.presence = {};
+    // Moderators: takeaways and calls to action, removed identities, how the floor is ordered.
+    this.flags = new Map();
+    this.banned = new Map();
+    this.floorSettings = { ordering: 'arrival' };
+    // A hub: its own last reported attendee count; items its attendees asked (its relay).
+    this.attendees = null;
+    this.relayed = new Set();
   }
 
   loadSnapshot(session, snapshot) {
@@ -96,6 +105,10 @@ export class Model {
     this.notes = (snapshot.notes || []).map((note) => ({ ...note }));
     for (const hub of snapshot.hubs || []) this.hubs.set(hub.hub, hub);
     this.presence = snapshot.presence || {};
+    for (const flag of snapshot.flags || []) this.flags.set(flag.id, { ...flag });
+    for (const ban of snapshot.banned || []) this.banned.set(ban.identity, { ...ban });
+    if (snapshot.floor_settings) this.floorSettings = { ...snapshot.floor_settings };
+    if (typeof snapshot.attendees === 'number') this.attendees = snapshot.attendees;
   }
 
   /** Fold one event; returns nothing, the pages re-render from the model. */
@@ -104,7 +117,10 @@ export class Model {
       case 'item': {
         const old = this.items.get(data.id);
         const item = { ...old, ...data };
-        if (channel === 'private') this.mine.add(data.id);
+        // The own view carries `anonymous`; a hub's private channel also relays, in the
+        // public view, the items its attendees asked: those are not the hub's own.
+        if (channel === 'private' && 'anonymous' in data) this.mine.add(data.id);
+        else if (channel === 'private') this.relayed.add(data.id);
         else if (old && this.mine.has(data.id)) {
           // The public view hides an anonymous author; the author still sees their own name.
           item.author = old.author;
@@ -147,6 +163,17 @@ export class Model {
       case 'hub_status':
         this.hubs.set(data.hub, data);
         break;
+      case 'flag':
+        if (data.deleted) this.flags.delete(data.id);
+        else this.flags.set(data.id, { ...this.flags.get(data.id), ...data });
+        break;
+      case 'ban':
+        if (data.banned) this.banned.set(data.identity, { ...data });
+        else this.banned.delete(data.identity);
+        break;
+      case 'floor_settings':
+        this.floorSettings = { ...data };
+        break;
       default:
         break; // kinds this client does not know yet are extensions: ignore them
     }
@@ -169,6 +196,11 @@ export class Model {
       notes: this.notes.slice(-100),
       hubs: [...this.hubs.values()],
       captionSeq: this.captionSeq,
+      flags: [...this.flags.values()],
+      banned: [...this.banned.values()],
+      floorSettings: this.floorSettings,
+      attendees: this.attendees,
+      relayed: [...this.relayed],
     };
   }
 
@@ -185,6 +217,11 @@ export class Model {
     this.notes = saved.notes || [];
     for (const hub of saved.hubs || []) this.hubs.set(hub.hub, hub);
     this.captionSeq = saved.captionSeq || {};
+    for (const flag of saved.flags || []) this.flags.set(flag.id, flag);
+    for (const ban of saved.banned || []) this.banned.set(ban.identity, ban);
+    this.floorSettings = saved.floorSettings || this.floorSettings;
+    this.attendees = saved.attendees ?? null;
+    this.relayed = new Set(saved.relayed || []);
   }
 }
 
@@ -224,6 +261,10 @@ export class HubClient extends EventTarget {
     this.lastPing = 0;
     this.saveTimer = 0;
     this.started = false;
+    // Low bandwidth (`hello.lite`): the server skips others' items on `public`, so offsets
+    // there jump. A model built in one mode cannot be resumed in the other.
+    this.lite = false;
+    this.modelLite = false;
 
     const identity = persist ? storageGet(`${this.storageKey}:id`) : null;
     if (joinToken && (!identity || identity.join !== joinToken)) {
@@ -365,7 +406,10 @@ export class HubClient extends EventTarget {
     this.usedPersonalToken = Boolean(personal);
     const token = personal ? this.identity.token : this.identity.join;
     const hello = { type: 'hello', ref: 'hello', token, ...this.helloFields() };
-    if (personal && this.model.session && Object.keys(this.positions).length) {
+    this.lite = Boolean(hello.lite);
+    if (!hello.lite) delete hello.lite;
+    if (personal && this.model.session && Object.keys(this.positions).length
+      && this.modelLite === this.lite) {
       hello.resume = this.positions;
     }
     this.lastHeard = Date.now();
@@ -427,6 +471,7 @@ export class HubClient extends EventTarget {
     } else {
       this.model.loadSnapshot(frame.session, frame.snapshot || {});
     }
+    this.modelLite = this.lite;
     this.positions = {};
     for (const [name, pos] of Object.entries(channels)) {
       this.positions[name] = { epoch: pos.epoch, offset: pos.offset };
@@ -444,7 +489,8 @@ export class HubClient extends EventTarget {
   event(ws, frame) {
     const pos = this.positions[frame.channel];
     if (!pos) return;
-    if (frame.epoch !== pos.epoch || frame.offset > pos.offset + 1) {
+    const jumpAllowed = this.lite && frame.channel === 'public';
+    if (frame.epoch !== pos.epoch || (frame.offset > pos.offset + 1 && !jumpAllowed)) {
       // A hole or a reset history: resume from what we have; the server fills it or resyncs.
       ws.close(CLOSE_RESYNC, 'resync');
       return;
@@ -487,7 +533,7 @@ export class HubClient extends EventTarget {
       || (code >= 4500 && code <= 4999) || code === CLOSE_POLICY;
     if (terminal && !this.retryWithJoinToken) {
       const reason = (this.bye && this.bye.reason) || ev.reason || String(code);
-      this.fatal(code === 4501 ? 'unauthorized' : 'closed', reason);
+      this.fatal(CLOSE_MEANING[code] || 'closed', reason);
       return;
     }
     if (this.retryWithJoinToken) {
@@ -617,6 +663,7 @@ export class HubClient extends EventTarget {
     if (saved && saved.model && saved.positions && this.identity.token) {
       this.model.restore(saved.model);
       this.positions = saved.positions;
+      this.modelLite = Boolean(saved.lite);
     }
     const outbox = storageGet(`${this.storageKey}:outbox`) || [];
     for (const { ref, frame } of outbox) {
@@ -634,7 +681,8 @@ export class HubClient extends EventTarget {
     this.saveTimer = 0;
     if (!this.persist || !this.model.session) return;
     // The model and the positions are written together: a reload resumes exactly here.
-    storageSet(`${this.storageKey}:state`, { positions: this.positions, model: this.model.toJSON() });
+    storageSet(`${this.storageKey}:state`, { positions: this.positions, model: this.model.toJSON(),
+      lite: this.modelLite });
   }
 
   forget() {

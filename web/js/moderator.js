@@ -1,15 +1,21 @@
 // The moderator console: review pending items (approve, reject with a reason, edit, merge),
 // order the approved queue (drag, buttons or Alt+Arrow keys), give the floor with an
-// optional speaking time, add speakers from the room, and run the session.
+// optional speaking time (with suggestions from the session's floor ordering), flag
+// takeaways and calls to action, follow the hubs' roll call and the participation figures,
+// remove a participant, add speakers from the room, and run the session.
 
 import { HubClient } from './client.js';
 import { t, onLanguageChange } from './i18n.js';
 import {
   h, $, fill, storage, pageLink, bootPage, connectionBadge, languagePicker, announcer,
   displaySettings, randomKey, formatTime, languageName, originLabel, originKind, kindLabel,
-  statusLabel, badge, bidi, errorText, flash,
+  statusLabel, badge, bidi, errorText, flash, fatalText,
 } from './ui.js';
-import { floorPanel, shorten } from './audience.js';
+import { floorPanel, shorten, backingText } from './audience.js';
+import { suggestionsPanel } from './mod-floor.js';
+import { flagForm, flagsPanel, recentCaptions } from './mod-flags.js';
+import { rollCall, bannedPanel } from './mod-people.js';
+import { statsPanel } from './mod-stats.js';
 
 bootPage('page.moderator');
 const link = pageLink();
@@ -26,9 +32,7 @@ const client = new HubClient({
 
 $('#tools').append(connectionBadge(client), languagePicker());
 const fatalBox = $('#fatal');
-client.addEventListener('fatal', (ev) => {
-  flash(fatalBox, ev.detail.code === 'not_found' ? t('link.not_found') : t('link.refused'), 'error');
-});
+client.addEventListener('fatal', (ev) => flash(fatalBox, fatalText(ev.detail), 'error'));
 
 const OPEN = new Set(['pending', 'approved', 'live']);
 const ENDED = new Set(['rejected', 'merged', 'withdrawn', 'done']);
@@ -117,6 +121,8 @@ function itemCard(item, mode) {
     add('merge', '', (id, b) => openPanel(node, 'merge', b));
   }
   add('note', 'btn-ghost', (id, b) => openPanel(node, 'note', b));
+  add('flag', 'btn-ghost', (id, b) => openPanel(node, 'flag', b));
+  add('ban', 'btn-ghost btn-danger-text', (id, b) => openPanel(node, 'ban', b));
   cards.set(node, { head, text, meta, actions, panel, buttons, mode });
   updateCard(node, item, 0, 1);
   return node;
@@ -131,7 +137,8 @@ function updateCard(node, item, index, total) {
     badge(originLabel(item.origin), `origin-${originKind(item.origin)}`),
     badge(languageName(item.lang), 'muted'),
     item.anonymous ? badge(t('mod.anonymous'), 'muted') : null,
-    item.edited ? badge(t('mod.edited'), 'muted') : null);
+    item.edited ? badge(t('mod.edited'), 'muted') : null,
+    item.backing ? badge(backingText(item), 'backing') : null);
   const pos = c.head.querySelector('.queue-pos');
   if (pos) pos.textContent = String(index + 1);
   c.text.textContent = item.text;
@@ -139,9 +146,12 @@ function updateCard(node, item, index, total) {
     ? ` · ${t('item.votes', { n: item.votes || 0 })}` : '';
   c.meta.textContent = `${authorLine(item)}${votes}`;
   const label = shorten(item.text, 40);
+  const isHub = Boolean(item.author_id
+    && (item.hub === item.author_id || model.hubs.has(item.author_id)));
   const names = {
     approve: 'mod.approve', reject: 'mod.reject', edit: 'mod.edit', merge: 'mod.merge',
-    note: 'mod.note', up: 'mod.up', down: 'mod.down', live: 'mod.live',
+    note: 'mod.note', up: 'mod.up', down: 'mod.down', live: 'mod.live', flag: 'mod.flag',
+    ban: isHub ? 'mod.ban_hub' : 'mod.ban',
   };
   for (const [name, button] of Object.entries(c.buttons)) {
     button.textContent = name === 'up' ? '↑' : name === 'down' ? '↓' : t(names[name]);
@@ -154,6 +164,8 @@ function updateCard(node, item, index, total) {
   // with an affiliation) has no private channel.
   c.buttons.note.hidden = !item.author_id || Boolean(item.affiliation) || item.on_behalf === true
     || Boolean(client.you && item.author_id === client.you.id);
+  // Only a participant or a hub can be removed: not a speaker a moderator added, nor staff.
+  c.buttons.ban.hidden = c.buttons.note.hidden || model.banned.has(item.author_id);
   node.setAttribute('aria-label', t('mod.card_label', { kind: kindLabel(item.kind),
     author: item.author || t('item.anonymous') }));
 }
@@ -190,6 +202,11 @@ function openPanel(node, kind, opener) {
   const id = node.dataset.id;
   const item = model.items.get(id);
   if (!item) return;
+  if (kind === 'flag') {
+    const close = () => closePanel(node, opener);
+    fill(c.panel, flagForm(client, { say, text: item.text, ref: { item: id }, onDone: close, onCancel: close }));
+    return;
+  }
   const fieldId = `${kind}-${id}`;
   const message = h('p', { class: 'form-message', role: 'alert', hidden: true });
   const cancel = h('button', { type: 'button', class: 'btn btn-sm' }, t('common.cancel'));
@@ -218,13 +235,28 @@ function openPanel(node, kind, opener) {
       cancel.focus();
       return;
     }
+  } else if (kind === 'ban') {
+    field = h('input', { type: 'text', id: fieldId, maxlength: '320', dir: 'auto' });
+    submitLabel = t('mod.ban_confirm');
+    const identity = item.author_id;
+    run = () => {
+      const reason = field.value.trim();
+      return client.send('ban', reason ? { identity, reason } : { identity }).then((ack) => {
+        say(t('mod.banned', { name: bidi(item.author || t('item.anonymous')) }));
+        return ack;
+      });
+    };
   } else {
     field = h('textarea', { id: fieldId, rows: '2', maxlength: '2000' });
     submitLabel = t('mod.note_send');
     run = () => client.send('note', { to: item.author_id, text: field.value.trim() });
   }
-  const submit = h('button', { type: 'submit', class: kind === 'reject' ? 'btn btn-sm btn-danger' : 'btn btn-sm btn-primary' }, submitLabel);
+  const danger = kind === 'reject' || kind === 'ban';
+  const submit = h('button', { type: 'submit',
+    class: danger ? 'btn btn-sm btn-danger' : 'btn btn-sm btn-primary' }, submitLabel);
+  const author = bidi(item.author || t('item.anonymous'));
   const form = h('form', { class: 'inline-form', novalidate: true },
+    kind === 'ban' ? h('p', { class: 'notice' }, t('mod.ban_explain', { author })) : null,
     h('label', { for: fieldId }, t(`mod.${kind}_field`, { author: item.author || t('item.anonymous') })),
     field, message, h('div', { class: 'actions' }, submit, cancel));
   form.addEventListener('submit', (ev) => {
@@ -313,6 +345,19 @@ function putLive(id) {
 const pendingList = $('#pending-list');
 const queueList = $('#queue-list');
 const historyList = $('#history-list');
+const localList = $('#local-list');
+
+/** A read-only row: items waiting at a hub are the hub's to forward or keep. */
+function plainRow(item) {
+  return h('li', { class: 'item', dataset: { status: item.status, id: item.id } },
+    h('div', { class: 'item-head' }, badge(kindLabel(item.kind), `kind-${item.kind}`),
+      badge(statusLabel(item.status), `status-${item.status}`),
+      badge(originLabel(item.origin), `origin-${originKind(item.origin)}`),
+      item.backing ? badge(backingText(item), 'backing') : null),
+    h('p', { class: 'item-text', dir: 'auto' }, item.text),
+    h('p', { class: 'item-author' }, authorLine(item)),
+    item.reason ? h('p', { class: 'item-detail' }, t('mine.rejected_reason', { reason: bidi(item.reason) })) : null);
+}
 
 function render() {
   const all = items();
@@ -325,14 +370,13 @@ function render() {
   $('#queue-empty').hidden = queue.length > 0;
   $('#queue-count').textContent = String(queue.length);
   const ended = all.filter((i) => ENDED.has(i.status)).sort((a, b) => b.created - a.created).slice(0, 100);
-  fill(historyList, ended.map((item) => h('li', { class: 'item', dataset: { status: item.status } },
-    h('div', { class: 'item-head' }, badge(kindLabel(item.kind), `kind-${item.kind}`),
-      badge(statusLabel(item.status), `status-${item.status}`),
-      badge(originLabel(item.origin), `origin-${originKind(item.origin)}`)),
-    h('p', { class: 'item-text', dir: 'auto' }, item.text),
-    h('p', { class: 'item-author' }, authorLine(item)),
-    item.reason ? h('p', { class: 'item-detail' }, t('mine.rejected_reason', { reason: bidi(item.reason) })) : null)));
+  fill(historyList, ended.map(plainRow));
   $('#history-count').textContent = String(ended.length);
+  // Items held at a hub until it forwards them: not the meeting's to review yet.
+  const local = all.filter((i) => i.status === 'local').sort((a, b) => a.created - b.created);
+  fill(localList, local.map(plainRow));
+  $('#local-empty').hidden = local.length > 0;
+  $('#local-count').textContent = String(local.length);
   $('#floor-done').hidden = !model.floor.item;
 }
 
@@ -446,18 +490,16 @@ function renderPresence() {
     ['moderators', p.moderators], ['captioners', p.captioners], ['screens', p.screens]];
   fill($('#presence'), entries.map(([key, value]) => h('div', {},
     h('dt', {}, t(`presence.${key}`)), h('dd', {}, String(value || 0)))));
-  const hubs = [...model.hubs.values()].sort((a, b) => a.name.localeCompare(b.name));
-  $('#hubs-empty').hidden = hubs.length > 0;
-  fill($('#hubs-list'), hubs.map((hub) => h('li', {},
-    h('span', {}, hub.name), h('span', {}, t('presence.hub_attendees', { n: hub.attendees })))));
 }
+const roll = rollCall(client, $('#hubs-list'), $('#hubs-empty'));
 
 // ---------------------------------------------------------------- wiring
 
 let seenPending = null;
 function announceNew(ev) {
   const { kind, data, channel } = ev.detail;
-  if (kind === 'item' && channel === 'moderation' && data.action === 'ask' && data.status === 'pending') {
+  const arrived = data.action === 'ask' || data.action === 'forward';
+  if (kind === 'item' && channel === 'moderation' && arrived && data.status === 'pending') {
     say(t('mod.new_pending', { kind: kindLabel(data.kind), origin: originLabel(data.origin) }));
   }
 }
@@ -471,8 +513,8 @@ client.addEventListener('welcome', () => {
 client.addEventListener('update', (ev) => {
   const kind = ev.detail.kind;
   if (kind === 'session') showSession();
-  if (['item', 'order', 'floor'].includes(kind)) render();
-  if (kind === 'hub_status') renderPresence();
+  // A ban hides "Remove" on its author's cards; the roll call says which authors are hubs.
+  if (['item', 'order', 'floor', 'ban', 'hub_status'].includes(kind)) render();
   if (seenPending) announceNew(ev);
 });
 client.addEventListener('presence', renderPresence);
@@ -486,6 +528,19 @@ onLanguageChange(() => {
 });
 $('#display-settings').append(...displaySettings());
 fillRoomKinds();
+
+// ---------------------------------------------------------------- suggestions, flags, figures
+
+const suggestions = suggestionsPanel(client, { say, giveFloor: (id) => putLive(id) });
+$('#suggest-slot').replaceWith(suggestions.root);
+const captionLines = recentCaptions(client, { say });
+$('#captions-slot').replaceWith(captionLines.root);
+const flags = flagsPanel(client, { say });
+$('#flags-slot').replaceWith(flags.root);
+const figures = statsPanel(client);
+$('#stats-slot').replaceWith(figures.root);
+const removed = bannedPanel(client, { say });
+$('#banned-slot').replaceWith(removed.root);
 
 // ---------------------------------------------------------------- joining
 
@@ -520,6 +575,10 @@ if (!link.session || !client.canJoin) {
   if (model.session) {
     showSession();
     render();
+    roll.render();
+    captionLines.render();
+    flags.render();
+    removed.render();
   }
   client.start();
 } else {

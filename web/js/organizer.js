@@ -1,12 +1,14 @@
 // The organizer's page: sign in with the admin key (kept in this tab only), create
-// sessions, hand out each role's link, mint named hub links, change a session's state,
-// and download transcripts and reports.
+// sessions, hand out each role's link (recovered from the hub, and retired on demand), mint
+// named hub links with their city and country, change a session's state and settings, set
+// the fair-floor weights and budgets, and download transcripts and reports.
 
 import { t, onLanguageChange } from './i18n.js';
 import {
   h, $, fill, storage, api, bootPage, languagePicker, announcer, languageName, errorText, flash,
-  bidi,
+  bidi, copyButton, countryOptions, wholeNumber, formatDuration, STAKEHOLDERS, groupLabel,
 } from './ui.js';
+import { ORDERINGS } from './mod-floor.js';
 
 bootPage('page.organizer');
 const say = announcer();
@@ -14,6 +16,12 @@ $('#tools').append(languagePicker());
 
 const KEY_STORE = 'igf.adminKey';
 const LINKS_STORE = 'igf.organizer.links';
+const FLOOR_STORE = 'igf.organizer.floor';
+const LINK_FETCHES = 4; // at most this many link look-ups at once
+// The balanced ordering's weights and their defaults (hub/domain/ordering.py `Weights`).
+const WEIGHTS = [['stakeholder', 1], ['region', 1], ['gender', 1], ['youth', 0.5], ['origin', 1],
+  ['new_speaker', 1], ['waiting', 0.5], ['votes', 0.25]];
+const WHOLE_WEIGHTS = [['patience', 3, 1, 50], ['horizon_minutes', 30, 1, 600]];
 const ROLES = ['participant', 'moderator', 'captioner', 'hub', 'screen'];
 const STATES = ['scheduled', 'live', 'closed'];
 const TRANSCRIPT_FORMATS = ['txt', 'vtt', 'srt', 'json'];
@@ -42,7 +50,8 @@ function setAdminKey(value) {
 }
 let memoryKey = adminKey();
 
-/** Links this browser has seen for each session: {id: {links: {role: url}, hubs: [{name, link}]}}. */
+/** Links for each session: {id: {links: {role: url}, hubs: [{name, link}]}}. The role links
+ * come from the hub (`GET …/links`); named hub links are only known where they were made. */
 const known = () => storage.get(LINKS_STORE, {});
 function remember(id, change) {
   const all = known();
@@ -83,6 +92,7 @@ $('#signin-form').addEventListener('submit', async (ev) => {
     sessions = body.sessions || [];
     renderSessions();
     $('#org-title').focus();
+    fetchAllLinks(sessions.map((s) => s.id)).catch(() => signedOut());
   } catch (error) {
     flash(message, error.status === 401 || error.status === 403 ? t('org.key_wrong') : errorText(error), 'error');
   }
@@ -158,39 +168,57 @@ async function refresh() {
     const body = await api('GET', '/api/sessions', { token: memoryKey });
     sessions = body.sessions || [];
     renderSessions();
+    await fetchAllLinks(sessions.map((s) => s.id));
   } catch (error) {
     if (error.status === 401) signedOut();
     else flash($('#list-message'), errorText(error), 'error');
   }
 }
+
+// Bumped when a session's links change here (a rotation), so an answer to a look-up sent
+// before that cannot bring the retired link back.
+const linkVersions = new Map();
+
+/** The current join links of a session, from the hub; remembered and shown on its card. */
+async function fetchLinks(id) {
+  const version = linkVersions.get(id) || 0;
+  const body = await api('GET', `/api/sessions/${encodeURIComponent(id)}/links`, { token: memoryKey });
+  if ((linkVersions.get(id) || 0) !== version) return body;
+  remember(id, () => ({ links: body.links }));
+  showLinks(id);
+  return body;
+}
+
+async function fetchAllLinks(ids) {
+  const queue = [...ids];
+  const worker = async () => {
+    while (queue.length) {
+      const id = queue.shift();
+      try {
+        await fetchLinks(id);
+      } catch (error) {
+        if (error.status === 401) throw error;
+        const card = cardOf(id);
+        if (card) flash(card.querySelector('.links-message'), errorText(error), 'error');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LINK_FETCHES, ids.length) }, worker));
+}
+
+const cardOf = (id) => document.querySelector(`li[data-session="${CSS.escape(id)}"]`);
 $('#refresh').addEventListener('click', refresh);
 
 function renderSessions() {
   const list = $('#session-list');
   flash($('#list-message'), '');
   $('#sessions-empty').hidden = sessions.length > 0;
-  fill(list, [...sessions].reverse().map(sessionCard));
+  const open = new Set([...list.querySelectorAll('details[open][data-panel]')]
+    .map((d) => `${d.closest('li').dataset.session}:${d.dataset.panel}`));
+  fill(list, [...sessions].reverse().map((session) => sessionCard(session, open)));
 }
 
-function copyButton(input, label) {
-  const button = h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': label }, t('org.copy'));
-  button.addEventListener('click', async () => {
-    let ok = false;
-    try {
-      await navigator.clipboard.writeText(input.value);
-      ok = true;
-    } catch {
-      input.select();
-      ok = document.execCommand && document.execCommand('copy');
-    }
-    say(ok ? t('org.copied') : t('org.copy_failed'));
-    button.textContent = ok ? t('org.copied_short') : t('org.copy');
-    window.setTimeout(() => { button.textContent = t('org.copy'); }, 2000);
-  });
-  return button;
-}
-
-function linkRow(sessionId, label, url, key) {
+function linkRow(sessionId, label, url, key, role = null) {
   const id = `link-${sessionId}-${key}`;
   const input = h('input', { type: 'text', id, readonly: true, value: url, spellcheck: 'false',
     dir: 'ltr' });
@@ -198,14 +226,341 @@ function linkRow(sessionId, label, url, key) {
   input.addEventListener('focus', () => input.select());
   const open = h('a', { class: 'btn btn-sm', href: url, target: '_blank', rel: 'noopener noreferrer',
     'aria-label': t('org.open_label', { role: label }) }, t('org.open'));
-  return h('div', { class: 'link-row' },
-    h('label', { for: id }, label),
-    h('div', { class: 'link-field' }, input, copyButton(input, t('org.copy_label', { role: label })), open));
+  const copy = copyButton(input, t('org.copy_label', { role: label }), say);
+  const field = h('div', { class: 'link-field' }, input, copy, open);
+  const row = h('div', { class: 'link-row', dataset: { role: role || '' } }, h('label', { for: id }, label), field);
+  if (role) {
+    const panel = h('div', { class: 'panel link-panel' });
+    const retire = h('button', { type: 'button', class: 'btn btn-sm btn-ghost', dataset: { action: 'rotate' },
+      'aria-label': t('org.rotate_label', { role: label }) }, t('org.rotate'));
+    retire.addEventListener('click', () => openRotate(sessionId, role, label, panel, retire));
+    field.append(retire);
+    row.append(panel);
+  }
+  return row;
 }
 
-function sessionCard(session) {
-  const id = session.id;
+/** Confirm, then retire a role's join links; the hub answers with the new ones. */
+function openRotate(id, role, label, panel, opener) {
+  const message = h('p', { class: 'form-message', role: 'alert', hidden: true });
+  const yes = h('button', { type: 'button', class: 'btn btn-sm btn-danger' }, t('org.rotate_confirm'));
+  const no = h('button', { type: 'button', class: 'btn btn-sm' }, t('common.cancel'));
+  const close = () => {
+    fill(panel);
+    opener.focus();
+  };
+  no.addEventListener('click', close);
+  yes.addEventListener('click', async () => {
+    yes.disabled = true;
+    try {
+      const body = await api('PATCH', `/api/sessions/${encodeURIComponent(id)}`,
+        { token: memoryKey, body: { rotate: [role] } });
+      linkVersions.set(id, (linkVersions.get(id) || 0) + 1);
+      remember(id, () => ({ links: body.links }));
+      const done = t('org.rotated', { role: label });
+      say(done);
+      showLinks(id);
+      const card = cardOf(id);
+      if (card) {
+        flash(card.querySelector('.links-message'), done, 'ok');
+        const again = card.querySelector(`.link-row[data-role="${role}"] input`);
+        if (again) again.focus();
+      }
+    } catch (error) {
+      yes.disabled = false;
+      flash(message, errorText(error), 'error');
+    }
+  });
+  const who = t(`org.rotate_who_${role}`) === `org.rotate_who_${role}` ? '' : t(`org.rotate_who_${role}`);
+  fill(panel, h('div', { class: 'inline-form', role: 'group', 'aria-label': t('org.rotate_title', { role: label }) },
+    h('p', { class: 'setting-label' }, t('org.rotate_title', { role: label })),
+    h('p', {}, t('org.rotate_explain')),
+    who ? h('p', {}, who) : null,
+    message, h('div', { class: 'actions' }, yes, no)));
+  no.focus(); // the safe choice first: Enter does not retire a link by accident
+}
+
+/** (Re)fill a session card's links from what is remembered for it. */
+function showLinks(id) {
+  const card = cardOf(id);
+  if (card) fillLinks(card, id);
+}
+
+function fillLinks(card, id) {
   const mem = known()[id] || { links: {}, hubs: [] };
+  const links = mem.links || {};
+  // Unchanged links keep their rows (and a confirmation the organizer has open).
+  const signature = JSON.stringify([links, mem.hubs || [], document.documentElement.lang]);
+  if (card.dataset.links === signature) return;
+  card.dataset.links = signature;
+  const rows = [];
+  for (const role of ROLES) {
+    const url = role === 'screen' ? screenLink(links) : links[role];
+    if (url) rows.push(linkRow(id, t(`role.${role}`), url, role, role));
+  }
+  const hubRows = (mem.hubs || []).map((hub, index) => linkRow(id,
+    t('org.hub_link_label', { name: bidi(hub.name) }), hub.link, `hub-${index}`));
+  fill(card.querySelector('.link-rows'), rows.length ? rows : h('p', { class: 'hint' }, t('org.links_loading')));
+  const hubs = card.querySelector('.hub-rows');
+  fill(hubs, hubRows);
+  hubs.hidden = hubRows.length === 0;
+}
+
+function hubForm(id, message) {
+  const name = h('input', { type: 'text', id: `hubname-${id}`, maxlength: '80', autocomplete: 'off' });
+  const city = h('input', { type: 'text', id: `hubcity-${id}`, maxlength: '80', autocomplete: 'off' });
+  const country = h('select', { id: `hubcountry-${id}` }, countryOptions('org.country_none'));
+  const form = h('form', { class: 'row hub-form', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: `hubname-${id}` }, t('org.hub_name')), name),
+    h('div', { class: 'field' }, h('label', { for: `hubcity-${id}` }, t('org.hub_city')), city),
+    h('div', { class: 'field' }, h('label', { for: `hubcountry-${id}` }, t('org.hub_country')), country),
+    h('button', { type: 'submit', class: 'btn' }, t('org.hub_create')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const value = name.value.trim();
+    if (!value) {
+      flash(message, t('org.hub_name_needed'), 'error');
+      name.focus();
+      return;
+    }
+    const body = { role: 'hub', name: value };
+    if (city.value.trim()) body.city = city.value.trim();
+    if (country.value) body.country = country.value;
+    try {
+      const minted = await api('POST', `/api/sessions/${encodeURIComponent(id)}/tokens`,
+        { token: memoryKey, body });
+      remember(id, (m) => ({ hubs: [...(m.hubs || []), { name: minted.name || value, link: minted.link }] }));
+      say(t('org.hub_created', { name: value }));
+      flash(message, t('org.hub_created', { name: bidi(value) }), 'ok');
+      form.reset();
+      showLinks(id);
+      name.focus();
+    } catch (error) {
+      flash(message, errorText(error), 'error');
+    }
+  });
+  return form;
+}
+
+// ---------------------------------------------------------------- settings
+
+function numberField(id, label, { value, min, max, step = 1, help = null }) {
+  const input = h('input', { type: 'number', id, min: String(min), max: String(max), step: String(step),
+    inputmode: step === 1 ? 'numeric' : 'decimal', class: 'seconds',
+    'aria-describedby': help ? `${id}-help` : null });
+  input.value = value === null || value === undefined ? '' : String(value);
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input,
+    help ? h('p', { class: 'hint', id: `${id}-help` }, help) : null);
+}
+
+function checkField(id, label, checked) {
+  return h('div', { class: 'check' }, h('input', { type: 'checkbox', id, checked }), h('label', { for: id }, label));
+}
+
+function settingsPanel(session, message, open) {
+  const id = session.id;
+  const s = session.settings || {};
+  const form = h('form', { class: 'stack', novalidate: true },
+    numberField(`room-${id}`, t('org.room_count'), { value: s.room_count ?? 0, min: 0, max: 100000,
+      help: t('org.room_count_help') }),
+    numberField(`speak-${id}`, t('org.speaking_per_turn'), { value: s.speaking_time ?? 0, min: 0, max: 100000,
+      help: t('org.speaking_per_turn_help') }),
+    checkField(`premod-${id}`, t('org.premoderation'), s.premoderation !== false),
+    checkField(`anon-${id}`, t('org.anonymous'), s.anonymous !== false),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('org.settings_save'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const room = wholeNumber(form.querySelector(`#room-${id}`), 0, 100000);
+    const speak = wholeNumber(form.querySelector(`#speak-${id}`), 0, 100000);
+    if (Number.isNaN(room) || Number.isNaN(speak)) {
+      flash(message, t('org.whole_number'), 'error');
+      form.querySelector(Number.isNaN(room) ? `#room-${id}` : `#speak-${id}`).focus();
+      return;
+    }
+    const settings = {
+      room_count: room ?? 0,
+      speaking_time: speak ?? 0,
+      premoderation: form.querySelector(`#premod-${id}`).checked,
+      anonymous: form.querySelector(`#anon-${id}`).checked,
+    };
+    try {
+      const changed = await api('PATCH', `/api/sessions/${encodeURIComponent(id)}`,
+        { token: memoryKey, body: { settings } });
+      Object.assign(session, changed);
+      say(t('org.settings_saved'));
+      const card = cardOf(id);
+      if (card) {
+        card.querySelector('.meta-line').textContent = facts(session).join(' · ');
+        flash(card.querySelector('.settings-message'), t('org.settings_saved'), 'ok');
+      }
+    } catch (error) {
+      flash(message, errorText(error), 'error');
+    }
+  });
+  return h('details', { class: 'subpanel', dataset: { panel: 'settings' }, open: open.has(`${id}:settings`) },
+    h('summary', {}, t('org.settings_title')), form,
+    h('p', { class: 'form-message settings-message', role: 'status', hidden: true }));
+}
+
+/** The last floor settings this browser sent per session (the hub does not read weights back). */
+const floorMemory = () => storage.get(FLOOR_STORE, {});
+
+function floorPanel(session, open) {
+  const id = session.id;
+  const message = h('p', { class: 'form-message', role: 'status', hidden: true });
+  const ordering = h('select', { id: `ordering-${id}` },
+    ORDERINGS.map((name) => h('option', { value: name }, t(`ordering.${name}`))));
+  const weightFields = WEIGHTS.map(([key, value]) => numberField(`w-${key}-${id}`, t(`weight.${key}`),
+    { value, min: 0, max: 10, step: 0.25 }));
+  const wholeFields = WHOLE_WEIGHTS.map(([key, value, min, max]) => numberField(`w-${key}-${id}`,
+    t(`weight.${key}`), { value, min, max, help: t(`weight.${key}_help`) }));
+  const budgetFields = STAKEHOLDERS.map((group) => numberField(`b-${group}-${id}`,
+    groupLabel('stakeholder', group), { value: null, min: 1, max: 1440 }));
+  const note = h('p', { class: 'hint floor-note' });
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: `ordering-${id}` }, t('org.floor_ordering')), ordering),
+    h('fieldset', { class: 'weights' }, h('legend', {}, t('org.weights')),
+      h('p', { class: 'hint' }, t('org.weights_help')), h('div', { class: 'grid-fields' }, weightFields, wholeFields)),
+    h('fieldset', { class: 'budgets' }, h('legend', {}, t('org.budgets')),
+      h('p', { class: 'hint' }, t('org.budgets_help')), h('div', { class: 'grid-fields' }, budgetFields)),
+    note,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('org.floor_save'))),
+    message);
+
+  const show = (floor, used = {}, source = 'hub') => {
+    if (floor.ordering) ordering.value = floor.ordering;
+    const weights = floor.weights || {};
+    for (const [key, value] of [...WEIGHTS, ...WHOLE_WEIGHTS]) {
+      form.querySelector(`#w-${key}-${id}`).value = String(weights[key] ?? value);
+    }
+    const budgets = floor.budgets || {};
+    for (const group of STAKEHOLDERS) {
+      const input = form.querySelector(`#b-${group}-${id}`);
+      input.value = budgets[group] ? String(Math.round(budgets[group] / 60)) : '';
+      const hint = used[group] ? t('org.budget_used', { used: formatDuration(used[group]) }) : '';
+      input.title = hint;
+    }
+    // Say where the weights shown come from, unless they are the session's own.
+    if (!floor.weights) note.textContent = t('org.weights_defaults');
+    else note.textContent = source === 'hub' ? '' : t('org.weights_remembered');
+    note.hidden = !note.textContent;
+  };
+
+  const setBusy = (busy) => {
+    // Nothing can be typed before the current values are in: they would overwrite it.
+    for (const element of form.elements) element.disabled = busy;
+    form.setAttribute('aria-busy', String(busy));
+  };
+
+  const load = async () => {
+    const remembered = floorMemory()[id] || {};
+    setBusy(true);
+    try {
+      // The ranking (ordering, budgets used) from GET …/floor; the weights from the session's
+      // floor settings, which a PATCH answers with (an empty PATCH changes nothing).
+      const path = `/api/sessions/${encodeURIComponent(id)}`;
+      const [answer, current] = await Promise.all([
+        api('GET', `${path}/floor`, { token: memoryKey }),
+        api('PATCH', path, { token: memoryKey, body: {} }),
+      ]);
+      const budgets = {};
+      const used = {};
+      for (const [group, b] of Object.entries(answer.budgets || {})) {
+        budgets[group] = b.budget;
+        used[group] = b.used;
+      }
+      const known = current && current.floor;
+      show({ ordering: answer.ordering, weights: known ? known.weights : remembered.weights, budgets },
+        used, known ? 'hub' : 'browser');
+    } catch (error) {
+      show(remembered, {}, 'browser');
+      flash(message, errorText(error), 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const weights = {};
+    for (const [key] of WEIGHTS) {
+      const input = form.querySelector(`#w-${key}-${id}`);
+      const n = Number(input.value);
+      if (input.value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 10) {
+        flash(message, t('org.weight_invalid'), 'error');
+        input.focus();
+        return;
+      }
+      weights[key] = n;
+    }
+    for (const [key, , min, max] of WHOLE_WEIGHTS) {
+      const input = form.querySelector(`#w-${key}-${id}`);
+      const n = wholeNumber(input, min, max);
+      if (n === null || Number.isNaN(n)) {
+        flash(message, t('org.whole_between', { min, max }), 'error');
+        input.focus();
+        return;
+      }
+      weights[key] = n;
+    }
+    const budgets = {};
+    for (const group of STAKEHOLDERS) {
+      const input = form.querySelector(`#b-${group}-${id}`);
+      const minutes = wholeNumber(input, 1, 1440);
+      if (Number.isNaN(minutes)) {
+        flash(message, t('org.whole_between', { min: 1, max: 1440 }), 'error');
+        input.focus();
+        return;
+      }
+      if (minutes) budgets[group] = minutes * 60;
+    }
+    try {
+      const answer = await api('PATCH', `/api/sessions/${encodeURIComponent(id)}`,
+        { token: memoryKey, body: { floor: { ordering: ordering.value, weights, budgets } } });
+      const saved = answer.floor || { ordering: ordering.value, weights, budgets };
+      const all = floorMemory();
+      all[id] = { weights: saved.weights };
+      storage.set(FLOOR_STORE, all);
+      note.textContent = '';
+      note.hidden = true;
+      say(t('org.floor_saved'));
+      flash(message, t('org.floor_saved'), 'ok');
+    } catch (error) {
+      flash(message, errorText(error), 'error');
+    }
+  });
+
+  const details = h('details', { class: 'subpanel', dataset: { panel: 'floor' }, open: open.has(`${id}:floor`) },
+    h('summary', {}, t('org.floor_title')), h('p', { class: 'hint' }, t('org.floor_help')), form);
+  let loaded = false;
+  details.addEventListener('toggle', () => {
+    if (details.open && !loaded) {
+      loaded = true;
+      load();
+    }
+  });
+  if (details.open) {
+    loaded = true;
+    load();
+  }
+  return details;
+}
+
+function facts(session) {
+  const settings = session.settings || {};
+  const out = [
+    t('org.meta_id', { id: session.id }),
+    (session.languages || []).map(languageName).join(', '),
+    t(settings.premoderation ? 'org.meta_premoderated' : 'org.meta_open'),
+    t(settings.anonymous ? 'org.meta_anonymous' : 'org.meta_named'),
+  ];
+  if (settings.speaking_time) out.push(t('org.meta_speaking', { n: settings.speaking_time }));
+  if (settings.room_count) out.push(t('org.meta_room', { n: settings.room_count }));
+  return out;
+}
+
+function sessionCard(session, open = new Set()) {
+  const id = session.id;
   const titleId = `s-${id}-title`;
   const message = h('p', { class: 'form-message', role: 'status', hidden: true });
 
@@ -228,41 +583,6 @@ function sessionCard(session) {
     return button;
   });
 
-  const links = mem.links || {};
-  const linkRows = [];
-  for (const role of ROLES) {
-    const url = role === 'screen' ? screenLink(links) : links[role];
-    if (url) linkRows.push(linkRow(id, t(`role.${role}`), url, role));
-  }
-  for (const [index, hub] of (mem.hubs || []).entries()) {
-    linkRows.push(linkRow(id, t('org.hub_link_label', { name: bidi(hub.name) }), hub.link, `hub-${index}`));
-  }
-
-  const hubName = h('input', { type: 'text', id: `hubname-${id}`, maxlength: '80', autocomplete: 'off' });
-  const hubForm = h('form', { class: 'row', novalidate: true },
-    h('div', { class: 'field' }, h('label', { for: `hubname-${id}` }, t('org.hub_name')), hubName),
-    h('button', { type: 'submit', class: 'btn' }, t('org.hub_create')));
-  hubForm.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const name = hubName.value.trim();
-    if (!name) {
-      flash(message, t('org.hub_name_needed'), 'error');
-      hubName.focus();
-      return;
-    }
-    try {
-      const minted = await api('POST', `/api/sessions/${encodeURIComponent(id)}/tokens`,
-        { token: memoryKey, body: { role: 'hub', name } });
-      remember(id, (m) => ({ hubs: [...(m.hubs || []), { name: minted.name || name, link: minted.link }] }));
-      say(t('org.hub_created', { name }));
-      renderSessions();
-      const field = document.getElementById(`hubname-${id}`);
-      if (field) field.focus();
-    } catch (error) {
-      flash(message, errorText(error), 'error');
-    }
-  });
-
   const langSelect = h('select', { id: `tlang-${id}` },
     (session.languages || []).map((tag) => h('option', { value: tag, lang: tag }, languageName(tag))));
   const transcriptButtons = TRANSCRIPT_FORMATS.map((fmt) => {
@@ -281,27 +601,23 @@ function sessionCard(session) {
     return button;
   });
 
-  const settings = session.settings || {};
-  const facts = [
-    t('org.meta_id', { id }),
-    (session.languages || []).map(languageName).join(', '),
-    t(settings.premoderation ? 'org.meta_premoderated' : 'org.meta_open'),
-    t(settings.anonymous ? 'org.meta_anonymous' : 'org.meta_named'),
-  ];
-  if (settings.speaking_time) facts.push(t('org.meta_speaking', { n: settings.speaking_time }));
-
-  return h('li', { class: 'card session-card', dataset: { session: id } },
+  const card = h('li', { class: 'card session-card', dataset: { session: id } },
     h('div', { class: 'card-head' },
       h('h3', { id: titleId, tabindex: '-1' }, session.title),
       h('span', { class: 'session-state', dataset: { state: session.state } }, t(`session.state_${session.state}`))),
-    h('p', { class: 'meta-line' }, facts.join(' · ')),
+    h('p', { class: 'meta-line' }, facts(session).join(' · ')),
     h('div', { class: 'state-choices', role: 'group', 'aria-label': t('org.state_label', { title: session.title }) },
       stateButtons),
     h('h4', {}, t('org.links_title')),
-    linkRows.length
-      ? h('div', { class: 'link-rows' }, linkRows)
-      : h('p', { class: 'hint' }, t('org.links_unknown')),
-    hubForm,
+    h('p', { class: 'hint' }, t('org.rotate_help')),
+    h('div', { class: 'link-rows' }),
+    h('p', { class: 'form-message links-message', role: 'status', hidden: true }),
+    h('h4', {}, t('org.hubs_title')),
+    h('p', { class: 'hint' }, t('org.hub_links_note')),
+    h('div', { class: 'link-rows hub-rows', hidden: true }),
+    hubForm(id, message),
+    settingsPanel(session, message, open),
+    floorPanel(session, open),
     h('div', { class: 'tools-grid' },
       h('div', { class: 'stack' }, h('h4', {}, t('org.transcript_title')),
         h('div', { class: 'field' }, h('label', { for: `tlang-${id}` }, t('org.transcript_language')), langSelect),
@@ -310,6 +626,8 @@ function sessionCard(session) {
         h('p', { class: 'hint' }, t('org.report_help')),
         h('div', { class: 'actions' }, reportButtons))),
     message);
+  fillLinks(card, id);
+  return card;
 }
 
 /** Fetch with the admin key in a header (never in a URL) and save the answer as a file. */

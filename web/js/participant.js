@@ -5,24 +5,12 @@ import { HubClient } from './client.js';
 import { t, onLanguageChange } from './i18n.js';
 import {
   h, $, fill, storage, pageLink, api, bootPage, connectionBadge, languagePicker, announcer,
-  displaySettings, getPref, regionName, errorText, flash, bidi,
+  displaySettings, getPref, regionName, errorText, flash, bidi, STAKEHOLDERS, GENDERS, COUNTRIES,
+  fatalText,
 } from './ui.js';
 import {
   captionsPanel, floorPanel, askForm, myItemsPanel, queuePanel, notesPanel,
 } from './audience.js';
-
-const STAKEHOLDERS = ['government', 'civil_society', 'private_sector', 'technical', 'academia',
-  'intergovernmental', 'media', 'other'];
-const GENDERS = ['woman', 'man', 'nonbinary', 'undisclosed'];
-const COUNTRIES = ('AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL '
-  + 'BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE '
-  + 'DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ '
-  + 'GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM '
-  + 'KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ '
-  + 'MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN '
-  + 'PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY '
-  + 'SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF '
-  + 'WS YE YT ZA ZM ZW').split(' ');
 
 bootPage('page.participant');
 const link = pageLink();
@@ -42,6 +30,8 @@ const client = new HubClient({
 /** What the participant tells the hub on `hello`: the profile only with consent. */
 function helloFields(d) {
   const fields = { in_room: Boolean(d && d.in_room) };
+  // Low bandwidth: the hub then sends captions, the floor, session changes and own items.
+  if (getPref('lite')) fields.lite = true;
   if (d && !d.anonymous && d.name) fields.name = d.name;
   if (d && d.consent) fields.profile = d.profile || {};
   else if (d && d.consentWithdrawn) fields.profile = {}; // erase what was given before
@@ -67,8 +57,12 @@ onLanguageChange(showSession);
 
 const fatalBox = $('#fatal');
 client.addEventListener('fatal', (ev) => {
-  const code = ev.detail.code;
-  flash(fatalBox, code === 'not_found' ? t('link.not_found') : t('link.refused'), 'error');
+  flash(fatalBox, fatalText(ev.detail), 'error');
+  // Removed by the moderators, or a link that no longer works: nothing here can be sent.
+  app.hidden = true;
+  joinSection.hidden = true;
+  fatalBox.tabIndex = -1;
+  fatalBox.focus();
 });
 
 // ---------------------------------------------------------------- the app
@@ -81,7 +75,6 @@ const ask = askForm(client, { say, allowAnonymous, defaultAnonymous: () => Boole
 const mine = myItemsPanel(client, { say });
 const queue = queuePanel(client, { say });
 const notes = notesPanel(client, { say });
-floor.root.classList.add('lite-hide');
 queue.root.classList.add('lite-hide');
 
 const inRoom = h('input', { type: 'checkbox', id: 'in-room' });
@@ -111,7 +104,10 @@ client.addEventListener('welcome', showYou);
 onLanguageChange(showYou);
 
 document.addEventListener('prefs', (ev) => {
-  if (ev.detail.name === 'lite') say(t(ev.detail.value ? 'display.lite_on' : 'display.lite_off'));
+  if (ev.detail.name !== 'lite') return;
+  say(t(ev.detail.value ? 'display.lite_on' : 'display.lite_off'));
+  // Join again in the new mode: a fresh snapshot, full or with one's own items only.
+  if (client.started) client.rejoin();
 });
 
 // ---------------------------------------------------------------- joining
@@ -225,9 +221,9 @@ async function loadSessionInfo() {
     showSession();
     return true;
   } catch (error) {
-    const message = error.status === 404 ? t('link.not_found')
-      : error.status === 401 || error.status === 403 ? t('link.refused') : errorText(error);
-    flash(fatalBox, message, 'error');
+    // A retired link (401) or a removed person (403) hears why, as over the websocket.
+    const known = [401, 403, 404].includes(error.status);
+    flash(fatalBox, known ? fatalText(error) : errorText(error), 'error');
     return false;
   }
 }

@@ -4,10 +4,9 @@
 
 import { HubClient } from './client.js';
 import { t, onLanguageChange } from './i18n.js';
-import { h, $, pageLink, bootPage, connectionBadge, languagePicker, flash } from './ui.js';
+import { $, pageLink, bootPage, connectionBadge, languagePicker, flash, fatalText } from './ui.js';
 import { captionsPanel, floorPanel } from './audience.js';
-
-const SVG = 'http://www.w3.org/2000/svg';
+import { qrSvg, qrAvailable, labelQr } from './qr.js';
 
 bootPage('page.screen');
 const link = pageLink();
@@ -22,39 +21,6 @@ const floor = floorPanel(client, { id: 'screen-floor', big: true });
 $('#screen-main').append(captions.root);
 $('#screen-side').prepend(floor.root);
 
-/** The join link as an SVG QR code: one path of dark modules on a white quiet zone. */
-function qrSvg(text) {
-  const qr = window.qrcode(0, 'M');
-  qr.addData(text);
-  qr.make();
-  const count = qr.getModuleCount();
-  const quiet = 4;
-  const size = count + quiet * 2;
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', `0 0 ${size} ${size}`);
-  svg.setAttribute('class', 'qr');
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('shape-rendering', 'crispEdges');
-  const title = document.createElementNS(SVG, 'title');
-  svg.append(title);
-  const background = document.createElementNS(SVG, 'rect');
-  background.setAttribute('width', String(size));
-  background.setAttribute('height', String(size));
-  background.setAttribute('fill', '#ffffff');
-  svg.append(background);
-  let d = '';
-  for (let row = 0; row < count; row += 1) {
-    for (let col = 0; col < count; col += 1) {
-      if (qr.isDark(row, col)) d += `M${col + quiet} ${row + quiet}h1v1h-1z`;
-    }
-  }
-  const path = document.createElementNS(SVG, 'path');
-  path.setAttribute('d', d);
-  path.setAttribute('fill', '#000000');
-  svg.append(path);
-  return svg;
-}
-
 const joinUrl = link.params.get('join');
 const joinBox = $('#join-box');
 function showJoin() {
@@ -64,11 +30,9 @@ function showJoin() {
   }
   joinBox.hidden = false;
   const holder = $('#qr');
-  if (!holder.firstChild && typeof window.qrcode === 'function') holder.append(qrSvg(joinUrl));
-  const title = holder.querySelector('title');
-  if (title) title.textContent = t('screen.qr_label');
+  if (!holder.firstChild && qrAvailable()) holder.append(qrSvg(joinUrl, t('screen.qr_label')));
   const svg = holder.querySelector('svg');
-  if (svg) svg.setAttribute('aria-label', t('screen.qr_label'));
+  if (svg) labelQr(svg, t('screen.qr_label'));
   $('#join-url').textContent = joinUrl;
 }
 
@@ -79,9 +43,7 @@ function showSession() {
 
 client.addEventListener('welcome', showSession);
 client.addEventListener('update', (ev) => { if (ev.detail.kind === 'session') showSession(); });
-client.addEventListener('fatal', (ev) => {
-  flash($('#fatal'), ev.detail.code === 'not_found' ? t('link.not_found') : t('link.refused'), 'error');
-});
+client.addEventListener('fatal', (ev) => flash($('#fatal'), fatalText(ev.detail), 'error'));
 onLanguageChange(() => {
   showSession();
   showJoin();

@@ -231,9 +231,13 @@ export function languageName(tag) {
   return tag;
 }
 
+const regionNames = new Map(); // one Intl.DisplayNames per language: lists call this a lot
+
 export function regionName(code) {
   try {
-    return new Intl.DisplayNames([currentLanguage()], { type: 'region' }).of(code) || code;
+    const lang = currentLanguage();
+    if (!regionNames.has(lang)) regionNames.set(lang, new Intl.DisplayNames([lang], { type: 'region' }));
+    return regionNames.get(lang).of(code) || code;
   } catch {
     return code;
   }
@@ -318,4 +322,116 @@ export function bootPage(titleKey) {
   onLanguageChange(setTitle);
   setLanguage(currentLanguage(), { persist: false });
   setTitle();
+}
+
+// ---------------------------------------------------------------- shared vocabularies
+
+export const STAKEHOLDERS = ['government', 'civil_society', 'private_sector', 'technical', 'academia',
+  'intergovernmental', 'media', 'other'];
+export const GENDERS = ['woman', 'man', 'nonbinary', 'undisclosed'];
+export const COUNTRIES = ('AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL '
+  + 'BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE '
+  + 'DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ '
+  + 'GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM '
+  + 'KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ '
+  + 'MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN '
+  + 'PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY '
+  + 'SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF '
+  + 'WS YE YT ZA ZM ZW').split(' ');
+
+/** <option>s of every country, by name in the reader's language, after a "no answer" one. */
+export function countryOptions(emptyKey = 'profile.not_said') {
+  const countries = COUNTRIES.map((code) => [code, regionName(code)])
+    .sort((a, b) => a[1].localeCompare(b[1]));
+  return [h('option', { value: '', text: t(emptyKey) }),
+    ...countries.map(([code, name]) => h('option', { value: code, text: name }))];
+}
+
+const DIMENSION_KEYS = {
+  stakeholder: 'profile.stakeholder', country: 'profile.country', region: 'dim.region',
+  economy: 'dim.economy', gender: 'profile.gender', youth: 'dim.youth', origin: 'dim.origin',
+  attendance: 'dim.origin', hub: 'presence.hubs_title',
+};
+
+/** The name of a profile cut ("Stakeholder group", "Region", ...). */
+export function dimensionLabel(dimension) {
+  return DIMENSION_KEYS[dimension] ? t(DIMENSION_KEYS[dimension]) : dimension;
+}
+
+/** A group of one cut in the reader's language: "Civil society", "Africa", "Hubs", "Kenya". */
+export function groupLabel(dimension, group) {
+  const common = { not_declared: 'group.not_declared', unknown: 'group.unknown',
+    other_countries: 'group.other_countries' };
+  if (common[group]) return t(common[group]);
+  switch (dimension) {
+    case 'stakeholder': return STAKEHOLDERS.includes(group) ? t(`stakeholder.${group}`) : group;
+    case 'gender': return GENDERS.includes(group) ? t(`gender.${group}`) : group;
+    case 'country': return regionName(group);
+    case 'region': return t(`region.${group}`) === `region.${group}` ? group : t(`region.${group}`);
+    case 'economy': return group === 'developed' || group === 'developing' ? t(`economy.${group}`) : group;
+    case 'youth': return group === 'youth' || group === 'not_youth' ? t(`group.${group}`) : group;
+    case 'origin':
+    case 'attendance':
+      if (group === 'room') return t('origin.room');
+      if (group === 'remote') return t('group.remote');
+      if (group === 'hub' || group === 'hubs') return t('group.hubs');
+      return group;
+    default: return group; // hub names and other user-given groups, as they are
+  }
+}
+
+/** "3 minutes ago", "in 2 hours", "now": a past or future server time, relative to `now`. */
+export function relativeTime(ms, now = Date.now()) {
+  if (!ms) return '';
+  const seconds = Math.round((ms - now) / 1000);
+  const units = [['day', 86400], ['hour', 3600], ['minute', 60], ['second', 1]];
+  try {
+    const format = new Intl.RelativeTimeFormat(currentLanguage(), { numeric: 'auto' });
+    if (Math.abs(seconds) < 45) return format.format(0, 'second');
+    for (const [unit, size] of units) {
+      if (Math.abs(seconds) >= size) return format.format(Math.round(seconds / size), unit);
+    }
+  } catch {
+    /* no Intl.RelativeTimeFormat: the clock time says it too */
+  }
+  return formatTime(ms);
+}
+
+/** A button that copies `input`'s value, saying so through `say`. */
+export function copyButton(input, label, say) {
+  const button = h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': label }, t('org.copy'));
+  button.addEventListener('click', async () => {
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(input.value);
+      ok = true;
+    } catch {
+      input.select();
+      ok = Boolean(document.execCommand && document.execCommand('copy'));
+    }
+    if (say) say(ok ? t('org.copied') : t('org.copy_failed'));
+    button.textContent = ok ? t('org.copied_short') : t('org.copy');
+    window.setTimeout(() => { button.textContent = t('org.copy'); }, 2000);
+  });
+  return button;
+}
+
+/** A number from an <input>: a whole number within [min, max], or null when empty; NaN when bad. */
+export function wholeNumber(input, min, max) {
+  const raw = input.value.trim();
+  if (!raw) return null;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= min && n <= max ? n : Number.NaN;
+}
+
+/**
+ * Why the hub refused this page for good, in the reader's language (a `fatal` event's
+ * detail). A retired join link is told apart by the server's message: the error code is the
+ * same `unauthorized` as for a forged one.
+ */
+export function fatalText({ code, message } = {}) {
+  if (code === 'not_found') return t('link.not_found');
+  if (code === 'forbidden') return t('link.removed');
+  if (/retired/i.test(String(message || ''))) return t('link.retired');
+  return t('link.refused');
 }

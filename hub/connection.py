@@ -42,6 +42,10 @@ class ConnState(enum.Enum):
     CLOSED = "closed"
 
 
+def _never(wire: bytes) -> bool:
+    return False
+
+
 def _skipped(kind: str | None, frame: bytes) -> bool:
     if kind is not None:
         return kind in protocol.LITE_SKIPS
@@ -66,6 +70,8 @@ class Connection:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._on_slow = on_slow
+        # The sender's direct write of a prebuilt frame (websockets), or never.
+        self._write_now: Callable[[bytes], bool] = getattr(sender, "write_now", _never)
         self._closing: asyncio.Task[None] | None = None
         # A resuming reader may be far behind: its replayed history does not count against
         # the outbox limit (it is in memory already); only what comes on top of it does.
@@ -76,15 +82,16 @@ class Connection:
         self, channel: str, offset: int, frame: bytes, wire: bytes | None = None,
         kind: str | None = None,
     ) -> None:
-        """Queue one channel event, dropping repeats; a hole means this reader must resync."""
-        if self.state is ConnState.CLOSED:
+        """Queue one channel event, dropping repeats; a hole means this reader must resync.
+        This runs once per reader per event: it is kept lean (measured by bench/)."""
+        positions = self.positions
+        if self.state is not ConnState.OPEN:
+            if self.state is ConnState.JOINING:
+                self._held.append((channel, offset, frame))
+                if len(self._held) > self.outbox_limit:
+                    self._slow()
             return
-        if self.state is ConnState.JOINING:
-            self._held.append((channel, offset, frame))
-            if len(self._held) > self.outbox_limit:
-                self._slow()
-            return
-        last = self.positions.get(channel)
+        last = positions.get(channel)
         if last is None or offset <= last:
             return
         if offset != last + 1:
@@ -92,20 +99,22 @@ class Connection:
                         offset)
             self.kick(protocol.CLOSE_SLOW, "resync", reconnect=True)
             return
-        self.positions[channel] = offset
+        positions[channel] = offset
         if self.lite and channel == PUBLIC and _skipped(kind, frame):
             return  # seen, not sent: the position moves on, nothing goes on the wire
-        self._queue((channel, offset, frame), wire)
+        # The fast path: nothing waiting and the socket has room, so write the prebuilt
+        # frame now, with no task switch. Otherwise the writer task sends in order.
+        if wire is not None and not self._outbox and self._write_now(wire):
+            return
+        self._queue((channel, offset, frame))
 
     def push(self, frame: bytes) -> None:
         """Queue a frame that is not part of any channel (ack, error, presence)."""
         if self.state is not ConnState.CLOSED:
             self._queue((None, 0, frame))
 
-    def _queue(self, entry: Entry, wire: bytes | None = None) -> None:
-        # The fast path: nothing waiting and the socket has room, so write now, with no
-        # task switch. Otherwise the writer task sends in order, with flow control.
-        if not self._outbox and self._writer is not None and self.sender.try_write(entry, wire):
+    def _queue(self, entry: Entry) -> None:
+        if not self._outbox and self._writer is not None and self.sender.try_write(entry, None):
             return
         if len(self._outbox) >= self.outbox_limit + self._allowance:
             self._slow()

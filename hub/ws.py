@@ -43,12 +43,16 @@ class WebSocketSender:
         await self.ws.send_frame(entry[2], WSMsgType.TEXT)
 
     def try_write(self, entry: Entry, wire: bytes | None) -> bool:
+        return self.write_now(wire if wire is not None else protocol.ws_text_frame(entry[2]))
+
+    def write_now(self, wire: bytes) -> bool:
+        """Write a whole prebuilt frame if the socket takes it without queueing."""
         transport = self.transport
-        if transport is None or transport.is_closing():
+        if transport is None or transport.get_write_buffer_size() > WRITE_BUFFER_HIGH:
             return False
-        if transport.get_write_buffer_size() > WRITE_BUFFER_HIGH:
+        if transport.is_closing():
             return False
-        transport.write(wire if wire is not None else protocol.ws_text_frame(entry[2]))
+        transport.write(wire)
         return True
 
     async def close(self, code: int, reason: str) -> None:

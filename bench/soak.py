@@ -50,6 +50,7 @@ class Soak:
         self.memory: list[tuple[float, float, float]] = []
         self.approved: list[str] = []
         self.tasks: set[asyncio.Task[None]] = set()
+        self.busy: set[int] = set()  # people between a drop and their return
 
     def spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -155,11 +156,11 @@ class Soak:
             for person in self.rng.sample(people, max(1, int(len(people) * args.drop_rate))):
                 self.spawn(self._drop_and_return(person, hubs))
             for person in self.rng.sample(people, max(1, int(len(people) * args.ask_rate))):
-                if person.ws is not None and not person.closed.is_set():
+                if id(person) not in self.busy and not person.closed.is_set():
                     self.spawn(self._ask(person))
             if self.approved:
                 for person in self.rng.sample(people, max(1, int(len(people) * args.vote_rate))):
-                    if person.ws is not None and not person.closed.is_set():
+                    if id(person) not in self.busy and not person.closed.is_set():
                         self.spawn(self._vote(person, self.rng.choice(self.approved)))
 
     async def _ask(self, person: Client) -> None:
@@ -181,11 +182,15 @@ class Soak:
             pass
 
     async def _drop_and_return(self, person: Client, hubs: list[HubProcess]) -> None:
-        if person.ws is None or person.closed.is_set():
+        if id(person) in self.busy or person.ws is None or person.closed.is_set():
             return
-        await person.drop()
-        await asyncio.sleep(self.rng.uniform(0, 2))
-        await self._reconnect(person, hubs)
+        self.busy.add(id(person))
+        try:
+            await person.drop()
+            await asyncio.sleep(self.rng.uniform(0, 2))
+            await self._reconnect(person, hubs)
+        finally:
+            self.busy.discard(id(person))
 
     async def _reconnect(self, person: Client, hubs: list[HubProcess]) -> None:
         hub = self.rng.choice(hubs)

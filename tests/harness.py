@@ -144,6 +144,11 @@ class Client:
         self.small_buffers = False  # a reader on a thin link: tiny socket buffers
 
     async def connect(self, resume: bool = False, **extra: Any) -> dict[str, Any]:
+        if self.reader is not None and not self.reader.done():
+            # One connection at a time: a reader of an earlier socket must not go on
+            # moving the positions this one resumes from.
+            self.reader.cancel()
+            await asyncio.gather(self.reader, return_exceptions=True)
         self.closed.clear()
         if self.small_buffers:
             sock = socket.socket()

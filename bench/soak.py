@@ -51,6 +51,7 @@ class Soak:
         self.approved: list[str] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self.busy: set[int] = set()  # people between a drop and their return
+        self.away: set[int] = set()  # people whose return failed: tried again at the end
 
     def spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -97,7 +98,7 @@ class Soak:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await asyncio.sleep(3)  # let the last captions arrive
         for person in people:
-            if person.closed.is_set() or person.ws is None:
+            if person.closed.is_set() or person.ws is None or id(person) in self.away:
                 await self._reconnect(person, hubs)
         await asyncio.gather(*(p.wait_for(lambda c: len(c.kinds("caption")) >= len(self.sent),
                                           timeout=60) for p in people), return_exceptions=True)
@@ -200,7 +201,9 @@ class Soak:
             welcome = await person.connect(resume=True)
         except Exception as exc:  # counted: a failed reconnect is a finding
             self.errors[f"reconnect: {type(exc).__name__}"] += 1
+            self.away.add(id(person))
             return
+        self.away.discard(id(person))
         self.reconnects.append(time.monotonic() - started)
         if not all(ch["recovered"] for ch in welcome["channels"].values()):
             self.errors["resume not recovered"] += 1

@@ -3,6 +3,7 @@ connected to dies, the page resumes on the other, losing and repeating nothing."
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -35,8 +36,14 @@ async def test_a_page_moves_to_the_other_instance_when_its_own_dies(
     await page.get_by_role("button", name="Join").click()
     captions = page.locator("#captions-log .cap-text")
 
+    await expect(page.locator(".conn")).to_have_attribute("data-state", "live", timeout=BACK)
     # Which instance holds the page? Kill that one; the captioner speaks to the other.
-    counts = [await participants_on(hub) for hub in deployment.hubs]
+    counts: list[float] = []
+    for _ in range(100):  # the page is live; its instance counts it a moment later
+        counts = [await participants_on(hub) for hub in deployment.hubs]
+        if sorted(counts) == [0.0, 1.0]:
+            break
+        await asyncio.sleep(0.1)
     assert sorted(counts) == [0.0, 1.0], counts
     doomed, survivor = deployment.hubs if counts[0] else deployment.hubs[::-1]
     cap = Client(survivor.ws_url, created["id"], created["tokens"]["captioner"])

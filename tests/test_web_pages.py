@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.fixtures_browser import LAPTOP, PHONE, OpenPages, axe_violations, screenshot
+from tests.fixtures_browser import (
+    LAPTOP,
+    PHONE,
+    OpenPages,
+    axe_violations,
+    open_with_storage,
+    screenshot,
+)
 from tests.harness import ADMIN_KEY, Client, HubProcess, ahttp, create_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -116,20 +123,6 @@ async def web_meeting(hub_server: HubProcess) -> AsyncIterator[Meeting]:
     finally:
         for client in clients:
             await client.close()
-
-
-async def open_with_storage(
-    open_page: OpenPages, url: str, storage: dict[str, Any], **kw: Any
-) -> Any:
-    """A page whose localStorage holds `storage` (where not set yet) before its scripts run."""
-    page = await open_page(**kw)
-    await page.context.add_init_script(
-        "(() => { const items = " + json.dumps(storage) + ";"
-        " for (const [k, v] of Object.entries(items)) {"
-        " if (localStorage.getItem(k) === null) {"
-        " localStorage.setItem(k, JSON.stringify(v)); } } })();")
-    await page.goto(url)
-    return page
 
 
 async def join_participant(page: Any, name: str) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from . import protocol
-from .domain.roles import PUBLIC, wire_name
+from .domain.roles import PUBLIC
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +28,12 @@ class Sender(Protocol):
 
     async def send(self, entry: Entry) -> None: ...
 
-    def try_write(self, entry: Entry, wire: bytes | None) -> bool:
-        """Write at once when the socket takes it without waiting; False: queue it instead.
-        `wire` is the frame already encoded for the transport, when there is one."""
+    def try_write(self, entry: Entry) -> bool:
+        """Write `entry` at once when the socket takes it without waiting; False: queue it."""
+        ...
+
+    def write_now(self, wire: bytes) -> bool:
+        """The same for a frame already encoded for the transport (built once per event)."""
         ...
 
     async def close(self, code: int, reason: str) -> None: ...
@@ -40,10 +43,6 @@ class ConnState(enum.Enum):
     JOINING = "joining"  # registered for live events, held until `welcome` is out
     OPEN = "open"
     CLOSED = "closed"
-
-
-def _never(wire: bytes) -> bool:
-    return False
 
 
 def _skipped(kind: str | None, frame: bytes) -> bool:
@@ -70,8 +69,7 @@ class Connection:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._on_slow = on_slow
-        # The sender's direct write of a prebuilt frame (websockets), or never.
-        self._write_now: Callable[[bytes], bool] = getattr(sender, "write_now", _never)
+        self._write_now = sender.write_now  # bound once: it runs per reader per event
         self._closing: asyncio.Task[None] | None = None
         # A resuming reader may be far behind: its replayed history does not count against
         # the outbox limit (it is in memory already); only what comes on top of it does.
@@ -114,7 +112,7 @@ class Connection:
             self._queue((None, 0, frame))
 
     def _queue(self, entry: Entry) -> None:
-        if not self._outbox and self._writer is not None and self.sender.try_write(entry, None):
+        if not self._outbox and self._writer is not None and self.sender.try_write(entry):
             return
         if len(self._outbox) >= self.outbox_limit + self._allowance:
             self._slow()
@@ -189,7 +187,4 @@ class Connection:
         if writer is not None and not writer.done():
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
-
-    def wire_channels(self) -> list[str]:
-        return [wire_name(key) for key in self.positions]
 

@@ -473,9 +473,6 @@ class Sessions:
         if session is not None:
             await session.close()
 
-    def loaded(self) -> list[Session]:
-        return list(self._sessions.values())
-
     async def close(self) -> None:
         for session in list(self._sessions.values()):
             await session.close()

@@ -60,8 +60,11 @@ class SseSender:
     def _id(self) -> str:
         return ",".join(f"{name}:{self.epoch}:{off}" for name, off in self.positions.items())
 
-    def try_write(self, entry: Entry, wire: bytes | None) -> bool:
+    def try_write(self, entry: Entry) -> bool:
         return False  # SSE ids carry positions: every frame goes through the writer
+
+    def write_now(self, wire: bytes) -> bool:
+        return False
 
     async def close(self, code: int, reason: str) -> None:
         self.closed.set()

@@ -42,8 +42,8 @@ class WebSocketSender:
     async def send(self, entry: Entry) -> None:
         await self.ws.send_frame(entry[2], WSMsgType.TEXT)
 
-    def try_write(self, entry: Entry, wire: bytes | None) -> bool:
-        return self.write_now(wire if wire is not None else protocol.ws_text_frame(entry[2]))
+    def try_write(self, entry: Entry) -> bool:
+        return self.write_now(protocol.ws_text_frame(entry[2]))
 
     def write_now(self, wire: bytes) -> bool:
         """Write a whole prebuilt frame if the socket takes it without queueing."""

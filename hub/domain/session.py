@@ -331,4 +331,3 @@ _APPLY = {
     "ban": _ban,
     "rotate": _rotate,
 }
-FACT_KINDS = frozenset({*_APPLY, "restored"})

@@ -98,8 +98,12 @@ def base_url(request: web.Request) -> str:
 
 
 def page_link(request: web.Request, session_id: str, role: str, token: str) -> str:
+    return link_at(base_url(request), session_id, role, token)
+
+
+def link_at(base: str, session_id: str, role: str, token: str) -> str:
     """A role's page; the token rides in the fragment, so it never reaches server logs."""
-    return f"{base_url(request)}/s/{session_id}/{role}#token={token}"
+    return f"{base}/s/{session_id}/{role}#token={token}"
 
 
 def _opt_str(body: dict[str, Any], name: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -19,6 +21,9 @@ from . import logs
 from .app import create_app
 from .config import Config
 from .log import LogUnavailable
+
+if TYPE_CHECKING:
+    from .relay import Upstream
 
 log = logging.getLogger("hub")
 
@@ -40,6 +45,25 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--log-format", choices=["text", "json"],
                          default=os.environ.get("HUB_LOG_FORMAT", "text"),
                          help="json: one object per line, with session and identity fields")
+    relay_p = sub.add_parser(
+        "relay", help="run a regional hub's relay: the meeting over one link, for the room")
+    relay_p.add_argument("--upstream", default=os.environ.get("HUB_RELAY_UPSTREAM"),
+                         required="HUB_RELAY_UPSTREAM" not in os.environ,
+                         help="the meeting server's address, or the hub's whole link "
+                              "(HUB_RELAY_UPSTREAM)")
+    relay_p.add_argument("--token", default=os.environ.get("HUB_RELAY_TOKEN"),
+                         help="the hub's named token, unless the link carries it "
+                              "(HUB_RELAY_TOKEN)")
+    relay_p.add_argument("--host", default=os.environ.get("HUB_HOST", "0.0.0.0"),
+                         help="address to listen on (default 0.0.0.0: the room's network)")
+    relay_p.add_argument("--port", type=int, help="port (HUB_PORT, default 8080; 0: any free)")
+    relay_p.add_argument("--data", default=os.environ.get("HUB_DATA", "./relay-data"),
+                         help="the relay's state directory (default ./relay-data)")
+    relay_p.add_argument("--public-url", help="how the room's devices reach the relay")
+    relay_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
+    relay_p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"))
+    relay_p.add_argument("--log-format", choices=["text", "json"],
+                         default=os.environ.get("HUB_LOG_FORMAT", "text"))
     create = sub.add_parser("create", help="create a session on a running hub, print its links")
     create.add_argument("title")
     create.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
@@ -69,14 +93,42 @@ def main(argv: list[str] | None = None) -> int:
             log.error("hub cannot start: %s", exc)
             return 1
         return 0
+    if args.command == "relay":
+        return run_relay(args)
     if args.command == "report":
         return download_report(args)
     return create_session(args)
 
 
-async def serve(config: Config) -> None:
+def run_relay(args: argparse.Namespace) -> int:
+    from .errors import HubError
+    from .relay import Upstream
+
+    logs.configure(args.log_level, args.log_format)
+    try:
+        upstream = Upstream.parse(args.upstream, args.token)
+    except HubError as exc:
+        print(f"hub relay: {exc.message}", file=sys.stderr)
+        return 2
+    config = Config.from_env(host=args.host, port=args.port, data=args.data,
+                             public_url=args.public_url, web_dir=args.web)
+    config = dataclasses.replace(config, redis_url=None)  # a relay is one process, embedded
+    try:
+        asyncio.run(serve(config, upstream))
+    except LogUnavailable as exc:
+        log.error("relay cannot start: %s", exc)
+        return 1
+    return 0
+
+
+async def serve(config: Config, relay_of: Upstream | None = None) -> None:
     """Run until SIGTERM or SIGINT, then say goodbye to clients and flush."""
     app = create_app(config)
+    relay = None
+    if relay_of is not None:
+        from .relay import add_relay
+
+        relay = add_relay(app, relay_of)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
     await runner.setup()
     # A join storm (thousands of readers when a session starts) overflows the default
@@ -93,6 +145,9 @@ async def serve(config: Config) -> None:
         port = sockets[0].getsockname()[1]
     backend = (f"redis {redact(config.redis_url)}" if config.redis_url
                else f"embedded, data {config.data}")
+    if relay is not None:
+        for line in relay.describe(port):
+            log.info("%s", line)
     log.info("hub ready on http://%s:%s (%s)", config.host, port, backend)
     await stop.wait()
     log.info("hub stopping: telling clients to reconnect")

@@ -183,7 +183,8 @@ async def _dispatch(session: Session, actor: Actor, frame: protocol.Frame) -> di
         case protocol.Ask():
             return await session.execute(lambda st: commands.ask(
                 st, actor, kind=cmd.kind, text=cmd.text, key=cmd.key, lang=cmd.lang,
-                anonymous=cmd.anonymous, on_behalf=cmd.on_behalf, now=now_ms()))
+                anonymous=cmd.anonymous, on_behalf=cmd.on_behalf, backing=cmd.backing,
+                now=now_ms()))
         case protocol.Vote():
             return await session.execute(lambda st: commands.vote(st, actor, cmd.item, cmd.undo))
         case protocol.Withdraw():

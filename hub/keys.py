@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .log import EventLog
     from .metrics import Metrics
     from .ratelimit import RateLimits
+    from .relay import Relay
     from .session import Sessions
     from .tokens import Signer
 
@@ -22,3 +23,4 @@ SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 LIMITS: web.AppKey[RateLimits] = web.AppKey("limits")
 CONNECTIONS: web.AppKey[set[Connection]] = web.AppKey("connections")
+RELAY: web.AppKey[Relay] = web.AppKey("relay")  # only on a hub's relay

@@ -68,6 +68,7 @@ class Ask:
     lang: str | None
     anonymous: bool
     on_behalf: dict[str, str] | None
+    backing: int | None = None  # a hub (its relay): how many of its attendees back the item
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +280,7 @@ def _ask(frame: dict[str, Any]) -> Ask:
         _text(frame, "lang", required=False, limit=35),
         _bool(frame, "anonymous", False),
         on_behalf,
+        _int(frame, "backing", required=False),
     )
 
 

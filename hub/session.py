@@ -68,6 +68,8 @@ class Session:
         self._background: set[asyncio.Task[None]] = set()
         self.deleted = False
         self._epoch_changed = -EPOCH_CHANGE_PAUSE
+        # Called with each fact once applied (a hub's relay watches for work upstream).
+        self.watchers: list[Callable[[dict[str, Any]], None]] = []
 
     # -- loading and following the log -------------------------------------------------
 
@@ -191,6 +193,8 @@ class Session:
         state.epoch = batch.epoch
         for event in batch.events:
             state.tops[event.channel] = event.offset
+        for watch in self.watchers:
+            watch(batch.fact)
         if not fan_out:
             return
         metrics = self.metrics

@@ -65,6 +65,8 @@ class HubProcess:
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)  # more command-line options
+    command: str = "serve"  # or "relay" (with --upstream in `args`)
 
     @property
     def url(self) -> str:
@@ -77,8 +79,8 @@ class HubProcess:
     def start(self, timeout: float = 20.0) -> HubProcess:
         if not self.port:
             self.port = free_port()
-        args = [sys.executable, "-m", "hub.cli", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), "--data", str(self.data)]
+        args = [sys.executable, "-m", "hub.cli", self.command, "--host", "127.0.0.1",
+                "--port", str(self.port), "--data", str(self.data), *self.args]
         if self.redis_url:
             args += ["--redis", self.redis_url]
         if self.redis_prefix:

@@ -66,7 +66,14 @@ def check_name(name: str) -> str:
 
 
 def next_item_id(state: SessionState) -> str:
-    return f"i{len(state.items) + 1}"
+    """`i1`, `i2`, ... in order of creation; on a hub's relay, its own items are `h1`, `h2`,
+    ... (the meeting's items it mirrors keep their ids)."""
+    if state.relay is None:
+        return f"i{len(state.items) + 1}"
+    number = len(state.items) + 1
+    while f"h{number}" in state.items:
+        number += 1
+    return f"h{number}"
 
 
 def _items_fact(
@@ -94,6 +101,7 @@ def ask(
     anonymous: bool,
     on_behalf: dict[str, str] | None,
     now: int,
+    backing: int | None = None,
 ) -> Decision:
     """Put an item to the meeting; a key this identity used before returns that item."""
     existing = state.keys.get((actor.id, key))
@@ -111,8 +119,14 @@ def ask(
         raise forbidden("this session does not allow anonymous items")
     staff = actor.role in STAFF
     author, affiliation = actor.name, None
+    if backing is not None:
+        if actor.role != HUB:
+            raise forbidden("only a hub says how many of its attendees back an item")
+        if not 1 <= backing <= MAX_ATTENDEES:
+            raise bad_request("backing must be a whole number of attendees from 1")
     if on_behalf is not None:
-        if not staff:
+        # A hub's relay sends on an attendee's item under the attendee's name.
+        if not staff and actor.role != HUB:
             raise forbidden("only a moderator may add an item on behalf of a room speaker")
         author = check_name(on_behalf.get("name", ""))
         affiliation = on_behalf.get("affiliation") or None
@@ -120,6 +134,8 @@ def ask(
             affiliation = check_text(affiliation, NAME_MAX * 2, "the affiliation")
     identity = state.identities.get(actor.id)
     hub = actor.id if actor.role == HUB else (identity.hub if identity is not None else None)
+    if hub is None and state.relay is not None and actor.role == PARTICIPANT:
+        hub = state.relay.hub  # on a hub's relay every participant is in the hub's room
     if hub is not None:
         origin = f"hub:{state.identities[hub].name if hub in state.identities else actor.name}"
     elif staff:
@@ -127,9 +143,10 @@ def ask(
     else:
         origin = "room" if identity is not None and identity.in_room else "remote"
     # A moderator adding a room speaker is the one who would approve it; a hub's attendee
-    # asks the hub first, whose moderator forwards it to the meeting.
+    # asks the hub first, whose moderator forwards it to the meeting. On a relay, what is
+    # not an attendee's goes to the meeting upstream, whose moderators decide.
     local = hub is not None and actor.role != HUB
-    approved = not local and (staff or not state.settings.premoderation)
+    approved = not local and state.relay is None and (staff or not state.settings.premoderation)
     item = Item(
         id=next_item_id(state),
         kind=kind,
@@ -145,6 +162,7 @@ def ask(
         affiliation=affiliation,
         hub=hub,
         on_behalf=on_behalf is not None,
+        backing=backing,
     )
     extra: dict[str, Any] = {"key": key, "ts": now}
     if approved:
@@ -180,6 +198,9 @@ def vote(state: SessionState, actor: Actor, item_id: str, undo: bool) -> Decisio
     """One vote per identity on an approved question or comment; `undo` takes it back."""
     item = state.item(item_id)
     _open_for_input(state, "votes")
+    if item.author_id == it.UPSTREAM:
+        raise conflict(f"item {item.id} is in the meeting's own queue: votes there are counted "
+                       "at the meeting, where your hub speaks for the room")
     if item.kind not in it.VOTABLE_KINDS:
         raise conflict(f"item {item.id} is a {item.kind}: only questions and comments take votes")
     if item.status != it.APPROVED:
@@ -208,6 +229,9 @@ def moderate(
     """A moderator moves an item through its lifecycle (see `items.TRANSITIONS`)."""
     if action not in it.MODERATOR_ACTIONS:
         raise bad_request(f"action must be one of {', '.join(it.MODERATOR_ACTIONS)}")
+    if state.relay is not None:
+        raise forbidden("this is a hub's relay: the meeting's moderators decide, upstream; "
+                        "the hub forwards or declines its room's items")
     item = state.item(item_id)
     status = it.transition(item, action)
     order = list(state.order)
@@ -555,7 +579,7 @@ def forward(
     status = it.transition(item, "forward")
     if backing is not None and not 1 <= backing <= MAX_ATTENDEES:
         raise bad_request("backing must be a whole number of attendees from 1")
-    approved = not state.settings.premoderation
+    approved = not state.settings.premoderation and state.relay is None
     moved = it.moved(item, it.APPROVED if approved else status, backing=backing or 1)
     extra: dict[str, Any] = {"ts": now}
     if approved:

@@ -36,6 +36,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "live": (frozenset({APPROVED}), LIVE),
     "done": (frozenset({LIVE}), DONE),
 }
+# The author id of an item a hub's relay mirrors from the meeting upstream: no one here.
+UPSTREAM = "~upstream"
 MODERATOR_ACTIONS = ("approve", "reject", "edit", "merge", "move", "live", "done")
 
 

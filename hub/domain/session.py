@@ -125,6 +125,25 @@ class Flag:
 
 
 @dataclass(slots=True)
+class RelayState:
+    """A hub's relay: where its session mirrors the meeting from, and what it owes upstream
+    (see `hub.domain.relay`)."""
+
+    upstream: str  # the meeting server's address
+    hub: str  # the hub's identity id, upstream and here
+    hub_name: str
+    # Upstream channel ("public", "private") -> [epoch, offset] mirrored so far.
+    positions: dict[str, list[Any]] = field(default_factory=dict)
+    linked: bool = False
+    since: int = 0  # when the link last came up or went down (ms)
+    sent: dict[str, str] = field(default_factory=dict)  # local item id -> upstream item id
+    outbox: list[dict[str, str]] = field(default_factory=list)  # {"op", "item"}, oldest first
+    # Upstream id -> the latest own view of an item the meeting knows before its ask's ack.
+    unmatched: dict[str, dict[str, Any]] = field(default_factory=dict)
+    caption_ts: dict[str, int] = field(default_factory=dict)  # lang -> last mirrored line's ts
+
+
+@dataclass(slots=True)
 class SessionState:
     """Everything a session is, folded from its facts. Mutated only by `apply`."""
 
@@ -157,6 +176,7 @@ class SessionState:
     offset: int = 0
     epoch: str = ""
     tops: dict[str, int] = field(default_factory=dict)
+    relay: RelayState | None = None  # set when this session is a hub's relay of a meeting
 
     @property
     def floor_language(self) -> str:
@@ -189,7 +209,17 @@ def apply(state: SessionState, fact: dict[str, Any]) -> None:
 
         restore(state, fact)
         return
-    _APPLY[fact["kind"]](state, fact)
+    handler = _APPLY.get(fact["kind"])
+    if handler is None:  # a hub relay's facts (relay imports this module)
+        from .relay import apply as apply_relay
+
+        apply_relay(state, fact)
+        return
+    handler(state, fact)
+    if state.relay is not None and fact["kind"] == "items":
+        from .relay import owe_upstream
+
+        owe_upstream(state, fact)
 
 
 def _created(state: SessionState, fact: dict[str, Any]) -> None:
@@ -198,6 +228,8 @@ def _created(state: SessionState, fact: dict[str, Any]) -> None:
     state.state = fact["state"]
     state.settings = Settings(**fact["settings"])
     state.created = fact["ts"]
+    if "relay" in fact:
+        state.relay = RelayState(**fact["relay"])
 
 
 def _session(state: SessionState, fact: dict[str, Any]) -> None:

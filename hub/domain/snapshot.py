@@ -13,7 +13,7 @@ from typing import Any
 
 from .captions import CaptionLine
 from .items import Item
-from .session import Flag, HubState, Identity, SessionState, Settings, Turn
+from .session import Flag, HubState, Identity, RelayState, SessionState, Settings, Turn
 
 
 def dump_state(state: SessionState) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def dump_state(state: SessionState) -> dict[str, Any]:
         "turns": [asdict(t) for t in state.turns],
         "flags": [f.to_dict() for f in state.flags.values()],
         "floor": dict(state.floor),
+        "relay": asdict(state.relay) if state.relay is not None else None,
     }
 
 
@@ -69,4 +70,6 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     state.turns = [Turn(**t) for t in data["turns"]]
     state.flags = {f["id"]: Flag(**f) for f in data["flags"]}
     state.floor = dict(data["floor"])
+    relay = data.get("relay")
+    state.relay = RelayState(**relay) if relay is not None else None
     state.tops = {}  # a fresh epoch: every channel starts again

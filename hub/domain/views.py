@@ -39,7 +39,8 @@ def public_item(item: Item) -> dict[str, Any]:
 
 def own_item(item: Item) -> dict[str, Any]:
     """An item as its author sees it: their own name even when asked anonymously."""
-    return {**public_item(item), "author": item.author, "anonymous": item.anonymous}
+    return {**public_item(item), "author": item.author, "anonymous": item.anonymous,
+            "public": item.public}
 
 
 def moderation_item(item: Item) -> dict[str, Any]:
@@ -81,7 +82,12 @@ def floor_data(state: SessionState) -> dict[str, Any]:
 
 def project(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     """The events `fact` puts on each channel, given the state just before it."""
-    return _PROJECT[fact["kind"]](state, fact)
+    handler = _PROJECT.get(fact["kind"])
+    if handler is None:  # a hub relay's facts (relay imports this module)
+        from .relay import project as project_relay
+
+        return project_relay(state, fact)
+    return handler(state, fact)
 
 
 def _none(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
@@ -284,6 +290,10 @@ def snapshot(
         snap["attendees"] = own.attendees if own else 0
     if role == "captioner":
         snap["caption_seq"] = dict(state.caption_seq)
+    if state.relay is not None:
+        from .relay import link_status
+
+        snap["relay"] = link_status(state)
     if role in STAFF:
         snap["floor_settings"] = dict(state.floor)
         snap["banned"] = [{"identity": i, "name": state.identities[i].name, "reason": r}

@@ -122,7 +122,6 @@ class Relay:
         self._count_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._reported: int | None = None
-        self.refused: str | None = None
         self.stats = {"connects": 0, "bytes_in": 0, "bytes_out": 0, "frames_in": 0,
                       "events_mirrored": 0}
 
@@ -199,7 +198,7 @@ class Relay:
             "hub": {"id": self.upstream.hub, "name": self.upstream.name},
             "connected": relay.linked,
             "since": relay.since,
-            "refused": self.refused,
+            "refused": relay.refused,
             "positions": {ch: {"epoch": e, "offset": o} for ch, (e, o) in relay.positions.items()},
             "waiting": [dict(op) for op in relay.outbox],
             "sent": len(relay.sent),
@@ -219,11 +218,11 @@ class Relay:
                     async with http.ws_connect(self.upstream.ws_url, heartbeat=HEARTBEAT,
                                                max_msg_size=MAX_FRAME, autoping=True) as ws:
                         await self._join(ws)
-                        linked, backoff, self.refused = True, BACKOFF_FIRST, None
+                        linked, backoff = True, BACKOFF_FIRST
                         await self._serve(ws)
                 except Refused as exc:
-                    self.refused = str(exc)
                     log.error("the meeting refused the relay: %s", exc)
+                    await self._note_link(False, refused=str(exc))
                     backoff = 60.0
                 except (aiohttp.ClientError, OSError, TimeoutError, HubError) as exc:
                     log.warning("link to the meeting lost: %s", exc or type(exc).__name__)
@@ -311,9 +310,9 @@ class Relay:
         if not result.get("duplicate"):
             self.stats["events_mirrored"] += 1
 
-    async def _note_link(self, connected: bool) -> None:
+    async def _note_link(self, connected: bool, refused: str | None = None) -> None:
         try:
-            await self._execute(lambda st: domain.link(st, connected, now_ms()))
+            await self._execute(lambda st: domain.link(st, connected, now_ms(), refused))
         except HubError as exc:
             log.warning("link state not recorded: %s", exc.message)
 

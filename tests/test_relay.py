@@ -9,6 +9,8 @@ client asserts it), and what they hold is compared with what the meeting publish
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,3 +316,38 @@ async def test_a_relay_killed_and_restarted_resumes_both_ways(room: Room) -> Non
     assert status["connects"] == 1  # this process's first link: it resumed, not rejoined
     for client in (captioner, reader):
         await client.close()
+
+
+async def test_a_relay_the_meeting_refuses_says_why(tmp_path: Path) -> None:
+    main = HubProcess(tmp_path / "main").start()
+    created = await create_session(main.url, "Main session", state="live")
+    code, minted, _ = await ahttp("POST", f"{main.url}/api/sessions/{created['id']}/tokens",
+                                  {"role": "hub", "name": "Dhaka hub"}, token=ADMIN_KEY)
+    assert code == 201, minted
+    payload, _, signature = minted["token"].partition(".")
+    forged = f"{payload}.{signature[::-1]}"  # the hub's name and id, a signature that fails
+    relay = HubProcess(tmp_path / "relay", command="relay", args=[
+        "--upstream", f"{main.url}/s/{created['id']}/hub#token={forged}"]).start()
+    try:
+        for _ in range(100):
+            code, status, _ = await ahttp("GET", f"{relay.url}/api/relay", token=ADMIN_KEY)
+            if status.get("refused"):
+                break
+            await asyncio.sleep(0.1)
+        assert status["connected"] is False
+        assert status["refused"].startswith("unauthorized")
+        token = status["links"]["screen"].split("#token=")[1]
+        screen = Client(relay.ws_url, created["id"], token)
+        welcome = await screen.connect()
+        assert welcome["snapshot"]["relay"]["refused"].startswith("unauthorized")
+        await screen.close()
+    finally:
+        relay.terminate()
+        main.terminate()
+    # A join link (no identity) is not a hub's own link: refused at once, with a reason.
+    refused = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "hub.cli", "relay", "--upstream", main.url,
+                         "--token", created["tokens"]["hub"]],
+        capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2
+    assert "named link" in refused.stderr

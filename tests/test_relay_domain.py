@@ -81,7 +81,8 @@ def test_a_first_welcome_brings_the_mirror_up_to_the_meeting() -> None:
     # A reader's snapshot shows the meeting's queue and says it comes through a relay.
     snap = views.snapshot(state, "participant", AMINA.id)
     assert [i["id"] for i in snap["items"]] == ["i1", "i2"]
-    assert snap["relay"] == {"connected": False, "since": 0, "hub": "Nairobi hub", "waiting": 0}
+    assert snap["relay"] == {"connected": False, "since": 0, "hub": "Nairobi hub", "waiting": 0,
+                             "refused": None}
     # The same welcome again (a resume that could not recover) changes nothing.
     again = relay.resync(state, joined, now=3000)
     assert again.fact is not None
@@ -196,8 +197,32 @@ def test_the_link_state_is_an_event_for_the_room() -> None:
     events = views.project(state, decision.fact or {})
     run(state, decision)
     assert events == [("public", "relay", {"connected": True, "since": 4000,
-                                           "hub": "Nairobi hub", "waiting": 0})]
+                                           "hub": "Nairobi hub", "waiting": 0,
+                                           "refused": None})]
     assert relay.link(state, True, now=5000).fact is None  # no change, no event
+    # The meeting turns the hub's token away: the room is told why, once.
+    why = "unauthorized: this token is not valid"
+    decision = relay.link(state, False, now=6000, refused=why)
+    assert views.project(state, decision.fact or {})[0][2]["refused"] == why
+    run(state, decision)
+    assert relay.link(state, False, now=7000, refused=why).fact is None
+    run(state, relay.link(state, True, now=8000))
+    assert relay.link_status(state)["refused"] is None
+
+
+def test_the_room_hears_how_much_is_waiting_to_go_up() -> None:
+    state = relay_session()
+    run(state, relay.resync(state, welcome(), now=1500))
+    item = run(state, commands.ask(state, AMINA, kind="question", text="Q", key="q", lang=None,
+                                   anonymous=False, on_behalf=None, now=2000))["item"]
+    asked = commands.forward(state, HUB, item, 3, now=3000)
+    waiting = [data["waiting"] for channel, kind, data in views.project(state, asked.fact or {})
+               if kind == "relay"]
+    assert waiting == [1]
+    run(state, asked)
+    done = relay.sent(state, {"op": "ask", "item": item}, "i7")
+    assert [data["waiting"] for _, kind, data in views.project(state, done.fact or {})
+            if kind == "relay"] == [0]
 
 
 def test_a_hub_asks_upstream_with_backing_and_an_attendees_name() -> None:

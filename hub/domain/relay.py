@@ -46,7 +46,7 @@ def link_status(state: SessionState) -> dict[str, Any]:
     """What local pages show of the link to the meeting."""
     relay = relay_of(state)
     return {"connected": relay.linked, "since": relay.since, "hub": relay.hub_name,
-            "waiting": len(relay.outbox)}
+            "waiting": len(relay.outbox), "refused": relay.refused}
 
 
 # -- deciding ------------------------------------------------------------------------
@@ -209,12 +209,17 @@ def _resync_public(state: SessionState, welcome: dict[str, Any], snap: dict[str,
         fact["session"] = changes
 
 
-def link(state: SessionState, connected: bool, now: int) -> Decision:
-    """The link to the meeting came up or went down."""
+def link(state: SessionState, connected: bool, now: int, refused: str | None = None,
+         ) -> Decision:
+    """The link to the meeting came up or went down (`refused`: the meeting turned the
+    hub's token away, and said why)."""
     relay = relay_of(state)
-    if relay.linked == connected:
+    if relay.linked == connected and relay.refused == refused:
         return Decision(None)
-    return Decision({"kind": "relay_link", "connected": connected, "ts": now})
+    fact: dict[str, Any] = {"kind": "relay_link", "connected": connected, "ts": now}
+    if refused is not None:
+        fact["refused"] = refused
+    return Decision(fact)
 
 
 def sent(state: SessionState, op: dict[str, str], upstream_id: str | None,
@@ -250,6 +255,7 @@ def apply(state: SessionState, fact: dict[str, Any]) -> None:
         relay.unmatched.update(fact.get("unmatched", {}))
     elif kind == "relay_link":
         relay.linked, relay.since = fact["connected"], fact["ts"]
+        relay.refused = fact.get("refused")
     elif kind == "relay_sent":
         relay.outbox.remove(fact["op"])
         if fact["op"]["op"] == ASK and fact["upstream"] is not None:
@@ -330,22 +336,37 @@ def _add_note(state: SessionState, hub: str, data: dict[str, Any]) -> None:
 
 
 def owe_upstream(state: SessionState, fact: dict[str, Any]) -> None:
-    """After an `items` fact on a relay: what the meeting must now be told. A forwarded
-    item (or the hub's own) is asked upstream; a withdrawn one is withdrawn there too
-    (or, never sent, is simply not sent)."""
+    """After an `items` fact on a relay: what the meeting must now be told."""
     relay = relay_of(state)
+    relay.outbox = owed(relay, fact)
+
+
+def owed(relay: RelayState, fact: dict[str, Any]) -> list[dict[str, str]]:
+    """The outbox after an `items` fact: a forwarded item (or the hub's own) is asked
+    upstream; a withdrawn one is withdrawn there too (or, never sent, is not sent)."""
+    outbox = list(relay.outbox)
     action = fact.get("action")
     for data in fact["items"]:
         item_id = data["id"]
         if action in ("forward", "ask") and data["status"] == it.PENDING:
             if item_id not in relay.sent:
-                relay.outbox.append({"op": ASK, "item": item_id})
+                outbox.append({"op": ASK, "item": item_id})
         elif action == "withdraw":
             ask = {"op": ASK, "item": item_id}
-            if ask in relay.outbox:
-                relay.outbox.remove(ask)
+            if ask in outbox:
+                outbox.remove(ask)
             elif item_id in relay.sent:
-                relay.outbox.append({"op": WITHDRAW, "item": item_id})
+                outbox.append({"op": WITHDRAW, "item": item_id})
+    return outbox
+
+
+def outbox_events(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    """A `relay` event for the room when an `items` fact changes what is owed upstream."""
+    relay = relay_of(state)
+    after = owed(relay, fact)
+    if len(after) == len(relay.outbox):
+        return []
+    return [(PUBLIC, "relay", {**link_status(state), "waiting": len(after)})]
 
 
 # -- what local readers get ----------------------------------------------------------
@@ -369,12 +390,15 @@ def project(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
             out += item_events(state, Item.from_dict(data), _UPSTREAM_ACTION)
         return out
     if kind == "relay_link":
-        status = {**link_status(state), "connected": fact["connected"], "since": fact["ts"]}
+        status = {**link_status(state), "connected": fact["connected"], "since": fact["ts"],
+                  "refused": fact.get("refused")}
         return [(PUBLIC, "relay", status)]
     if kind == "relay_sent":
         out = []
         for data in fact.get("items", ()):
             out += item_events(state, Item.from_dict(data), _UPSTREAM_ACTION)
+        waiting = len(relay_of(state).outbox) - 1  # this entry is done
+        out.append((PUBLIC, "relay", {**link_status(state), "waiting": waiting}))
         return out
     raise KeyError(kind)
 

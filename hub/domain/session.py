@@ -141,6 +141,7 @@ class RelayState:
     # Upstream id -> the latest own view of an item the meeting knows before its ask's ack.
     unmatched: dict[str, dict[str, Any]] = field(default_factory=dict)
     caption_ts: dict[str, int] = field(default_factory=dict)  # lang -> last mirrored line's ts
+    refused: str | None = None  # why the meeting turned the hub's token away, if it did
 
 
 @dataclass(slots=True)

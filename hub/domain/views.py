@@ -87,7 +87,12 @@ def project(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
         from .relay import project as project_relay
 
         return project_relay(state, fact)
-    return handler(state, fact)
+    out = handler(state, fact)
+    if state.relay is not None and fact["kind"] == "items":
+        from .relay import outbox_events
+
+        out += outbox_events(state, fact)
+    return out
 
 
 def _none(state: SessionState, fact: dict[str, Any]) -> list[Projection]:

@@ -1,5 +1,6 @@
 // Panels shared by the participant, hub and screen pages: captions, the floor, asking,
-// one's own items, the approved queue with votes, and moderators' notes.
+// one's own items, the approved queue with votes, moderators' notes, and (on a hub's relay)
+// the state of the link to the meeting.
 
 import { t, currentLanguage, onLanguageChange, LANGUAGES } from './i18n.js';
 import {
@@ -451,7 +452,7 @@ export function shorten(text, max = 60) {
 /** Approved items in the moderators' order; questions and comments take a vote. */
 export function queuePanel(client, { say, id = 'queue', canVote = true } = {}) {
   const title = h('h2', { id: `${id}-title`, dataset: { i18n: 'queue.title' } });
-  const hint = h('p', { class: 'hint', dataset: { i18n: 'queue.hint' } });
+  const hint = h('p', { class: 'hint', id: `${id}-hint`, dataset: { i18n: 'queue.hint' } });
   const list = h('ol', { class: 'item-list queue-list', id: `${id}-list` });
   const empty = h('p', { class: 'empty', dataset: { i18n: 'queue.empty' } });
   const root = h('section', { class: 'card queue', 'aria-labelledby': `${id}-title` }, title, hint, empty, list);
@@ -460,8 +461,16 @@ export function queuePanel(client, { say, id = 'queue', canVote = true } = {}) {
   const render = () => {
     const focusedId = document.activeElement && document.activeElement.dataset
       ? document.activeElement.dataset.voteFor : null;
+    // On a hub's relay the queue is the meeting's, and the meeting counts the votes.
+    const relayed = Boolean(client.model.relay);
+    const key = relayed ? 'queue.relay_hint' : 'queue.hint';
+    if (hint.dataset.i18n !== key) {
+      hint.dataset.i18n = key;
+      hint.textContent = t(key);
+    }
+    const voting = canVote && !relayed;
     const items = client.model.order.map((iid) => client.model.items.get(iid)).filter(Boolean);
-    fill(list, items.map((item) => queueItem(client, item, { say, canVote, busy, render })));
+    fill(list, items.map((item) => queueItem(client, item, { say, canVote: voting, busy, render })));
     empty.hidden = items.length > 0;
     if (focusedId) {
       const again = list.querySelector(`[data-vote-for="${CSS.escape(focusedId)}"]`);
@@ -471,7 +480,7 @@ export function queuePanel(client, { say, id = 'queue', canVote = true } = {}) {
 
   client.addEventListener('welcome', render);
   client.addEventListener('update', (ev) => {
-    if (['item', 'order', 'vote'].includes(ev.detail.kind)) render();
+    if (['item', 'order', 'vote', 'relay'].includes(ev.detail.kind)) render();
   });
   onLanguageChange(render);
   if (client.model.session) render();
@@ -544,6 +553,38 @@ export function notesPanel(client, { say, id = 'notes' } = {}) {
     render();
     if (say) say(t('notes.new', { name: ev.detail.data.from || t('role.moderator') }));
   });
+  onLanguageChange(render);
+  if (client.model.session) render();
+  return { root, render };
+}
+
+// ---------------------------------------------------------------- a hub's relay
+
+/**
+ * On a hub's relay (the welcome snapshot has `relay`): one line saying whether the room is
+ * linked to the meeting, in words as well as colour, updated on `relay` events. Hidden on
+ * a normal server. `downKey` says what a reader of this page should know when it is down.
+ */
+export function relayStatus(client, { downKey = 'relay.down', id = 'relay-status' } = {}) {
+  const text = h('span', { class: 'relay-text' });
+  const root = h('p', { class: 'relay-status', id, role: 'status', 'aria-live': 'polite',
+    hidden: true, dataset: { state: 'up' } },
+  h('span', { class: 'relay-dot', 'aria-hidden': 'true' }), text);
+
+  const render = () => {
+    const relay = client.model.relay;
+    root.hidden = !relay;
+    if (!relay) {
+      text.textContent = '';
+      return;
+    }
+    const up = relay.connected !== false;
+    root.dataset.state = up ? 'up' : 'down';
+    text.textContent = up ? t('relay.connected', { hub: bidi(relay.hub || t('role.hub')) }) : t(downKey);
+  };
+
+  client.addEventListener('welcome', render);
+  client.addEventListener('update', (ev) => { if (ev.detail.kind === 'relay') render(); });
   onLanguageChange(render);
   if (client.model.session) render();
   return { root, render };

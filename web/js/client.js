@@ -85,6 +85,8 @@ export class Model {
     // A hub: its own last reported attendee count; items its attendees asked (its relay).
     this.attendees = null;
     this.relayed = new Set();
+    // On a hub's relay only: the link to the meeting {connected, since, hub, waiting}.
+    this.relay = null;
   }
 
   loadSnapshot(session, snapshot) {
@@ -109,6 +111,7 @@ export class Model {
     for (const ban of snapshot.banned || []) this.banned.set(ban.identity, { ...ban });
     if (snapshot.floor_settings) this.floorSettings = { ...snapshot.floor_settings };
     if (typeof snapshot.attendees === 'number') this.attendees = snapshot.attendees;
+    this.relay = snapshot.relay ? { ...snapshot.relay } : null;
   }
 
   /** Fold one event; returns nothing, the pages re-render from the model. */
@@ -174,6 +177,9 @@ export class Model {
       case 'floor_settings':
         this.floorSettings = { ...data };
         break;
+      case 'relay':
+        this.relay = { ...this.relay, ...data };
+        break;
       default:
         break; // kinds this client does not know yet are extensions: ignore them
     }
@@ -201,6 +207,7 @@ export class Model {
       floorSettings: this.floorSettings,
       attendees: this.attendees,
       relayed: [...this.relayed],
+      relay: this.relay,
     };
   }
 
@@ -222,6 +229,7 @@ export class Model {
     this.floorSettings = saved.floorSettings || this.floorSettings;
     this.attendees = saved.attendees ?? null;
     this.relayed = new Set(saved.relayed || []);
+    this.relay = saved.relay || null;
   }
 }
 

@@ -1,7 +1,8 @@
 // A regional hub's page: the hub reports how many people are in its room, hands its room an
 // attendee link (and QR code) so people there ask from their phones, forwards what the room
 // asked to the meeting (or keeps it in the room), asks on the room's behalf (items are
-// labelled with the hub's name), votes, and follows the floor and captions.
+// labelled with the hub's name), votes, and follows the floor and captions. On a hub's own
+// relay (`hub relay`) it also shows the link to the meeting and what waits to be sent.
 
 import { HubClient } from './client.js';
 import { t, onLanguageChange } from './i18n.js';
@@ -36,6 +37,30 @@ function showSession() {
   $('#hub-origin').textContent = name ? t('hub.origin_note', { origin: originLabel(`hub:${name}`) }) : '';
 }
 
+// ---------------------------------------------------------------- the link to the meeting
+
+// On a hub's relay (snapshot.relay), the room's own server holds what the hub forwards until
+// the meeting has acknowledged it. The snapshot and the `relay` events (sent when the link
+// comes or goes and whenever that count changes) say how it stands.
+const relayCard = $('#relay-card');
+
+function showRelay() {
+  const relay = model.relay;
+  relayCard.hidden = !relay;
+  showAttendanceLabels();
+  if (!relay) return;
+  const up = relay.connected !== false;
+  const time = formatTime(relay.since) || '—';
+  $('#relay-link').dataset.state = up ? 'up' : 'down';
+  $('#relay-link-text').textContent = relay.refused
+    ? t('relay.refused', { reason: relay.refused })
+    : t(up ? 'relay.hub_up' : 'relay.hub_down', { time });
+  const waiting = relay.waiting || 0;
+  const line = $('#relay-waiting');
+  line.hidden = waiting === 0;
+  line.textContent = waiting ? t('relay.waiting', { n: waiting }) : '';
+}
+
 // ---------------------------------------------------------------- attendance
 
 const attendees = $('#attendees');
@@ -43,11 +68,32 @@ const reported = $('#attendees-reported');
 let attendeesTouched = false;
 attendees.addEventListener('input', () => { attendeesTouched = true; });
 
+/** On a relay the count asked for is the people without a device: the relay adds its own. */
+function showAttendanceLabels() {
+  const onRelay = Boolean(model.relay);
+  const label = $('#attendees-label');
+  const key = onRelay ? 'hub.attendees_relay' : 'hub.attendees';
+  if (label.dataset.i18n !== key) {
+    label.dataset.i18n = key;
+    label.textContent = t(key);
+  }
+  $('#attendees-relay-help').hidden = !onRelay;
+  attendees.setAttribute('aria-describedby',
+    onRelay ? 'attendees-relay-help attendees-reported' : 'attendees-reported');
+}
+
 /** The hub's own count, as the hub knows it (snapshot.attendees), not a local memory. */
 function showReported() {
   const known = model.attendees;
-  reported.textContent = known === null || known === undefined
-    ? t('hub.not_reported') : t('hub.reported', { n: known });
+  if (model.relay) {
+    // The relay tells the meeting the people without a device plus the devices here.
+    const without = typeof known === 'number' ? known : 0;
+    const devices = (model.presence && model.presence.participants) || 0;
+    reported.textContent = t('hub.reported_relay', { n: without, devices, total: without + devices });
+  } else {
+    reported.textContent = known === null || known === undefined
+      ? t('hub.not_reported') : t('hub.reported', { n: known });
+  }
   if (!attendeesTouched && typeof known === 'number' && document.activeElement !== attendees) {
     attendees.value = String(known);
   }
@@ -273,13 +319,19 @@ $('#col-act').append(ask.root, notes.root, mine.root, queue.root, settings);
 
 client.addEventListener('welcome', () => {
   showSession();
+  showRelay();
   showReported();
   renderRoom();
   loadAttendeeLink();
 });
+client.addEventListener('presence', () => { if (model.relay) showReported(); });
 client.addEventListener('update', (ev) => {
   const { kind, data, channel } = ev.detail;
   if (kind === 'session') showSession();
+  if (kind === 'relay') {
+    showRelay();
+    showReported();
+  }
   if (kind === 'item') {
     renderRoom();
     if (channel === 'private' && data.status === 'local' && model.relayed.has(data.id)) {
@@ -290,6 +342,7 @@ client.addEventListener('update', (ev) => {
 client.addEventListener('fatal', (ev) => flash($('#fatal'), fatalText(ev.detail), 'error'));
 onLanguageChange(() => {
   showSession();
+  showRelay();
   showReported();
   for (const node of nodes.values()) node.relabel();
   renderRoom();
@@ -303,6 +356,8 @@ if (!link.session || !client.canJoin) {
   $('#app').hidden = false;
   if (model.session) {
     showSession();
+    showRelay();
+    showReported();
     renderRoom();
   }
   client.start();

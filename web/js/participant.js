@@ -9,7 +9,7 @@ import {
   fatalText,
 } from './ui.js';
 import {
-  captionsPanel, floorPanel, askForm, myItemsPanel, queuePanel, notesPanel,
+  captionsPanel, floorPanel, askForm, myItemsPanel, queuePanel, notesPanel, relayStatus,
 } from './audience.js';
 
 bootPage('page.participant');
@@ -75,6 +75,7 @@ const ask = askForm(client, { say, allowAnonymous, defaultAnonymous: () => Boole
 const mine = myItemsPanel(client, { say });
 const queue = queuePanel(client, { say });
 const notes = notesPanel(client, { say });
+const relay = relayStatus(client); // on a hub's relay only: the link to the meeting
 queue.root.classList.add('lite-hide');
 
 const inRoom = h('input', { type: 'checkbox', id: 'in-room' });
@@ -93,7 +94,7 @@ const settings = h('section', { class: 'card settings', 'aria-labelledby': 'sett
   displaySettings({ lite: true }),
   h('div', { class: 'you-row' }, youAre, editButton));
 
-fill($('#col-live'), floor.root, captions.root);
+fill($('#col-live'), relay.root, floor.root, captions.root);
 fill($('#col-act'), ask.root, notes.root, mine.root, queue.root, settings);
 
 function showYou() {

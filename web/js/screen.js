@@ -5,7 +5,7 @@
 import { HubClient } from './client.js';
 import { t, onLanguageChange } from './i18n.js';
 import { $, pageLink, bootPage, connectionBadge, languagePicker, flash, fatalText } from './ui.js';
-import { captionsPanel, floorPanel } from './audience.js';
+import { captionsPanel, floorPanel, relayStatus } from './audience.js';
 import { qrSvg, qrAvailable, labelQr } from './qr.js';
 
 bootPage('page.screen');
@@ -20,6 +20,9 @@ const captions = captionsPanel(client, { big: true, id: 'screen-captions', store
 const floor = floorPanel(client, { id: 'screen-floor', big: true });
 $('#screen-main').append(captions.root);
 $('#screen-side').prepend(floor.root);
+// On a hub's relay: whether the room is linked to the meeting (hidden on a normal server).
+const relay = relayStatus(client, { downKey: 'relay.down_screen', id: 'screen-relay' });
+$('#screen-side').prepend(relay.root);
 
 const joinUrl = link.params.get('join');
 const joinBox = $('#join-box');

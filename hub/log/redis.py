@@ -17,9 +17,11 @@ and its frames, move the head and publish, atomically. Pub/sub loses messages
 (on a dropped connection, a restart), so it is only a doorbell: listeners see
 the batch offset and fill holes from `batches` (design.md, "Pitfalls").
 
-On a Redis Cluster (`cluster_enabled:1`) the bell goes by SPUBLISH/SSUBSCRIBE.
-The client is still a plain one talking to the node of its URL, so the layout is
-ready for a cluster but a multi-shard cluster also needs a cluster-aware client.
+On a Redis Cluster (the URL's node says `cluster_enabled:1`, or the URL scheme is
+`redis+cluster://` / `rediss+cluster://`) commands go through redis-py's cluster
+client and the bell by SPUBLISH/SSUBSCRIBE, one pub/sub connection per primary:
+see hub/log/cluster.py. The keys that are not a session's (`sessions`, `meta`) are
+each used alone, so they live on one slot each; nothing else changes.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -44,6 +46,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .archive import Archive
 from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable
+
+if TYPE_CHECKING:
+    from redis.asyncio.cluster import RedisCluster
+
+    from .cluster import ClusterFeed
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +166,57 @@ return epoch
 """
 
 
+# On a cluster, `meta` and `presence` are scripts rather than MULTI pipelines: they then
+# go through the cluster client's bounded command path like every other command.
+# KEYS: the meta hash. ARGV: field, default.
+META_LUA = """
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGET', KEYS[1], ARGV[1])
+"""
+
+# KEYS: the presence hash. ARGV: this instance's field, its entry, the expiry in seconds.
+PRESENCE_LUA = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+#: URL schemes that say "this is a cluster" (plain `redis://` is asked: INFO cluster).
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+async def until_one_fails(work: dict[str, Coroutine[Any, Any, None]]) -> None:
+    """Run a feed connection's tasks (named by the keys) until one of them ends; the others
+    are cancelled and what ended it is raised (a feed's tasks never end on their own)."""
+    tasks = [asyncio.create_task(coro, name=name) for name, coro in work.items()]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()  # raises what ended it
+    raise RedisConnectionError("the pub/sub feed stopped")
+
+
+async def keep_subscribed(wake: asyncio.Event, reconcile: Callable[[], Awaitable[None]],
+                          probe: Callable[[], Awaitable[None]]) -> None:
+    """A feed connection's manager: bring its subscriptions in line with what is listened
+    to whenever `wake` is set, and probe the feed every PROBE_INTERVAL."""
+    loop = asyncio.get_running_loop()
+    next_probe = loop.time()
+    while True:
+        wake.clear()
+        await reconcile()
+        if loop.time() >= next_probe:
+            await probe()
+            next_probe = loop.time() + PROBE_INTERVAL
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, next_probe - loop.time())):
+                await wake.wait()
+
+
 def new_epoch_id() -> str:
     return secrets.token_urlsafe(6)
 
@@ -191,6 +249,12 @@ class RedisLog(EventLog):
         self, url: str, *, data_dir: str, prefix: str = "hub", history: int = 10_000
     ) -> None:
         self.url = url
+        scheme, sep, rest = url.partition("://")
+        #: The URL scheme insists on a cluster (`redis+cluster://`, `rediss+cluster://`).
+        self.cluster_required = scheme.lower() in CLUSTER_SCHEMES
+        self._plain_url = (
+            f"{CLUSTER_SCHEMES[scheme.lower()]}{sep}{rest}" if self.cluster_required else url
+        )
         self.data_dir = data_dir
         self.archive_files = Archive(data_dir)
         self.prefix = prefix
@@ -201,6 +265,9 @@ class RedisLog(EventLog):
         self._where = _where(url)
         self._client: aioredis.Redis | None = None
         self._sub_client: aioredis.Redis | None = None
+        #: On a Redis Cluster: the command client and the sharded feed (instead of the two).
+        self._cluster: RedisCluster | None = None
+        self._cluster_feed: ClusterFeed | None = None
         self._scripts: dict[str, Any] = {}
         self._sharded = False
         self._listeners: dict[str, list[Listener]] = {}
@@ -224,22 +291,23 @@ class RedisLog(EventLog):
 
     async def start(self) -> None:
         """Connect, detect a Redis Cluster and start the pub/sub feed task."""
-        if self._client is not None:
+        if self._client is not None or self._cluster is not None:
             raise RuntimeError("RedisLog.start() called twice; call it once, then close()")
         self._client, self._sub_client = self._make_clients()
         for name, text in (("append", APPEND_LUA), ("create", CREATE_LUA)):
             self._scripts[name] = self._client.register_script(text)
         self._scripts["new_epoch"] = self._client.register_script(NEW_EPOCH_LUA)
         self._scripts["drop"] = self._client.register_script(DROP_LUA)
-        try:
-            with self._reaching("start"):
-                info = await self._client.info("cluster")
-        except LogUnavailable:
+        info = await self._info_or_close("cluster")
+        if info.get("cluster_enabled"):
+            await self._start_cluster()
+            return
+        if self.cluster_required:
             await self.close()
-            raise
-        self._sharded = bool(info.get("cluster_enabled"))
-        if self._sharded:
-            log.info("redis at %s is a cluster: using sharded pub/sub", self._where)
+            raise LogUnavailable(
+                f"redis at {self._where} is not a cluster (cluster_enabled:0); use a "
+                "redis:// URL for a single server"
+            )
         self._feed_task = asyncio.create_task(
             self._run_feed(self._sub_client), name="hub-redis-feed"
         )
@@ -248,6 +316,16 @@ class RedisLog(EventLog):
                 await self._feed_state.connected.wait()
         except TimeoutError:
             log.warning("redis feed at %s not connected yet; it keeps trying", self._where)
+
+    async def _info_or_close(self, section: str) -> dict[str, Any]:
+        """`INFO section` at start; a Redis that does not answer closes what was opened."""
+        assert self._client is not None
+        try:
+            with self._reaching("start"):
+                return dict(await self._client.info(section))
+        except LogUnavailable:
+            await self.close()
+            raise
 
     def _make_clients(self) -> tuple[aioredis.Redis, aioredis.Redis]:
         """The command client and the pub/sub client, each owning a blocking pool."""
@@ -264,7 +342,7 @@ class RedisLog(EventLog):
         }
         commands = aioredis.Redis.from_pool(
             aioredis.BlockingConnectionPool.from_url(
-                self.url,
+                self._plain_url,
                 max_connections=COMMAND_POOL_SIZE,
                 client_name=f"hub-cmd-{self.instance_id}",
                 **common,
@@ -274,10 +352,88 @@ class RedisLog(EventLog):
         # our back (we must know, to resync), and a command burst cannot starve it.
         feed = aioredis.Redis.from_pool(
             aioredis.BlockingConnectionPool.from_url(
-                self.url, max_connections=2, client_name=f"hub-feed-{self.instance_id}", **common
+                self._plain_url,
+                max_connections=2,
+                client_name=f"hub-feed-{self.instance_id}",
+                **common,
             )
         )
         return commands, feed
+
+    async def _start_cluster(self) -> None:
+        """The URL's node is part of a Redis Cluster: use the cluster client and feed."""
+        from redis.asyncio.connection import parse_url
+
+        from .cluster import ClusterFeed, ClusterScript, GatedCluster
+
+        if self._client is not None:
+            server = await self._info_or_close("server")
+            version = str(server.get("redis_version", "0"))
+            if tuple(int(part) for part in version.split(".")[:2] if part.isdigit()) < (7, 0):
+                await self.close()
+                raise LogUnavailable(
+                    f"redis at {self._where} is a cluster of Redis {version}: the hub needs "
+                    "Redis 7.0 or later on a cluster (sharded pub/sub)"
+                )
+        for client in (self._client, self._sub_client):
+            if client is not None:
+                await client.aclose()
+        self._client = self._sub_client = None
+        self._sharded = True
+        # As the single-node clients: no retries inside redis-py (MOVED and ASK are still
+        # followed: a redirected command did not run), bounded in-flight commands.
+        common: dict[str, Any] = {
+            "decode_responses": False,
+            "retry": Retry(NoBackoff(), 0),
+            "socket_connect_timeout": 2.0,
+            "socket_keepalive": True,
+            "socket_timeout": 5.0,
+        }
+        try:
+            with self._reaching("start"):
+                self._cluster = GatedCluster.from_url(
+                    self._plain_url,
+                    gate=COMMAND_POOL_SIZE,
+                    gate_timeout=5.0,
+                    max_connections=COMMAND_POOL_SIZE,
+                    client_name=f"hub-cmd-{self.instance_id}",
+                    **common,
+                )
+                await self._cluster.initialize()
+                node_options = {
+                    key: value for key, value in parse_url(self._plain_url).items()
+                    if key not in ("host", "port", "db", "path")
+                }
+                node_options.update(common, timeout=5.0,
+                                    client_name=f"hub-feed-{self.instance_id}")
+                parts = urlsplit(self._plain_url)
+                self._cluster_feed = ClusterFeed(
+                    seed=(parts.hostname or "127.0.0.1", parts.port or 6379),
+                    node_options=node_options,
+                    probe_prefix=f"{self.prefix}:probe:{self.instance_id}",
+                    wanted=self._listeners.keys,
+                    bell=self._bell,
+                    session_of_bell=self._session_of_bell,
+                    deliver=self._deliver,
+                    resync=self._call_resync_hook,
+                )
+                await self._cluster_feed.start()
+        except LogUnavailable:
+            await self.close()
+            raise
+        except Exception as exc:  # a URL the cluster client refuses (a db other than 0)
+            await self.close()
+            raise LogUnavailable(
+                f"redis at {self._where} is a cluster but cannot be used: {_describe(exc)}"
+            ) from exc
+        texts = {"append": APPEND_LUA, "create": CREATE_LUA, "new_epoch": NEW_EPOCH_LUA,
+                 "drop": DROP_LUA, "meta": META_LUA, "presence": PRESENCE_LUA}
+        self._scripts = {name: ClusterScript(self._cluster, text) for name, text in texts.items()}
+        log.info(
+            "redis at %s is a cluster of %d primaries: sharded pub/sub, one connection each",
+            self._where,
+            len(self._cluster_feed.shards),
+        )
 
     async def close(self) -> None:
         """Stop the feed task and close both connection pools."""
@@ -294,8 +450,16 @@ class RedisLog(EventLog):
             if client is not None:
                 await client.aclose()
         self._client = self._sub_client = None
+        feed, self._cluster_feed = self._cluster_feed, None
+        if feed is not None:
+            await feed.close()
+        cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            await cluster.aclose()
 
-    def _conn(self) -> aioredis.Redis:
+    def _conn(self) -> aioredis.Redis | RedisCluster:
+        if self._cluster is not None:
+            return self._cluster
         if self._client is None:
             raise RuntimeError("RedisLog used before start(); call `await log.start()` first")
         return self._client
@@ -309,10 +473,18 @@ class RedisLog(EventLog):
             raise LogUnavailable(
                 f"redis at {self._where} did not answer ({what}): {_describe(exc)}"
             ) from exc
+        except Exception as exc:
+            from .cluster import cluster_unavailable
+
+            if self._cluster is None or not cluster_unavailable(exc):
+                raise
+            raise LogUnavailable(
+                f"redis cluster at {self._where} could not serve ({what}): {_describe(exc)}"
+            ) from exc
 
     async def ping(self) -> bool:
         """True when a PING answers within a second and the pub/sub feed delivers probes."""
-        client = self._client
+        client = self._cluster if self._cluster is not None else self._client
         if client is None:
             return False
         try:
@@ -376,6 +548,9 @@ class RedisLog(EventLog):
     async def meta(self, key: str, default: str) -> str:
         """The stored value of `key`, storing `default` first when there is none."""
         name = f"{self.prefix}:meta"
+        if self._cluster is not None:
+            with self._reaching(f"meta {key}"):
+                return _text(await self._scripts["meta"](keys=[name], args=[key, default]))
         with self._reaching(f"meta {key}"):
             async with self._conn().pipeline(transaction=True) as pipe:
                 pipe.hsetnx(name, key, default)
@@ -435,11 +610,17 @@ class RedisLog(EventLog):
         now = time.time()
         entry = orjson.dumps({"t": now, "c": local})
         with self._reaching(f"presence {session}"):
-            async with self._conn().pipeline(transaction=True) as pipe:
-                pipe.hset(key, self.instance_id, entry)
-                pipe.expire(key, int(PRESENCE_STALE * 4))
-                pipe.hgetall(key)
-                _, _, fields = await pipe.execute()
+            if self._cluster is not None:
+                flat = await self._scripts["presence"](
+                    keys=[key], args=[self.instance_id, entry, int(PRESENCE_STALE * 4)]
+                )
+                fields = dict(zip(flat[::2], flat[1::2], strict=True))
+            else:
+                async with self._conn().pipeline(transaction=True) as pipe:
+                    pipe.hset(key, self.instance_id, entry)
+                    pipe.expire(key, int(PRESENCE_STALE * 4))
+                    pipe.hgetall(key)
+                    _, _, fields = await pipe.execute()
         total: dict[str, int] = {}
         stale = []
         for field, raw in fields.items():
@@ -504,8 +685,13 @@ class RedisLog(EventLog):
         with self._reaching(f"delete {session}"):
             client = self._conn()
             tombstone = self._key(session, "deleted").encode()
-            found = [key async for key in client.scan_iter(match=pattern, count=500)
-                     if key != tombstone]
+            if self._cluster is not None:
+                # All of a session's keys share its slot: scan only the node that owns it.
+                node = self._cluster.get_node_from_key(self._key(session, "deleted"))
+                keys = self._cluster.scan_iter(match=pattern, count=500, target_nodes=node)
+            else:
+                keys = client.scan_iter(match=pattern, count=500)
+            found = [key async for key in keys if key != tombstone]
             if found:
                 await client.delete(*found)
             removed = await client.srem(f"{self.prefix}:sessions", session)
@@ -534,7 +720,7 @@ class RedisLog(EventLog):
         listeners = self._listeners.setdefault(session, [])
         listeners.append(listener)
         if len(listeners) == 1:  # the first local listener subscribes
-            self._feed_state.wanted_changed()
+            self._wanted_changed()
 
     def unlisten(self, session: str, listener: Listener) -> None:
         """Stop calling `listener`; the last one of a session unsubscribes."""
@@ -543,11 +729,20 @@ class RedisLog(EventLog):
             listeners.remove(listener)
             if not listeners:
                 del self._listeners[session]
-                self._feed_state.wanted_changed()
+                self._wanted_changed()
+
+    def _wanted_changed(self) -> None:
+        if self._cluster_feed is not None:
+            self._cluster_feed.wanted_changed()
+        else:
+            self._feed_state.wanted_changed()
 
     async def wait_subscribed(self) -> None:
         """Wait until Redis confirmed the subscription of every listened session."""
-        await self._feed_state.synced.wait()
+        if self._cluster_feed is not None:
+            await self._cluster_feed.synced.wait()
+        else:
+            await self._feed_state.synced.wait()
 
     async def _run_feed(self, sub_client: aioredis.Redis) -> None:
         """The one background task: keep the pub/sub connection up, with back-off."""
@@ -577,19 +772,8 @@ class RedisLog(EventLog):
     async def _feed_once(self, pubsub: PubSub) -> None:
         """Subscribe, then read and manage subscriptions until the connection fails."""
         await pubsub.subscribe(self._probe_channel)
-        tasks = [
-            asyncio.create_task(self._read_feed(pubsub), name="hub-redis-feed-read"),
-            asyncio.create_task(self._manage_feed(pubsub), name="hub-redis-feed-manage"),
-        ]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            task.result()  # raises what ended it
-        raise RedisConnectionError("the pub/sub feed stopped")
+        await until_one_fails({"hub-redis-feed-read": self._read_feed(pubsub),
+                               "hub-redis-feed-manage": self._manage_feed(pubsub)})
 
     async def _read_feed(self, pubsub: PubSub) -> None:
         while True:
@@ -599,18 +783,8 @@ class RedisLog(EventLog):
 
     async def _manage_feed(self, pubsub: PubSub) -> None:
         """Apply listen/unlisten to the subscriptions, and send a probe every second."""
-        state = self._feed_state
-        loop = asyncio.get_running_loop()
-        next_probe = loop.time()
-        while True:
-            state.wake.clear()
-            await self._reconcile(pubsub)
-            if loop.time() >= next_probe:
-                await self._probe_tick()
-                next_probe = loop.time() + PROBE_INTERVAL
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, next_probe - loop.time())):
-                    await state.wake.wait()
+        await keep_subscribed(self._feed_state.wake, lambda: self._reconcile(pubsub),
+                              self._probe_tick)
 
     async def _reconcile(self, pubsub: PubSub) -> None:
         state = self._feed_state
@@ -648,6 +822,8 @@ class RedisLog(EventLog):
 
     async def _feed_alive(self) -> bool:
         """True when a probe came back recently, or comes back within a second now."""
+        if self._cluster_feed is not None:
+            return await self._cluster_feed.alive()
         state = self._feed_state
         task = self._feed_task
         if task is None or task.done() or not state.connected.is_set():

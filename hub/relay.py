@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT = 10.0  # seconds between websocket pings upstream; a silent link is cut after
 WELCOME_TIMEOUT = 20.0
 ACK_TIMEOUT = 20.0
-BACKOFF_FIRST, BACKOFF_MAX = 0.25, 10.0  # seconds between reconnects, doubling
+BACKOFF_FIRST, BACKOFF_MAX = 0.25, 3.0  # seconds between reconnects, doubling; a room waits
 REPORT_EVERY = 2.0  # seconds between checks of the attendee count
 MAX_FRAME = 4 * 1024 * 1024
 RETRY_CODES = frozenset({UNAVAILABLE, RATE_LIMITED})
@@ -328,7 +328,8 @@ class Relay:
         self._waiting[ref] = waiter
         try:
             await self._send(ws, {**frame, "ref": ref})
-            return await asyncio.wait_for(waiter, ACK_TIMEOUT)
+            async with asyncio.timeout(ACK_TIMEOUT):
+                return await waiter
         finally:
             self._waiting.pop(ref, None)
 
@@ -396,8 +397,11 @@ class Relay:
     async def _report_forever(self) -> None:
         """Tell the meeting how many people the hub's room holds, when that changes."""
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
+            # that lands as the event is set, and stop() would wait for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._count_wake.wait(), REPORT_EVERY)
+                async with asyncio.timeout(REPORT_EVERY):
+                    await self._count_wake.wait()
             self._count_wake.clear()
             await asyncio.sleep(REPORT_EVERY / 4)  # let a burst of joins settle
             count = sum(self._attendees().values())

@@ -10,6 +10,7 @@ get one success and one `conflict`, never a corrupted queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -223,10 +224,11 @@ class Session:
         """Presence at most once a second; fill holes when told, and every few seconds."""
         last_resync = last_share = time.monotonic()
         while True:
-            try:
-                await asyncio.wait_for(self._behind.wait(), PRESENCE_INTERVAL)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for, which on Python 3.11 can lose the cancellation
+            # of close() when it lands as `_behind` is set.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PRESENCE_INTERVAL):
+                    await self._behind.wait()
             shared = self.log.kind != "embedded"
             due = shared and time.monotonic() - last_share > PRESENCE_SHARE
             if self._presence_dirty.is_set() or due:

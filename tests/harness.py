@@ -136,6 +136,7 @@ class Client:
         self.ws: Any = None
         self.welcome: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each event's arrival
         self.frames: list[dict[str, Any]] = []
         self.positions: dict[str, dict[str, Any]] = {}
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -191,6 +192,7 @@ class Client:
                         assert frame["offset"] == pos["offset"] + 1, (frame, pos)
                     pos["offset"] = frame["offset"]
                     self.events.append(frame)
+                    self.arrivals.append(time.monotonic())
                 elif frame["type"] in ("ack", "error", "pong") and frame.get("ref") in self.pending:
                     self.pending.pop(frame["ref"]).set_result(frame)
                 async with self.changed:

@@ -39,6 +39,26 @@ def rss_mib(pid: int) -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def drop_keys(url: str, prefix: str) -> None:
+    """Delete the run's keys from the (shared) Redis: every soak has its own prefix."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                client.delete(*batch)
+                batch = []
+        if batch:
+            client.delete(*batch)
+    except redis.RedisError as exc:
+        print(f"soak: keys under {prefix}: left in Redis ({exc})", file=sys.stderr)
+    finally:
+        client.close()
+
+
 class Soak:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -69,6 +89,7 @@ class Soak:
         finally:
             for hub in hubs:
                 hub.terminate()
+            drop_keys(args.redis, prefix)
 
     def _client(self, hub: HubProcess, created: dict[str, Any], role: str, **kw: Any) -> Client:
         return Client(hub.ws_url, created["id"], created["tokens"][role], **kw)
@@ -139,16 +160,24 @@ class Soak:
             for item in pending[:20]:
                 handled.add(item)
                 action = "approve" if self.rng.random() < 0.8 else "reject"
-                reply = await mod.request({"type": "moderate", "item": item, "action": action})
-                if reply["type"] == "error":
-                    self.errors[reply["code"]] += 1
-                elif action == "approve":
+                reply = await self._moderate(mod, item, action)
+                if reply is not None and action == "approve":
                     self.approved.append(item)
             if tick % 10 == 0 and self.approved:
-                item = self.approved.pop(0)
-                reply = await mod.request({"type": "moderate", "item": item, "action": "live"})
-                if reply["type"] == "error":
-                    self.errors[reply["code"]] += 1
+                await self._moderate(mod, self.approved.pop(0), "live")
+
+    async def _moderate(self, mod: Client, item: str, action: str) -> dict[str, Any] | None:
+        """The moderator's command: its ack, or None (an error or no answer, counted: a
+        loaded machine must not end the soak)."""
+        try:
+            reply = await mod.request({"type": "moderate", "item": item, "action": action})
+        except (ConnectionError, TimeoutError) as exc:
+            self.errors[f"moderator: {type(exc).__name__}"] += 1
+            return None
+        if reply["type"] == "error":
+            self.errors[reply["code"]] += 1
+            return None
+        return reply
 
     async def _crowd(self, people: list[Client], hubs: list[HubProcess], deadline: float) -> None:
         args = self.args

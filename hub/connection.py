@@ -39,6 +39,25 @@ class Sender(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
+class _Gone:
+    """The sender of a connection whose transport is gone: nothing is written."""
+
+    async def send(self, entry: Entry) -> None:
+        raise ConnectionResetError("the connection is gone")
+
+    def try_write(self, entry: Entry) -> bool:
+        return False
+
+    def write_now(self, wire: bytes) -> bool:
+        return False
+
+    async def close(self, code: int, reason: str) -> None:
+        return None
+
+
+_GONE = _Gone()
+
+
 class ConnState(enum.Enum):
     JOINING = "joining"  # registered for live events, held until `welcome` is out
     OPEN = "open"
@@ -52,7 +71,18 @@ def _skipped(kind: str | None, frame: bytes) -> bool:
 
 
 class Connection:
-    """A client connection as fan-out sees it."""
+    """A client connection as fan-out sees it.
+
+    Kept small: one of these lives per reader for the whole meeting (thousands per
+    process). Slots, no per-connection event or idle task: the outbox deque exists only
+    while frames wait in it, and the writer task only while it drains them.
+    """
+
+    __slots__ = (
+        "_allowance", "_closing", "_held", "_on_slow", "_outbox", "_write_now", "_writer",
+        "close_code", "identity", "lite", "name", "outbox_limit", "positions", "role",
+        "sender", "state",
+    )
 
     def __init__(self, sender: Sender, *, outbox_limit: int, on_slow: Callable[[], None]) -> None:
         self.sender = sender
@@ -64,10 +94,9 @@ class Connection:
         self.lite = False  # low bandwidth: public item and order events are skipped
         # channel key -> offset of the last event queued for this client
         self.positions: dict[str, int] = {}
-        self._outbox: deque[Entry] = deque()
-        self._held: list[Entry] = []
-        self._wake = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
+        self._outbox: deque[Entry] | None = None  # made when a frame must wait
+        self._held: list[Entry] | None = None  # live events while joining
+        self._writer: asyncio.Task[None] | None = None  # runs while the outbox is not empty
         self._on_slow = on_slow
         self._write_now = sender.write_now  # bound once: it runs per reader per event
         self._closing: asyncio.Task[None] | None = None
@@ -85,8 +114,11 @@ class Connection:
         positions = self.positions
         if self.state is not ConnState.OPEN:
             if self.state is ConnState.JOINING:
-                self._held.append((channel, offset, frame))
-                if len(self._held) > self.outbox_limit:
+                held = self._held
+                if held is None:
+                    held = self._held = []
+                held.append((channel, offset, frame))
+                if len(held) > self.outbox_limit:
                     self._slow()
             return
         last = positions.get(channel)
@@ -112,13 +144,18 @@ class Connection:
             self._queue((None, 0, frame))
 
     def _queue(self, entry: Entry) -> None:
-        if not self._outbox and self._writer is not None and self.sender.try_write(entry):
-            return
-        if len(self._outbox) >= self.outbox_limit + self._allowance:
+        outbox = self._outbox
+        if not outbox:
+            if self.state is ConnState.OPEN and self.sender.try_write(entry):
+                return
+            if outbox is None:
+                outbox = self._outbox = deque()
+        if len(outbox) >= self.outbox_limit + self._allowance:
             self._slow()
             return
-        self._outbox.append(entry)
-        self._wake.set()
+        outbox.append(entry)
+        if self._writer is None and self.state is ConnState.OPEN:
+            self._writer = asyncio.create_task(self._write_loop(), name="hub-conn-writer")
 
     def _slow(self) -> None:
         log.warning("slow reader cut off", extra={"identity": self.identity, "role": self.role,
@@ -132,13 +169,20 @@ class Connection:
         if self.state is not ConnState.JOINING:
             return
         self.state = ConnState.OPEN
+        held, self._held = self._held, None
+        if not history and not held and not self._outbox and self.sender.try_write(
+            (None, 0, welcome)
+        ):
+            return  # a fresh join on a socket with room: no task at all
         self._allowance = len(history) + 1
-        self._queue((None, 0, welcome))
-        held, self._held = self._held, []
-        for channel, offset, frame in [*history, *held]:
+        outbox = self._outbox
+        if outbox is None:
+            outbox = self._outbox = deque()
+        outbox.append((None, 0, welcome))  # not empty now: what follows queues behind it
+        for channel, offset, frame in [*history, *(held or ())]:
             assert channel is not None
             self.deliver(channel, offset, frame)
-        if self._writer is None:
+        if self._writer is None and self._outbox:
             self._writer = asyncio.create_task(self._write_loop(), name="hub-conn-writer")
 
     def kick(self, code: int, reason: str, *, reconnect: bool) -> None:
@@ -147,8 +191,10 @@ class Connection:
             return
         self.state = ConnState.CLOSED
         self.close_code = code
-        self._outbox.clear()
-        self._held.clear()
+        if self._outbox:
+            self._outbox.clear()  # the writer, if running, stops at its next frame
+        self._outbox = None
+        self._held = None
         bye = protocol.dump({"type": "bye", "code": code, "reason": reason, "reconnect": reconnect})
         self._closing = asyncio.create_task(self._close(bye, code, reason), name="hub-conn-close")
 
@@ -165,18 +211,37 @@ class Connection:
             pass
 
     async def _write_loop(self) -> None:
+        outbox = self._outbox
         try:
-            while self.state is not ConnState.CLOSED:
-                if not self._outbox:
-                    self._wake.clear()
-                    await self._wake.wait()
-                    continue
-                await self.sender.send(self._outbox.popleft())
+            while outbox and self.state is not ConnState.CLOSED:
+                await self.sender.send(outbox.popleft())
                 if self._allowance:
                     self._allowance -= 1
         except (ConnectionError, RuntimeError) as exc:
             log.debug("writer stopped: %s", exc)
             self.state = ConnState.CLOSED
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
+            if self._outbox is outbox and not outbox:
+                self._outbox = None  # an idle reader keeps no deque
+
+    def abandon(self) -> None:
+        """The client is gone: stop the writer now (a goodbye in progress ends by itself)."""
+        self.state = ConnState.CLOSED
+        self._outbox = None
+        self._held = None
+        writer = self._writer
+        if writer is not None and writer is not asyncio.current_task():
+            writer.cancel()
+
+    def release(self) -> None:
+        """The transport is gone for good: let go of the sender too. It refers back to this
+        connection; without this the pair would wait for the cycle collector's rare full
+        passes (long-lived objects), and a meeting with many reconnects would pile them up."""
+        self.abandon()
+        self.sender = _GONE
+        self._write_now = _GONE.write_now
 
     async def finish(self) -> None:
         """Let a goodbye in progress finish, then stop the writer (the client is gone)."""
@@ -187,4 +252,3 @@ class Connection:
         if writer is not None and not writer.done():
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
-

@@ -429,19 +429,24 @@ class Sessions:
         if session is not None:
             return session
         lock = self._loading.setdefault(session_id, asyncio.Lock())
-        async with lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                session = Session(session_id, self.log, self.metrics)
-                try:
-                    await session.load()
-                except LogUnavailable as exc:
-                    await session.close()
-                    raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
-                except HubError:
-                    await session.close()
-                    raise
-                self._sessions[session_id] = session
+        try:
+            async with lock:
+                session = self._sessions.get(session_id)
+                if session is None:
+                    session = Session(session_id, self.log, self.metrics)
+                    try:
+                        await session.load()
+                    except LogUnavailable as exc:
+                        await session.close()
+                        raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
+                    except HubError:
+                        await session.close()
+                        raise
+                    self._sessions[session_id] = session
+        finally:
+            # One lock per id being loaded, not one per id ever asked for (unknown ids too).
+            if not lock.locked() and self._loading.get(session_id) is lock:
+                del self._loading[session_id]
         return session
 
     async def create(self, session_id: str, fact: dict[str, Any], epoch: str) -> Session | None:

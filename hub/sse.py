@@ -114,8 +114,9 @@ async def _stream(request: web.Request, token: str | None, session_id: str) -> w
     metrics.connections.labels(conn.role, "sse").inc()
     try:
         while not sender.closed.is_set():
-            try:
-                await asyncio.wait_for(sender.closed.wait(), KEEPALIVE)
+            try:  # asyncio.timeout: wait_for can lose a cancellation on Python 3.11
+                async with asyncio.timeout(KEEPALIVE):
+                    await sender.closed.wait()
             except TimeoutError:
                 await response.write(b": keepalive\n\n")
     except (ConnectionError, RuntimeError):

@@ -9,6 +9,7 @@ client asserts it), and what they hold is compared with what the meeting publish
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -57,34 +58,47 @@ class Room:
                 return status
             if asyncio.get_running_loop().time() > deadline:
                 status.pop("links")
-                raise AssertionError(f"relay status never matched: {status} "
-                                     f"proxy: {self.proxy.connections} {len(self.proxy._writers)}")
+                raise AssertionError(f"relay status never matched: {status}")
             await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def open_room(tmp_path: Path) -> AsyncIterator[Room]:
+    """A meeting server, a "Nairobi hub" named token, a proxy and a relay behind it,
+    linked; all stopped at the end."""
+    main = HubProcess(tmp_path / "main", env={"HUB_LOG_FORMAT": "json"}).start()
+    proxy: Proxy | None = None
+    relay: HubProcess | None = None
+    try:
+        created = await create_session(main.url, "Main session", state="live")
+        code, minted, _ = await ahttp(
+            "POST", f"{main.url}/api/sessions/{created['id']}/tokens",
+            {"role": "hub", "name": "Nairobi hub", "city": "Nairobi", "country": "KE"},
+            token=ADMIN_KEY)
+        assert code == 201, minted
+        proxy = await Proxy(main.port).start()
+        relay = HubProcess(tmp_path / "relay", command="relay",
+                           env={"HUB_LOG_FORMAT": "json"}, args=[
+                               "--upstream", f"http://127.0.0.1:{proxy.port}",
+                               "--token", minted["token"]])
+        relay.start()
+        code, status, _ = await ahttp("GET", f"{relay.url}/api/relay", token=ADMIN_KEY)
+        assert code == 200, status
+        room = Room(main, relay, proxy, created, minted["token"], status["links"])
+        await room.wait_status(lambda s: s["connected"])
+        yield room
+    finally:
+        if proxy is not None:
+            await proxy.close()
+        if relay is not None:
+            relay.terminate()
+        main.terminate()
 
 
 @pytest.fixture
 async def room(tmp_path: Path) -> AsyncIterator[Room]:
-    main = HubProcess(tmp_path / "main", env={"HUB_LOG_FORMAT": "json"}).start()
-    created = await create_session(main.url, "Main session", state="live")
-    code, minted, _ = await ahttp(
-        "POST", f"{main.url}/api/sessions/{created['id']}/tokens",
-        {"role": "hub", "name": "Nairobi hub", "city": "Nairobi", "country": "KE"},
-        token=ADMIN_KEY)
-    assert code == 201, minted
-    proxy = await Proxy(main.port).start()
-    relay = HubProcess(tmp_path / "relay", command="relay", env={"HUB_LOG_FORMAT": "json"}, args=[
-        "--upstream", f"http://127.0.0.1:{proxy.port}", "--token", minted["token"]])
-    relay.start()
-    code, status, _ = await ahttp("GET", f"{relay.url}/api/relay", token=ADMIN_KEY)
-    assert code == 200, status
-    room = Room(main, relay, proxy, created, minted["token"], status["links"])
-    try:
-        await room.wait_status(lambda s: s["connected"])
-        yield room
-    finally:
-        await proxy.close()
-        relay.terminate()
-        main.terminate()
+    async with open_room(tmp_path) as opened:
+        yield opened
 
 
 def texts(client: Client, kind: str = "caption") -> list[str]:

@@ -16,8 +16,7 @@ import pytest_asyncio
 
 from tests.fixtures_browser import PHONE, OpenPages, axe_violations, screenshot
 from tests.harness import ADMIN_KEY, HubProcess, ahttp, create_session
-from tests.proxy import Proxy
-from tests.test_relay import Room
+from tests.test_relay import Room, open_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 # Without Playwright (not in the base test extra) these tests are skipped, not broken.
@@ -32,27 +31,8 @@ QUESTION = "Can the room hear the minister again?"
 @pytest_asyncio.fixture(loop_scope="module")
 async def relay_room(tmp_path: Path) -> AsyncIterator[Room]:
     """tests.test_relay's `room`, in this module's event loop (the browser's)."""
-    main = HubProcess(tmp_path / "main").start()
-    created = await create_session(main.url, "Main session", state="live")
-    code, minted, _ = await ahttp(
-        "POST", f"{main.url}/api/sessions/{created['id']}/tokens",
-        {"role": "hub", "name": "Nairobi hub", "city": "Nairobi", "country": "KE"},
-        token=ADMIN_KEY)
-    assert code == 201, minted
-    proxy = await Proxy(main.port).start()
-    relay = HubProcess(tmp_path / "relay", command="relay", args=[
-        "--upstream", f"http://127.0.0.1:{proxy.port}", "--token", minted["token"]])
-    relay.start()
-    try:
-        code, status, _ = await ahttp("GET", f"{relay.url}/api/relay", token=ADMIN_KEY)
-        assert code == 200, status
-        room = Room(main, relay, proxy, created, minted["token"], status["links"])
-        await room.wait_status(lambda s: s["connected"])
-        yield room
-    finally:
-        await proxy.close()
-        relay.terminate()
-        main.terminate()
+    async with open_room(tmp_path) as opened:
+        yield opened
 
 
 async def live(page: Any) -> None:

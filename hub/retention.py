@@ -20,8 +20,8 @@ from aiohttp import web
 
 from . import keys
 from .domain.erasure import retention_expired
-from .domain.session import apply as apply_fact
 from .domain.session import CLOSED, new_session
+from .domain.session import apply as apply_fact
 from .errors import HubError
 from .log import EventLog, LogUnavailable
 from .session import Sessions

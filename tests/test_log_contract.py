@@ -371,7 +371,7 @@ async def test_rewrite_refuses_a_history_it_must_not_store(log: EventLog) -> Non
     for wrong in ([], [batch("s1", 1)], [batch("s1", 2, epoch="e2")],
                   [batch("s1", 1, epoch="e2"), batch("s1", 2, epoch="e3")],
                   [batch("s2", 1, epoch="e2")]):
-        with pytest.raises(ValueError, match="rewrite|epoch"):
+        with pytest.raises(ValueError, match=r"rewrite|epoch"):
             await log.rewrite("s1", head, wrong)
     assert await log.head("s1") == head
 

@@ -308,6 +308,8 @@ async def test_export_then_erase_a_person(any_hub: RunningHub) -> None:
             await again.connect()
         status, body, _ = await ahttp("GET", f"{url}/me", token=m["alice"].token)
         assert status == 403 and body["error"]["reason"] == "erased"
+        status, body, _ = await ahttp("GET", f"{hub.base}/sse/{sid}?token={m['alice'].token}")
+        assert status == 403 and body["error"]["reason"] == "erased"
         status, body, _ = await ahttp("GET", f"{url}/people/{who}", token=ADMIN_KEY)
         assert status == 404
 

@@ -20,7 +20,7 @@ from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import CAPTIONER, HUB, LINK_ROLES, ORGANIZER, PARTICIPANT, ROLES, STAFF
 from .domain.session import SessionState
-from .errors import UNAUTHORIZED, HubError, bad_request, forbidden
+from .errors import FORBIDDEN, UNAUTHORIZED, HubError, bad_request, forbidden
 from .log.embedded import new_epoch_id
 from .security import client_address
 from .session import Session, now_ms
@@ -395,6 +395,56 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 
 
+async def _person(request: web.Request) -> tuple[Session, str]:
+    """The organizer's session and the identity named in the path (not the organizer)."""
+    session, _ = await allowed(request, frozenset({ORGANIZER}))
+    identity = request.match_info["identity"]
+    known = session.state.identities.get(identity)
+    if known is None:
+        erased = identity in session.state.erased
+        raise HubError("not_found", f"identity {identity!r} was erased from this session"
+                       if erased else f"no identity {identity!r} in this session")
+    if known.role == ORGANIZER:
+        raise bad_request("the organizer's own identity holds no personal data to export "
+                          "or erase")
+    return session, identity
+
+
+async def export_person(request: web.Request) -> web.Response:
+    """Everything the session holds of one identity, as JSON (organizer only)."""
+    session, identity = await _person(request)
+    return _export(await session.person(identity), f"{session.id}-{identity}.json")
+
+
+async def erase_person(request: web.Request) -> web.Response:
+    """Erase one person's data from a session that is kept (hub.domain.erasure)."""
+    session, identity = await _person(request)
+    return json_response(await session.erase(identity))
+
+
+async def export_me(request: web.Request) -> web.Response:
+    """The caller's own data, with their personal (or named) token. A banned person may
+    still ask; an erased one has nothing left."""
+    session_id = request.match_info["session_id"]
+    grant = authorize(request, session_id, None)
+    if grant.admin or grant.identity is None:
+        raise bad_request("use your personal token (`welcome.you.token`), not a join link")
+    session = await request.app[keys.SESSIONS].get(session_id)
+    if grant.identity in session.state.erased:
+        raise HubError(FORBIDDEN, "the organizer erased this identity's data from this "
+                       "session", reason="erased")
+    if grant.identity not in session.state.identities:
+        raise HubError("not_found", "this session holds nothing of you yet: join first")
+    return _export(await session.person(grant.identity), f"{session_id}-me.json")
+
+
+def _export(data: dict[str, Any], filename: str) -> web.Response:
+    response = json_response(data)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/api/sessions", create_session),
@@ -413,4 +463,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/healthz", healthz),
         web.get("/readyz", readyz),
         web.get("/metrics", metrics),
+        web.get("/api/sessions/{session_id}/people/{identity}", export_person),
+        web.delete("/api/sessions/{session_id}/people/{identity}", erase_person),
+        web.get("/api/sessions/{session_id}/me", export_me),
     ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, keys, protocol, sse, ws
+from . import api, keys, protocol, retention, sse, ws
 from .config import Config
 from .connection import Connection
 from .domain.roles import LINK_ROLES
@@ -35,6 +35,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.LIMITS] = RateLimits(config)
     app[keys.CONNECTIONS] = set()
     app.cleanup_ctx.append(_backend)
+    app.cleanup_ctx.append(retention.run)  # after the backend: it deletes through it
     app.on_shutdown.append(_say_goodbye)
     app.router.add_routes(api.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)

@@ -22,6 +22,9 @@ from .tokens import Grant, Signer, new_identity_id
 
 def check_standing(state: SessionState, grant: Grant) -> None:
     """Refuse a banned identity's token and a retired join link, on every transport."""
+    if grant.identity is not None and grant.identity in state.erased:
+        raise HubError(FORBIDDEN, "the organizer erased this identity's data from this session",
+                       reason="erased")
     if grant.identity is not None and grant.identity in state.banned:
         raise HubError(FORBIDDEN, "the moderators removed you from this session",
                        reason="banned")

@@ -36,6 +36,11 @@ class Config:
     trust_proxy: bool = False  # take the client address from X-Forwarded-For (behind nginx)
     metrics_token: str | None = None  # when set, /metrics wants it as a bearer token
     web_dir: str | None = None
+    # Sessions closed and untouched for this many days are deleted (0: kept forever). A
+    # year: long enough for the report and transcript to serve the next edition of a
+    # yearly meeting, short enough that people's data is not kept without an end.
+    retention_days: float = 365.0
+    retention_sweep: float = 3600.0  # seconds between sweeps (each at a random moment)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -64,6 +69,10 @@ class Config:
                           ("HUB_OUTBOX_FRAMES", "outbox_frames")):
             if env.get(name):
                 values[key] = int(env[name])
+        for name, key in (("HUB_RETENTION_DAYS", "retention_days"),
+                          ("HUB_RETENTION_SWEEP_SECONDS", "retention_sweep")):
+            if env.get(name):
+                values[key] = float(env[name])
         if env.get("HUB_TRUST_PROXY", "").lower() in ("1", "true", "yes"):
             values["trust_proxy"] = True
         if env.get("HUB_WEB_DIR"):

@@ -19,15 +19,16 @@ from typing import Any
 
 from . import protocol
 from .connection import Connection, ConnState, Entry
-from .domain import commands, views
+from .domain import commands, erasure, views
 from .domain.commands import Actor, Decision
 from .domain.roles import HUB, MODERATOR, ORGANIZER, PARTICIPANT, wire_name
 from .domain.session import CLOSED, SessionState, apply, new_session
 from .domain.snapshot import dump_state
 from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
-from .log import Batch, ChannelEvent, EventLog, LogConflict, LogUnavailable
+from .log import Batch, ChannelEvent, EventLog, Head, LogConflict, LogUnavailable
 from .log.embedded import new_epoch_id
 from .metrics import Metrics
+from .tokens import new_identity_id
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,33 @@ EPOCH_CHANGE_PAUSE = 300.0  # seconds between epoch changes a client's offsets c
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def make_batch(state: SessionState, fact: dict[str, Any], ts: int) -> Batch:
+    """The batch that appends `fact` to the log `state` was folded from: the fact and the
+    events it puts on each channel, each frame encoded once."""
+    events: list[ChannelEvent] = []
+    tops = dict(state.tops)
+    for channel, kind, data in views.project(state, fact):
+        offset = tops.get(channel, 0) + 1
+        tops[channel] = offset
+        frame = protocol.event_frame(wire_name(channel), state.epoch, offset, kind, data, ts)
+        events.append(ChannelEvent(channel, offset, frame, kind))
+    return Batch(state.id, state.offset + 1, state.epoch, ts, fact, tuple(events))
+
+
+def fold_into_batches(state: SessionState, entries: list[erasure.Entry]) -> list[Batch]:
+    """Facts (with their times) made into batches 1..n under `state.epoch`, folded into
+    `state` (a new one) as they go: a whole history written again."""
+    out = []
+    for ts, fact in entries:
+        batch = make_batch(state, fact, ts)
+        apply(state, fact)
+        state.offset = batch.offset
+        for event in batch.events:
+            state.tops[event.channel] = event.offset
+        out.append(batch)
+    return out
 
 
 class Session:
@@ -163,7 +191,11 @@ class Session:
             self._apply(batch, fan_out=False)
         self.state.epoch = epoch
         for conn in list(self.connections):
-            conn.kick(protocol.CLOSE_SLOW, "history reset; resume", reconnect=True)
+            if conn.identity in self.state.erased:
+                conn.kick(protocol.CLOSE_FORBIDDEN, "the organizer erased your data from this "
+                          "session", reconnect=False)
+            else:
+                conn.kick(protocol.CLOSE_SLOW, "history reset; resume", reconnect=True)
 
     async def _put_back(self) -> None:
         """The store lost the session (Redis came back empty): write the state we hold back
@@ -246,15 +278,7 @@ class Session:
     # -- writing -----------------------------------------------------------------------
 
     def _make_batch(self, fact: dict[str, Any], ts: int) -> Batch:
-        state = self.state
-        events: list[ChannelEvent] = []
-        tops = dict(state.tops)
-        for channel, kind, data in views.project(state, fact):
-            offset = tops.get(channel, 0) + 1
-            tops[channel] = offset
-            frame = protocol.event_frame(wire_name(channel), state.epoch, offset, kind, data, ts)
-            events.append(ChannelEvent(channel, offset, frame, kind))
-        return Batch(self.id, state.offset + 1, state.epoch, ts, fact, tuple(events))
+        return make_batch(self.state, fact, ts)
 
     async def execute(self, decide: Callable[[SessionState], Decision]) -> dict[str, Any]:
         """Decide against the current state and append; retried on a moved head."""
@@ -286,6 +310,60 @@ class Session:
                     self._archive_later()
                 return decision.result
         raise HubError(CONFLICT, "the session is very busy; try again")
+
+    async def erase(self, identity: str) -> dict[str, Any]:
+        """Erase one person's data (hub.domain.erasure): the whole history is folded again
+        without it and replaces the stored one under a fresh epoch. Readers here start
+        again from a fresh snapshot; other instances see the epoch change and do the same;
+        the person's connections are closed and their tokens refused."""
+        async with self._write_lock:
+            for attempt in range(APPEND_ATTEMPTS):
+                await self._catch_up_or_unavailable()
+                known = self.state.identities.get(identity)
+                if known is None:
+                    raise not_found(f"no identity {identity!r} in this session")
+                expect = Head(self.state.offset, self.state.epoch)
+                try:
+                    entries = [(b.ts, b.fact) for b in await self._whole_log()]
+                    alias = new_identity_id()
+                    scrubbed = erasure.scrub(entries, identity, alias)
+                    state = new_session(self.id)
+                    state.epoch = new_epoch_id()
+                    batches = fold_into_batches(state, scrubbed)
+                    last = erasure.erased_fact(state, identity, alias, now_ms())
+                    batches.append(make_batch(state, last, last["ts"]))
+                    await self.log.rewrite(self.id, expect, batches)
+                except LogConflict:
+                    await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE * (attempt + 1)))
+                    continue
+                except LogUnavailable as exc:
+                    raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); retry") from exc
+                log.info("session %s: identity %s erased (%d facts dropped)", self.id,
+                         identity, len(entries) - len(scrubbed))
+                await self._catch_up_or_unavailable()  # the new epoch: a fresh state
+                return {"identity": identity, "erased": True,
+                        "items": len(erasure.authored((f for _, f in entries), identity)),
+                        "facts_dropped": len(entries) - len(scrubbed)}
+        raise HubError(CONFLICT, "the session is very busy; try again")
+
+    async def _whole_log(self) -> list[Batch]:
+        batches: list[Batch] = []
+        while True:
+            page = await self.log.batches(self.id, batches[-1].offset if batches else 0, PAGE)
+            batches.extend(page)
+            if len(page) < PAGE:
+                return batches
+
+    async def person(self, identity: str) -> dict[str, Any]:
+        """Everything this session holds of one identity (hub.domain.erasure.person_data)."""
+        await self._catch_up_or_unavailable()
+        if identity not in self.state.identities:
+            raise not_found(f"no identity {identity!r} in this session")
+        try:
+            batches = await self._whole_log()
+        except LogUnavailable as exc:
+            raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); retry") from exc
+        return erasure.person_data(self.state, [(b.ts, b.fact) for b in batches], identity)
 
     async def _catch_up_or_unavailable(self) -> None:
         try:

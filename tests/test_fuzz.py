@@ -1126,12 +1126,15 @@ def test_fuzz_http_caption_ingest(world: World, data: st.DataObject) -> None:
 @settings(FUZZ, max_examples=150 * SCALE)
 @given(data=st.data())
 def test_fuzz_http_exports_and_reads(world: World, data: st.DataObject) -> None:
-    """Transcript and report in random formats and languages; floor, stats, caption seq."""
+    """Transcript and report in random formats and languages; floor, stats, caption seq;
+    one person's export (`me`, `people/<identity>`) with any token."""
     EXAMPLES["http_exports"] += 1
     sid = data.draw(st.sampled_from([world.sessions["a"]["id"]] * 4 + ["nosuch"]))
     auth = data.draw(http_auth(world, world.sessions["a"]["id"]))
     what = data.draw(st.sampled_from(["transcript", "report", "floor", "stats", "captions/seq",
-                                      "links", ""]))
+                                      "links", "", "me", "people/nosuch", "people/organizer"])
+                     | st.text(alphabet="abcdefghijklmnop_-%.", min_size=1, max_size=12).map(
+                         lambda who: f"people/{who}"))
     params = data.draw(st.fixed_dictionaries({}, optional={
         "format": QUERY_VALUE, "lang": LANG | QUERY_VALUE, "ordering": QUERY_VALUE,
         "junk": QUERY_VALUE}))

@@ -320,6 +320,62 @@ async def test_delete_removes_a_session_and_nothing_else(backend: Backend) -> No
     assert await log.create(batch("gone", 1))  # the id can be used again
 
 
+async def test_rewrite_replaces_the_whole_history(backend: Backend) -> None:
+    """A person's erasure: batches, every channel's frames and the head are replaced at
+    once, other sessions are untouched, and listeners of every instance hear of it."""
+    log, other = await backend.open(), await backend.open()
+    inbox = Inbox()
+    other.listen("s1", inbox)
+    await backend.settle(other)
+    await fill(log, "s1", 2)
+    await log.append(batch("s1", 3, event("public", 3), event("private:p1", 1, "secret")))
+    kept = await fill(log, "s2", 2)
+    await inbox.wait_count(3)
+    fresh = [batch("s1", 1, epoch="e2", note="clean"),
+             batch("s1", 2, event("public", 1, "clean"), event("private:p2", 1), epoch="e2")]
+    await log.rewrite("s1", Head(3, EPOCH), fresh)
+    for reader in (log, other):
+        assert await reader.head("s1") == Head(2, "e2")
+        assert await reader.batches("s1", 0) == fresh
+        assert await reader.frames("s1", "public", 0) == [(1, fresh[1].events[0].frame)]
+        assert await reader.frames("s1", "private:p1", 0) == []
+        assert await reader.frames("s1", "private:p2", 0) == [(1, fresh[1].events[1].frame)]
+        assert await reader.batches("s2", 0) == kept
+    await inbox.wait_count(4)
+    assert inbox.batches[-1] == fresh[-1]
+    await log.append(batch("s1", 3, event("public", 2), epoch="e2"))  # and it goes on
+    assert await log.head("s1") == Head(3, "e2")
+
+
+async def test_rewrite_against_a_moved_head_conflicts_and_changes_nothing(
+    backend: Backend,
+) -> None:
+    log = await backend.open()
+    made = await fill(log, "s1", 3)
+    fresh = [batch("s1", 1, event("public", 1, "clean"), epoch="e2")]
+    for stale in (Head(2, EPOCH), Head(3, "other")):
+        with pytest.raises(LogConflict) as caught:
+            await log.rewrite("s1", stale, fresh)
+        assert caught.value.head == Head(3, EPOCH)
+    with pytest.raises(LogConflict):
+        await log.rewrite("nope", Head(1, EPOCH), [batch("nope", 1, epoch="e2")])
+    assert await log.head("s1") == Head(3, EPOCH)
+    assert await log.batches("s1", 0) == made
+    assert [o for o, _ in await log.frames("s1", "public", 0)] == [1, 2, 3]
+    assert await log.head("nope") is None
+
+
+async def test_rewrite_refuses_a_history_it_must_not_store(log: EventLog) -> None:
+    await fill(log, "s1", 2)
+    head = Head(2, EPOCH)
+    for wrong in ([], [batch("s1", 1)], [batch("s1", 2, epoch="e2")],
+                  [batch("s1", 1, epoch="e2"), batch("s1", 2, epoch="e3")],
+                  [batch("s2", 1, epoch="e2")]):
+        with pytest.raises(ValueError, match=r"rewrite|epoch"):
+            await log.rewrite("s1", head, wrong)
+    assert await log.head("s1") == head
+
+
 async def test_ping_is_true_when_up_and_false_after_close(backend: Backend) -> None:
     log = await backend.open()
     assert await log.ping()

@@ -178,6 +178,7 @@ class SessionState:
     epoch: str = ""
     tops: dict[str, int] = field(default_factory=dict)
     relay: RelayState | None = None  # set when this session is a hub's relay of a meeting
+    erased: set[str] = field(default_factory=set)  # identities erased: their tokens are refused
 
     @property
     def floor_language(self) -> str:
@@ -328,6 +329,15 @@ def _ban(state: SessionState, fact: dict[str, Any]) -> None:
         state.order = list(fact["order"])
 
 
+def _erased(state: SessionState, fact: dict[str, Any]) -> None:
+    """The end of one person's erasure (hub.domain.erasure): their open items withdrawn."""
+    state.erased.add(fact["identity"])
+    for data in fact["items"]:
+        state.items[data["id"]] = Item.from_dict(data)
+    if "order" in fact:
+        state.order = list(fact["order"])
+
+
 def _rotate(state: SessionState, fact: dict[str, Any]) -> None:
     state.links[fact["role"]] = fact["generation"]
 
@@ -363,4 +373,5 @@ _APPLY = {
     "floor": _floor,
     "ban": _ban,
     "rotate": _rotate,
+    "erased": _erased,
 }

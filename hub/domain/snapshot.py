@@ -43,6 +43,7 @@ def dump_state(state: SessionState) -> dict[str, Any]:
         "flags": [f.to_dict() for f in state.flags.values()],
         "floor": dict(state.floor),
         "relay": asdict(state.relay) if state.relay is not None else None,
+        "erased": sorted(state.erased),
     }
 
 
@@ -72,4 +73,5 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     state.floor = dict(data["floor"])
     relay = data.get("relay")
     state.relay = RelayState(**relay) if relay is not None else None
+    state.erased = set(data.get("erased", ()))
     state.tops = {}  # a fresh epoch: every channel starts again

@@ -238,6 +238,7 @@ _PROJECT = {
     "ban": _ban,
     "rotate": _none,
     "restored": _none,
+    "erased": _items,  # the erased person's open items, withdrawn
 }
 
 

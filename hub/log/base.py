@@ -180,6 +180,22 @@ class EventLog(abc.ABC):
         """Remove everything stored of `session` (its log, frames, archive); True if it was."""
 
     @abc.abstractmethod
+    async def rewrite(self, session: str, expect: Head, batches: list[Batch]) -> None:
+        """Replace the session's whole history (batches, frames, archive) by `batches`,
+        atomically, when its head is still `expect`; else LogConflict and nothing changed.
+
+        `batches` are offsets 1..n under one epoch other than `expect.epoch`: every reader
+        then sees the epoch change and starts again from a fresh snapshot. The last batch
+        is announced to listeners, so that other instances notice at once. This is how a
+        person's data is erased from a session that is kept (hub.domain.erasure); the old
+        entries are gone from the store once it returns (see each backend for the files).
+        """
+
+    async def settled(self) -> None:
+        """Wait until background work that finishes an erasure (a VACUUM) is done."""
+        return None  # most backends finish an erasure before `delete`/`rewrite` return
+
+    @abc.abstractmethod
     async def was_deleted(self, session: str) -> bool:
         """Whether `session` is missing because it was deleted (and not because the store
         lost data, after which a session's holders put it back)."""
@@ -191,3 +207,18 @@ class EventLog(abc.ABC):
     @abc.abstractmethod
     async def meta(self, key: str, default: str) -> str:
         """The stored value of `key`, storing `default` first when there is none (atomically)."""
+
+
+def check_rewrite(session: str, expect: Head, batches: list[Batch]) -> None:
+    """Refuse (ValueError) a history that `EventLog.rewrite` must not store."""
+    if not batches:
+        raise ValueError("rewrite needs at least one batch: use delete() to remove a session")
+    epoch = batches[0].epoch
+    if epoch == expect.epoch:
+        raise ValueError("a rewritten history needs a new epoch, so that readers start again")
+    for number, batch in enumerate(batches, start=1):
+        if batch.session != session or batch.offset != number or batch.epoch != epoch:
+            raise ValueError(
+                f"rewrite takes batches of {session!r} numbered 1..n under one epoch; "
+                f"got {batch.session!r}#{batch.offset} epoch {batch.epoch!r} at {number}"
+            )

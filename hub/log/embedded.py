@@ -3,6 +3,12 @@
 An acknowledged append has been committed by SQLite in WAL mode, so it survives
 the process being killed (`kill -9`); `synchronous=NORMAL` trades only the last
 commits on a power cut for speed. All SQLite work runs on one thread, in order.
+
+Erasure (a deleted session, a person's rewritten history) really erases:
+`secure_delete` overwrites deleted rows with zeros, the WAL (which still holds the old
+page images) is checkpointed and truncated before `delete` and `rewrite` return, and a
+VACUUM then rebuilds the file in the background (on the SQLite thread: appends wait for
+it, the event loop does not).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable
+from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable, check_rewrite
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,6 +55,8 @@ class EmbeddedLog(EventLog):
         self._db: sqlite3.Connection | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-sqlite")
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._vacuum: asyncio.Task[None] | None = None
+        self._vacuum_again = False
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -70,12 +78,15 @@ class EmbeddedLog(EventLog):
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
+            db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left
             db.executescript(SCHEMA)
             return db
 
         self._db = await self._run(open_db)
 
     async def close(self) -> None:
+        if self._vacuum is not None:
+            await asyncio.gather(self._vacuum, return_exceptions=True)
         if self._db is not None:
             db, self._db = self._db, None
             await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
@@ -218,13 +229,85 @@ class EmbeddedLog(EventLog):
                 db.execute("DELETE FROM batches WHERE session=?", (session,))
                 db.execute("DELETE FROM frames WHERE session=?", (session,))
                 db.execute("COMMIT")
-                return bool(found)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            if found:
+                self._truncate_wal(db)
+            return bool(found)
 
         deleted: bool = await self._run(write)
+        if deleted:
+            self._vacuum_later()
         return deleted
+
+    async def rewrite(self, session: str, expect: Head, batches: list[Batch]) -> None:
+        """Replace the session's rows in one transaction, then erase the old ones from the
+        files (see the module docstring)."""
+        check_rewrite(session, expect, batches)
+
+        def write() -> Head | None:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT head, epoch FROM sessions WHERE id=?", (session,)
+                ).fetchone()
+                head = Head(row[0], row[1]) if row else None
+                if head != expect:
+                    db.execute("ROLLBACK")
+                    return head
+                db.execute("DELETE FROM batches WHERE session=?", (session,))
+                db.execute("DELETE FROM frames WHERE session=?", (session,))
+                db.execute("UPDATE sessions SET epoch=? WHERE id=?", (batches[0].epoch, session))
+                for batch in batches:
+                    self._write_batch(db, batch)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._truncate_wal(db)
+            return expect
+
+        head = await self._run(write)
+        if head != expect:
+            raise LogConflict(head)
+        self._vacuum_later()
+        self._announce(batches[-1])
+
+    @staticmethod
+    def _truncate_wal(db: sqlite3.Connection) -> None:
+        """Copy the WAL into the database and empty it: it held the erased rows' pages."""
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _vacuum_later(self) -> None:
+        """Rebuild the file in the background (one VACUUM at a time; one more if asked
+        meanwhile), so that no page keeps what was erased and the space is given back."""
+        if self._vacuum is not None and not self._vacuum.done():
+            self._vacuum_again = True
+            return
+
+        async def vacuum() -> None:
+            while True:
+                self._vacuum_again = False
+                try:
+                    await self._run(self._vacuum_now)
+                except (LogUnavailable, RuntimeError) as exc:
+                    log.warning("sqlite VACUUM after an erasure failed: %s", exc)
+                if not self._vacuum_again:
+                    return
+
+        self._vacuum = asyncio.create_task(vacuum(), name="hub-sqlite-vacuum")
+
+    def _vacuum_now(self) -> None:
+        db = self._conn()
+        db.execute("VACUUM")
+        self._truncate_wal(db)
+
+    async def settled(self) -> None:
+        """Wait until the VACUUM that follows a delete or a rewrite is done."""
+        while self._vacuum is not None and not self._vacuum.done():
+            await asyncio.gather(self._vacuum, return_exceptions=True)
 
     async def was_deleted(self, session: str) -> bool:
         """SQLite keeps what it acknowledged: a missing session was deleted."""

@@ -31,7 +31,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -45,7 +45,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .archive import Archive
-from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable
+from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable, check_rewrite
 
 if TYPE_CHECKING:
     from redis.asyncio.cluster import RedisCluster
@@ -153,6 +153,50 @@ if offset ~= ARGV[1] then return 0 end
 redis.call('DEL', unpack(KEYS))
 return 1
 """
+
+# A rewrite (EventLog.rewrite) stages the new history in keys of the session's slot, then
+# swaps them in with one script: readers see the old history or the new one, never a mix.
+# KEYS: one staged stream. ARGV: the field name, MAXLEN (0: none), seconds the staged key
+# lives (a writer that dies mid-way leaves nothing for long), then pairs (offset, value).
+STAGE_LUA = """
+local maxlen = tonumber(ARGV[2])
+for i = 4, #ARGV, 2 do
+  if maxlen > 0 then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, ARGV[i] .. '-0', ARGV[1], ARGV[i + 1])
+  else
+    redis.call('XADD', KEYS[1], ARGV[i] .. '-0', ARGV[1], ARGV[i + 1])
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+# KEYS: head, log, staged log, the m channel streams now, the n staged channel streams,
+# their n final names. ARGV: expected offset and epoch, new offset and epoch, publish
+# command, bell channel, the last batch, m, n. On a moved head, the staged keys go.
+SWAP_LUA = """
+local m, n = tonumber(ARGV[8]), tonumber(ARGV[9])
+local head = redis.call('HMGET', KEYS[1], 'offset', 'epoch')
+if head[1] ~= ARGV[1] or head[2] ~= ARGV[2] then
+  redis.call('DEL', KEYS[3])
+  for i = 1, n do redis.call('DEL', KEYS[3 + m + i]) end
+  return {'conflict', head[1], head[2]}
+end
+redis.call('DEL', KEYS[2])
+for i = 1, m do redis.call('DEL', KEYS[3 + i]) end
+redis.call('RENAME', KEYS[3], KEYS[2])
+redis.call('PERSIST', KEYS[2])
+for i = 1, n do
+  redis.call('RENAME', KEYS[3 + m + i], KEYS[3 + m + n + i])
+  redis.call('PERSIST', KEYS[3 + m + n + i])
+end
+redis.call('HSET', KEYS[1], 'offset', ARGV[3], 'epoch', ARGV[4])
+redis.call(ARGV[5], ARGV[6], ARGV[7])
+return {'ok'}
+"""
+#: Entries per staging call, and how long staged keys live if the swap never comes.
+STAGE_CHUNK = 500
+STAGE_SECONDS = 600
 
 # KEYS: head. ARGV: the epoch expected, the fresh one.
 NEW_EPOCH_LUA = """
@@ -298,6 +342,8 @@ class RedisLog(EventLog):
             self._scripts[name] = self._client.register_script(text)
         self._scripts["new_epoch"] = self._client.register_script(NEW_EPOCH_LUA)
         self._scripts["drop"] = self._client.register_script(DROP_LUA)
+        self._scripts["stage"] = self._client.register_script(STAGE_LUA)
+        self._scripts["swap"] = self._client.register_script(SWAP_LUA)
         info = await self._info_or_close("cluster")
         if info.get("cluster_enabled"):
             await self._start_cluster()
@@ -427,7 +473,8 @@ class RedisLog(EventLog):
                 f"redis at {self._where} is a cluster but cannot be used: {_describe(exc)}"
             ) from exc
         texts = {"append": APPEND_LUA, "create": CREATE_LUA, "new_epoch": NEW_EPOCH_LUA,
-                 "drop": DROP_LUA, "meta": META_LUA, "presence": PRESENCE_LUA}
+                 "drop": DROP_LUA, "meta": META_LUA, "presence": PRESENCE_LUA,
+                 "stage": STAGE_LUA, "swap": SWAP_LUA}
         self._scripts = {name: ClusterScript(self._cluster, text) for name, text in texts.items()}
         log.info(
             "redis at %s is a cluster of %d primaries: sharded pub/sub, one connection each",
@@ -681,16 +728,10 @@ class RedisLog(EventLog):
 
     async def delete(self, session: str) -> bool:
         """Remove the session's keys (all share its hash tag), its index entry and archive."""
-        pattern = f"{self.prefix}:{{{session}}}:*"  # session ids hold no glob characters
         with self._reaching(f"delete {session}"):
             client = self._conn()
             tombstone = self._key(session, "deleted").encode()
-            if self._cluster is not None:
-                # All of a session's keys share its slot: scan only the node that owns it.
-                node = self._cluster.get_node_from_key(self._key(session, "deleted"))
-                keys = self._cluster.scan_iter(match=pattern, count=500, target_nodes=node)
-            else:
-                keys = client.scan_iter(match=pattern, count=500)
+            keys = self._session_keys(session, "*")
             found = [key async for key in keys if key != tombstone]
             if found:
                 await client.delete(*found)
@@ -701,6 +742,68 @@ class RedisLog(EventLog):
         had_archive = archived.exists()
         archived.unlink(missing_ok=True)
         return bool(found or removed or had_archive)
+
+    def _session_keys(self, session: str, pattern: str) -> AsyncIterator[bytes]:
+        """The session's keys matching `pattern` (after its prefix), scanned where they live."""
+        match = f"{self.prefix}:{{{session}}}:{pattern}"  # session ids hold no glob characters
+        if self._cluster is not None:
+            # All of a session's keys share its slot: scan only the node that owns it.
+            node = self._cluster.get_node_from_key(self._key(session, "head"))
+            return self._cluster.scan_iter(match=match, count=500, target_nodes=node)
+        return self._conn().scan_iter(match=match, count=500)
+
+    async def rewrite(self, session: str, expect: Head, batches: list[Batch]) -> None:
+        """Stage the new history next to the old one, swap it in with one script (head
+        checked there), and rewrite the archive file when there is one."""
+        check_rewrite(session, expect, batches)
+        if await self._redis_head(session) is None:
+            await self._rewrite_archive(session, expect, batches)
+            return
+        token = secrets.token_hex(4)
+        staged_log = self._key(session, f"rw:{token}:log")
+        streams: dict[str, list[tuple[int, bytes]]] = {}
+        for batch in batches:
+            for ev in batch.events:
+                streams.setdefault(ev.channel, []).append((ev.offset, ev.frame))
+        with self._reaching(f"rewrite {session}"):
+            await self._stage(staged_log, b"b", 0, [(b.offset, b.encode()) for b in batches])
+            for channel, entries in streams.items():
+                await self._stage(self._key(session, f"rw:{token}:ch:{channel}"), b"f",
+                                  self.history, entries)
+            old = [key async for key in self._session_keys(session, "ch:*")]
+            channels = sorted(streams)
+            keys = [self._key(session, "head"), self._key(session, "log"), staged_log]
+            keys += [_text(key) for key in old]
+            keys += [self._key(session, f"rw:{token}:ch:{channel}") for channel in channels]
+            keys += [self._key(session, f"ch:{channel}") for channel in channels]
+            last = batches[-1]
+            publish = "SPUBLISH" if self._sharded else "PUBLISH"
+            result = await self._scripts["swap"](keys=keys, args=[
+                expect.offset, expect.epoch, last.offset, last.epoch, publish,
+                self._bell(session), last.encode(), len(old), len(channels)])
+        if result[0] != b"ok":
+            raise LogConflict(Head(int(result[1]), _text(result[2])) if result[1] else None)
+        if self.archive_files.exists(session):  # a restored session's old archive
+            self.archive_files.write(session, batches)
+
+    async def _stage(self, key: str, field: bytes, maxlen: int,
+                     entries: list[tuple[int, bytes]]) -> None:
+        for start in range(0, len(entries), STAGE_CHUNK):
+            args: list[Any] = [field, maxlen, STAGE_SECONDS]
+            for offset, value in entries[start:start + STAGE_CHUNK]:
+                args += [offset, value]
+            await self._scripts["stage"](keys=[key], args=args)
+
+    async def _rewrite_archive(self, session: str, expect: Head, batches: list[Batch]) -> None:
+        """A session that lives only in its archive file: write the file again."""
+        archived = self.archive_files.read(session)
+        head = Head(archived[-1].offset, archived[-1].epoch) if archived else None
+        if head != expect:
+            raise LogConflict(head)
+        self.archive_files.write(session, batches)
+        with self._reaching(f"rewrite {session}"):
+            publish = self._conn().spublish if self._sharded else self._conn().publish
+            await publish(self._bell(session), batches[-1].encode())
 
     async def was_deleted(self, session: str) -> bool:
         """True when a tombstone says the session was deleted (kept a day)."""

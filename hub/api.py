@@ -155,7 +155,7 @@ async def create_session(request: web.Request) -> web.Response:
 def _links(request: web.Request, state: SessionState) -> dict[str, Any]:
     """The current join link of every role, and the caption ingest URL."""
     signer = request.app[keys.SIGNER]
-    expires = signer.expiry()  # fresh links at every call, each with the default lifetime
+    expires = signer.link_expiry()  # the same links all day, fresh ones the next
     tokens = {role: signer.mint(state.id, role, expires=expires,
                                 generation=state.links.get(role, 0))
               for role in LINK_ROLES}

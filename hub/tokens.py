@@ -104,6 +104,12 @@ class Signer:
         """When a token minted now with `ttl` (else the default lifetime) expires."""
         return int(time.time()) + (self.ttl if ttl is None else ttl)
 
+    def link_expiry(self) -> int:
+        """The expiry of join links minted now: the end of the UTC day the default lifetime
+        from now. Links minted on one day are the same link (a printed agenda, a QR code and
+        the organizer's page agree), and a day later's are fresh."""
+        return -(-self.expiry() // DAY) * DAY
+
     def personal(self, grant: Grant, identity: str) -> str:
         """The personal token of an identity that joined with the join link `grant`: it
         expires `grace` after that link, so a resume works a while after the link ran out,

@@ -18,16 +18,26 @@ from .domain import commands, meeting, report, transcript, views
 from .domain.captions import match_language
 from .domain.commands import Actor
 from .domain.profiles import check_profile
-from .domain.roles import CAPTIONER, HUB, LINK_ROLES, ORGANIZER, PARTICIPANT, ROLES, STAFF
+from .domain.roles import (
+    CAPTIONER,
+    HUB,
+    LINK_ROLES,
+    ORGANIZER,
+    PARTICIPANT,
+    ROLES,
+    STAFF,
+    check_may_mint,
+)
 from .domain.session import SessionState
 from .errors import FORBIDDEN, UNAUTHORIZED, HubError, bad_request, forbidden
 from .log.embedded import new_epoch_id
 from .security import client_address
 from .session import Session, now_ms
-from .tokens import Grant, new_identity_id
+from .tokens import DAY, Grant, new_identity_id
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
 MAX_BODY = 1024 * 1024
+MIN_TTL = 60  # seconds: the shortest lifetime `POST …/tokens` gives
 # Captioning software made for the common push APIs starts a post with a timestamp line.
 TIMESTAMP_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\S*(\s+region:\S+)?$")
 
@@ -145,9 +155,12 @@ async def create_session(request: web.Request) -> web.Response:
 def _links(request: web.Request, state: SessionState) -> dict[str, Any]:
     """The current join link of every role, and the caption ingest URL."""
     signer = request.app[keys.SIGNER]
-    tokens = {role: signer.mint(state.id, role, generation=state.links.get(role, 0))
+    expires = signer.link_expiry()  # the same links all day, fresh ones the next
+    tokens = {role: signer.mint(state.id, role, expires=expires,
+                                generation=state.links.get(role, 0))
               for role in LINK_ROLES}
     return {
+        "expires": expires,
         "links": {role: page_link(request, state.id, role, tok) for role, tok in tokens.items()},
         "tokens": tokens,
         "captions_url": f"{base_url(request)}/api/sessions/{state.id}/captions"
@@ -224,8 +237,21 @@ async def get_session(request: web.Request) -> web.Response:
     return json_response({**views.session_data(session.state), "presence": session.presence()})
 
 
+def _ttl(request: web.Request, body: dict[str, Any]) -> int | None:
+    """The lifetime asked for in seconds (`ttl`), within the deployment's maximum."""
+    ttl = body.get("ttl")
+    if ttl is None:
+        return None
+    longest = round(request.app[keys.CONFIG].token_max_ttl_days * DAY)
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or not MIN_TTL <= ttl <= longest:
+        raise bad_request(f"`ttl` takes a whole number of seconds from {MIN_TTL} to {longest}")
+    return ttl
+
+
 async def mint_token(request: web.Request) -> web.Response:
-    """A named token (one identity, e.g. one per regional hub), or a hub's attendee link."""
+    """A named token (one identity, e.g. one per regional hub), or a hub's attendee link.
+    Only the organizer mints moderator and captioner tokens; each mint of a named token is
+    recorded (identity, role, name, expiry) so it can be listed and revoked."""
     session, grant = await allowed(request, STAFF | {HUB})
     session_id = session.id
     body = await read_json(request)
@@ -234,33 +260,59 @@ async def mint_token(request: web.Request) -> web.Response:
         raise bad_request(f"`role` must be one of {', '.join(LINK_ROLES)}")
     signer = request.app[keys.SIGNER]
     hub = _opt_str(body, "hub")
+    expires = signer.expiry(_ttl(request, body))
     if grant.role == HUB:  # a hub mints links for its own attendees, nothing else
         if role != PARTICIPANT or hub not in (None, grant.identity):
             raise forbidden("a hub may only mint attendee links for itself")
         hub = grant.identity
+        if grant.expires is not None:  # never outliving the hub's own token
+            expires = min(expires, grant.expires)
     if hub is not None:
         known = session.state.identities.get(hub)
         if role != PARTICIPANT or known is None or known.role != HUB:
             raise bad_request("`hub` takes a connected hub's id, for role participant")
-        token = signer.mint(session_id, PARTICIPANT, hub=hub,
+        token = signer.mint(session_id, PARTICIPANT, hub=hub, expires=expires,
                             generation=session.state.links.get(PARTICIPANT, 0))
         return json_response({"token": token, "role": role, "hub": hub, "name": known.name,
+                              "expires": expires,
                               "link": page_link(request, session_id, role, token)}, 201)
-    if grant.role not in STAFF:
-        raise forbidden("only moderators and the organizer mint named links")
+    check_may_mint(grant.role, role)
     name = commands.check_name(_opt_str(body, "name") or "")
     place = {k: v for k in ("city", "country") if (v := _opt_str(body, k))}
     if "country" in place:
         place["country"] = check_profile({"country": place["country"]})["country"]
     if "city" in place:
         place["city"] = commands.check_name(place["city"])
-    token = signer.mint(session_id, role, identity=new_identity_id(), name=name,
+    identity = new_identity_id()
+    actor = Actor(grant.identity or ORGANIZER, grant.role, grant.name or "")
+    await session.execute(lambda st: commands.name_token(
+        st, actor, identity=identity, role=role, name=name, expires=expires, now=now_ms()))
+    token = signer.mint(session_id, role, identity=identity, name=name, expires=expires,
                         place=place if role == HUB else None)
     return json_response(
-        {"token": token, "role": role, "name": name,
+        {"token": token, "role": role, "name": name, "identity": identity, "expires": expires,
          "link": page_link(request, session_id, role, token)},
         201,
     )
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    """Who holds a token the organizer may revoke: named tokens minted (used or not) and the
+    staff, hubs and screens that joined by a join link. Never the tokens themselves."""
+    session, _ = await allowed(request, frozenset({ORGANIZER}))
+    return json_response({"id": session.id, "tokens": views.token_holders(session.state)})
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    """Revoke every token naming one identity: a `ban` of it, on every instance and
+    transport. The organizer revokes anyone; a moderator participants, hubs and screens."""
+    session, grant = await allowed(request, STAFF)
+    identity = request.match_info["identity"]
+    body = await read_json(request)
+    reason = _opt_str(body, "reason")
+    actor = Actor(grant.identity or ORGANIZER, grant.role, grant.name or "")
+    await session.execute(lambda st: commands.ban(st, actor, identity, reason, False))
+    return json_response({"identity": identity, "revoked": True})
 
 
 async def _captioner(request: web.Request) -> tuple[Session, Actor]:
@@ -453,6 +505,8 @@ def routes() -> list[web.RouteDef]:
         web.patch("/api/sessions/{session_id}", patch_session),
         web.delete("/api/sessions/{session_id}", delete_session),
         web.post("/api/sessions/{session_id}/tokens", mint_token),
+        web.get("/api/sessions/{session_id}/tokens", list_tokens),
+        web.delete("/api/sessions/{session_id}/tokens/{identity}", revoke_token),
         web.post("/api/sessions/{session_id}/captions", ingest_captions),
         web.get("/api/sessions/{session_id}/captions/seq", caption_seq),
         web.get("/api/sessions/{session_id}/transcript", get_transcript),

@@ -19,7 +19,7 @@ from .metrics import Metrics
 from .ratelimit import RateLimits
 from .security import security_headers
 from .session import Sessions
-from .tokens import Signer
+from .tokens import DAY, Signer
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
         # Printed once, when it is first made; it is kept with the state afterwards.
         print(f"hub: generated the admin key (keep it safe): {admin_key}", flush=True)
     app[keys.LOG] = event_log
-    app[keys.SIGNER] = Signer(secret, admin_key)
+    app[keys.SIGNER] = Signer(secret, admin_key, ttl=round(config.token_ttl_days * DAY),
+                              grace=round(config.token_grace_hours * 3600))
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS])
     try:
         yield

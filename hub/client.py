@@ -10,7 +10,7 @@ from .connection import Connection, Entry
 from .domain import commands, views
 from .domain.commands import Actor
 from .domain.profiles import check_profile
-from .domain.roles import HUB, PARTICIPANT, channels_for, check_allowed, wire_name
+from .domain.roles import HUB, PARTICIPANT, PRIVILEGED, channels_for, check_allowed, wire_name
 from .domain.session import SessionState
 from .errors import FORBIDDEN, UNAUTHORIZED, UNAVAILABLE, HubError
 from .log import LogUnavailable
@@ -26,8 +26,8 @@ def check_standing(state: SessionState, grant: Grant) -> None:
         raise HubError(FORBIDDEN, "the organizer erased this identity's data from this session",
                        reason="erased")
     if grant.identity is not None and grant.identity in state.banned:
-        raise HubError(FORBIDDEN, "the moderators removed you from this session",
-                       reason="banned")
+        who = "the organizer" if grant.role in PRIVILEGED else "the moderators"
+        raise HubError(FORBIDDEN, f"{who} removed you from this session", reason="banned")
     if grant.identity is None and not grant.admin and grant.generation < state.links.get(
         grant.role, 0
     ):
@@ -78,9 +78,8 @@ async def _join(
     conn.identity, conn.role = identity, role
     conn.lite = hello.lite
     conn.name = session.state.identities[identity].name
-    token = hello.token if grant.identity is not None or grant.admin else signer.mint(
-        session.id, role, identity=identity
-    )
+    token = hello.token if grant.identity is not None or grant.admin else signer.personal(
+        grant, identity)
     you = {"id": identity, "role": role, "name": conn.name, "token": token}
     keys = channels_for(role, identity)
     if hello.resume and await _resume(session, conn, hello, keys, you, ref):

@@ -35,6 +35,12 @@ class Config:
     max_connections_per_address: int = 1000
     trust_proxy: bool = False  # take the client address from X-Forwarded-For (behind nginx)
     metrics_token: str | None = None  # when set, /metrics wants it as a bearer token
+    # Token lifetimes (docs/protocol.md, "Token expiry"): join links, named tokens and hub
+    # attendee links live `token_ttl_days` unless `POST …/tokens` asks for another `ttl`, at
+    # most `token_max_ttl_days`; a personal token outlives its join link by `token_grace_hours`.
+    token_ttl_days: float = 30.0
+    token_max_ttl_days: float = 180.0
+    token_grace_hours: float = 24.0
     web_dir: str | None = None
     # Sessions closed and untouched for this many days are deleted (0: kept forever). A
     # year: long enough for the report and transcript to serve the next edition of a
@@ -89,5 +95,18 @@ class Config:
             values["allowed_origins"] = tuple(
                 o.strip().rstrip("/") for o in env["HUB_ALLOWED_ORIGINS"].split(",") if o.strip()
             )
+        for name, key in (("HUB_TOKEN_TTL_DAYS", "token_ttl_days"),
+                          ("HUB_TOKEN_MAX_TTL_DAYS", "token_max_ttl_days"),
+                          ("HUB_TOKEN_GRACE_HOURS", "token_grace_hours")):
+            if env.get(name):
+                values[key] = float(env[name])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        """Refuse token lifetimes that make no sense, naming the variable."""
+        if not 0 < self.token_ttl_days <= self.token_max_ttl_days:
+            raise ValueError("HUB_TOKEN_TTL_DAYS must be above 0 and at most "
+                             f"HUB_TOKEN_MAX_TTL_DAYS ({self.token_max_ttl_days:g})")
+        if not 0 <= self.token_grace_hours <= 24 * 7:
+            raise ValueError("HUB_TOKEN_GRACE_HOURS must be from 0 to 168")

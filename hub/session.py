@@ -247,10 +247,11 @@ class Session:
         if kind == "hub_status":
             self._presence_dirty.set()
         elif kind == "ban" and not batch.fact["undo"]:
+            # Every instance applies the fact, so the identity is cut off on all of them.
+            who = "the organizer" if batch.fact["by"] == ORGANIZER else "the moderators"
             for conn in list(self.connections):
                 if conn.identity == batch.fact["identity"]:
-                    conn.kick(protocol.CLOSE_FORBIDDEN, "removed by the moderators",
-                              reconnect=False)
+                    conn.kick(protocol.CLOSE_FORBIDDEN, f"removed by {who}", reconnect=False)
 
     async def _maintain(self) -> None:
         """Presence at most once a second; fill holes when told, and every few seconds."""

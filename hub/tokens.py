@@ -4,6 +4,10 @@ A token is `<payload>.<signature>`, both base64url; the payload is JSON with
 `s` (session), `r` (role), optionally `i` (identity id: the token names one
 identity), `n` (display name for a named identity) and `x` (expiry, seconds
 since the Unix epoch). The signature is HMAC-SHA256 with the server secret.
+
+Every token the hub mints carries `x`, and a token without one is refused: no link
+works for good (issue #12). A personal token, minted in `welcome` for a join link,
+expires a grace period after that link (`Signer.personal`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ import orjson
 
 from .domain.roles import ROLES
 from .errors import UNAUTHORIZED, HubError
+
+DAY = 86_400
+# Refusals of a token that is past (or without) its expiry; the pages tell these apart.
+EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +60,12 @@ def new_identity_id() -> str:
 class Signer:
     """Mints and checks tokens with one secret; also recognises the admin key."""
 
-    def __init__(self, secret: str, admin_key: str) -> None:
+    def __init__(self, secret: str, admin_key: str, *, ttl: int = 30 * DAY,
+                 grace: int = DAY) -> None:
         self._secret = secret.encode()
         self._admin_key = admin_key
+        self.ttl = ttl  # seconds a token lives when its minter asks for nothing else
+        self.grace = grace  # seconds a personal token outlives the join link it came from
 
     def mint(
         self,
@@ -64,11 +75,14 @@ class Signer:
         identity: str | None = None,
         name: str | None = None,
         ttl: int | None = None,
+        expires: int | None = None,
         hub: str | None = None,
         place: dict[str, str] | None = None,
         generation: int = 0,
     ) -> str:
-        """A token for `role` on `session`; with `identity`, every use is that identity."""
+        """A token for `role` on `session`; with `identity`, every use is that identity.
+        It expires at `expires` (seconds since the epoch), else `ttl` (else the default
+        lifetime) seconds from now."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; one of {ROLES}")
         body: dict[str, object] = {"s": session, "r": role}
@@ -76,8 +90,7 @@ class Signer:
             body["i"] = identity
         if name is not None:
             body["n"] = name
-        if ttl is not None:
-            body["x"] = int(time.time()) + ttl
+        body["x"] = expires if expires is not None else self.expiry(ttl)
         if hub is not None:
             body["h"] = hub
         if place:
@@ -86,6 +99,23 @@ class Signer:
             body["g"] = generation
         payload = _b64(orjson.dumps(body))
         return f"{payload}.{self._sign(payload)}"
+
+    def expiry(self, ttl: int | None = None) -> int:
+        """When a token minted now with `ttl` (else the default lifetime) expires."""
+        return int(time.time()) + (self.ttl if ttl is None else ttl)
+
+    def link_expiry(self) -> int:
+        """The expiry of join links minted now: the end of the UTC day the default lifetime
+        from now. Links minted on one day are the same link (a printed agenda, a QR code and
+        the organizer's page agree), and a day later's are fresh."""
+        return -(-self.expiry() // DAY) * DAY
+
+    def personal(self, grant: Grant, identity: str) -> str:
+        """The personal token of an identity that joined with the join link `grant`: it
+        expires `grace` after that link, so a resume works a while after the link ran out,
+        never for long (a join link always has an expiry: `verify` refuses it otherwise)."""
+        expires = (grant.expires if grant.expires is not None else self.expiry()) + self.grace
+        return self.mint(grant.session, grant.role, identity=identity, expires=expires)
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
@@ -116,9 +146,15 @@ class Signer:
             body = orjson.loads(_unb64(payload))
         except (ValueError, orjson.JSONDecodeError) as exc:
             raise HubError(UNAUTHORIZED, "this token is not valid") from exc
+        if not isinstance(body, dict):
+            raise HubError(UNAUTHORIZED, "this token is not valid")
         expires = body.get("x")
-        if expires is not None and expires < time.time():
-            raise HubError(UNAUTHORIZED, "this token has expired: ask the organizer for a new link")
+        if not isinstance(expires, int) or isinstance(expires, bool):
+            raise HubError(UNAUTHORIZED, "this link has no expiry date (made by an older hub): "
+                           "ask the organizer for a new link", reason=EXPIRED)
+        if expires < time.time():
+            raise HubError(UNAUTHORIZED, "this link has expired: ask the organizer for a new "
+                           "link", reason=EXPIRED)
         if session is not None and body.get("s") != session:
             raise HubError(UNAUTHORIZED, "this token belongs to another session")
         return Grant(

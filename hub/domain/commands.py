@@ -14,7 +14,7 @@ from ..errors import TOO_LARGE, HubError, bad_request, conflict, forbidden, not_
 from . import items as it
 from .captions import match_language
 from .items import Item
-from .roles import HUB, ORGANIZER, PARTICIPANT, STAFF, has_private
+from .roles import HUB, ORGANIZER, PARTICIPANT, STAFF, check_may_mint, check_may_revoke, has_private
 from .session import CLOSED, STATES, SessionState
 
 NAME_MAX = 80
@@ -497,13 +497,14 @@ def floor(
 def ban(
     state: SessionState, actor: Actor, identity: str, reason: str | None, undo: bool
 ) -> Decision:
-    """A moderator removes a participant or hub: its connections are closed, its reconnects
-    refused, and its items not yet public are withdrawn from the queue. `undo` lifts it."""
-    target = state.identities.get(identity)
+    """Remove an identity: its connections are closed on every instance, every token naming
+    it is refused on every transport, and its items not yet public are withdrawn from the
+    queue. A moderator removes participants, hubs and screens; the organizer anyone, staff
+    included, and named tokens never used (revocation, issue #12). `undo` lifts it."""
+    target = state.holder(identity)
     if target is None:
         raise not_found(f"no identity {identity!r} in this session")
-    if target.role in STAFF:
-        raise forbidden("moderators and the organizer cannot be banned")
+    check_may_revoke(actor.role, target[0])
     if undo:
         if identity not in state.banned:
             return Decision(None, {"identity": identity, "banned": False})
@@ -521,6 +522,20 @@ def ban(
                             "by": actor.id, "by_name": actor.name, "action": "ban",
                             "items": [i.to_dict() for i in hidden]}
     return Decision(fact, {"identity": identity, "banned": True})
+
+
+def name_token(
+    state: SessionState, actor: Actor, *, identity: str, role: str, name: str, expires: int,
+    now: int,
+) -> Decision:
+    """Record that a named token was minted for a new identity (never the token itself), so
+    the organizer can list it and revoke it before it is ever used."""
+    check_may_mint(actor.role, role)
+    if state.holder(identity) is not None:
+        raise conflict(f"identity {identity!r} exists already")
+    fact = {"kind": "token", "identity": identity, "role": role, "name": check_name(name),
+            "expires": expires, "by": actor.id, "ts": now}
+    return Decision(fact, {"identity": identity, "role": role, "expires": expires})
 
 
 def rotate(state: SessionState, actor: Actor, role: str) -> Decision:

@@ -15,6 +15,9 @@ ROLES = (ORGANIZER, MODERATOR, CAPTIONER, PARTICIPANT, HUB, SCREEN)
 # Roles that join links are minted for (the organizer holds the admin key instead).
 LINK_ROLES = (MODERATOR, CAPTIONER, PARTICIPANT, HUB, SCREEN)
 STAFF = frozenset({ORGANIZER, MODERATOR})
+# Roles whose tokens only the organizer mints and revokes: staff powers (moderation) or
+# words put in everyone's captions. Moderators mint and revoke the other link roles.
+PRIVILEGED = frozenset({MODERATOR, CAPTIONER})
 
 PUBLIC = "public"
 MODERATION = "moderation"
@@ -71,3 +74,26 @@ def check_allowed(role: str, command: str) -> None:
     if role not in allowed:
         who = ", ".join(sorted(allowed))
         raise forbidden(f"a {role} may not send {command!r} (allowed: {who})")
+
+
+def check_may_mint(actor_role: str, role: str) -> None:
+    """Raise `forbidden` unless `actor_role` may mint a named token of `role`: the organizer
+    any link role, a moderator participant, hub and screen tokens (issue #12, item 6)."""
+    if actor_role == ORGANIZER or (actor_role == MODERATOR and role not in PRIVILEGED):
+        return
+    if actor_role == MODERATOR:
+        raise forbidden(f"only the organizer mints {role} tokens (a moderator mints "
+                        f"{', '.join(r for r in LINK_ROLES if r not in PRIVILEGED)} tokens)")
+    raise forbidden("only moderators and the organizer mint named links")
+
+
+def check_may_revoke(actor_role: str, target_role: str) -> None:
+    """Raise `forbidden` unless `actor_role` may revoke (ban) an identity of `target_role`:
+    the organizer anyone but itself, a moderator participants, hubs and screens."""
+    if target_role == ORGANIZER:
+        raise forbidden("the organizer cannot be removed: the admin key is changed on the "
+                        "server (HUB_ADMIN_KEY)")
+    if actor_role == ORGANIZER or (actor_role == MODERATOR and target_role not in STAFF
+                                   and target_role not in PRIVILEGED):
+        return
+    raise forbidden(f"only the organizer removes a {target_role}")

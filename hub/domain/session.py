@@ -87,6 +87,22 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True)
+class NamedToken:
+    """A named token as minted (`POST …/tokens`): who it names, never the token itself. Kept
+    so the organizer can list and revoke it, used or not."""
+
+    identity: str
+    role: str
+    name: str
+    expires: int  # seconds since the Unix epoch
+    by: str  # the identity that minted it
+    ts: int  # when (ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
 class HubState:
     """A remote hub as the roll call shows it."""
 
@@ -167,6 +183,7 @@ class SessionState:
     partial: dict[str, CaptionLine] = field(default_factory=dict)
     hubs: dict[str, HubState] = field(default_factory=dict)
     banned: dict[str, str] = field(default_factory=dict)  # identity id -> reason
+    tokens: dict[str, NamedToken] = field(default_factory=dict)  # named tokens, by identity
     notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the latest, per person
     links: dict[str, int] = field(default_factory=dict)  # role -> join link generation
     turns: list[Turn] = field(default_factory=list)  # who had the floor, when, for how long
@@ -191,6 +208,14 @@ class SessionState:
         if not isinstance(item_id, str) or item_id not in self.items:
             raise not_found(f"no item {item_id!r} in this session")
         return self.items[item_id]
+
+    def holder(self, identity_id: str) -> tuple[str, str] | None:
+        """The role and name of an identity that joined or was minted a named token."""
+        known = self.identities.get(identity_id)
+        if known is not None:
+            return known.role, known.name
+        minted = self.tokens.get(identity_id)
+        return (minted.role, minted.name) if minted is not None else None
 
     def speaker(self) -> str | None:
         """Who holds the floor: the live item's author, unless it was asked anonymously."""
@@ -336,6 +361,9 @@ def _erased(state: SessionState, fact: dict[str, Any]) -> None:
         state.items[data["id"]] = Item.from_dict(data)
     if "order" in fact:
         state.order = list(fact["order"])
+def _token(state: SessionState, fact: dict[str, Any]) -> None:
+    state.tokens[fact["identity"]] = NamedToken(
+        fact["identity"], fact["role"], fact["name"], fact["expires"], fact["by"], fact["ts"])
 
 
 def _rotate(state: SessionState, fact: dict[str, Any]) -> None:
@@ -374,4 +402,5 @@ _APPLY = {
     "ban": _ban,
     "rotate": _rotate,
     "erased": _erased,
+    "token": _token,
 }

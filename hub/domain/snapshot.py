@@ -13,7 +13,7 @@ from typing import Any
 
 from .captions import CaptionLine
 from .items import Item
-from .session import Flag, HubState, Identity, RelayState, SessionState, Settings, Turn
+from .session import Flag, HubState, Identity, NamedToken, RelayState, SessionState, Settings, Turn
 
 
 def dump_state(state: SessionState) -> dict[str, Any]:
@@ -37,6 +37,7 @@ def dump_state(state: SessionState) -> dict[str, Any]:
         "partial": {lang: asdict(c) for lang, c in state.partial.items()},
         "hubs": {hub: asdict(h) for hub, h in state.hubs.items()},
         "banned": dict(state.banned),
+        "tokens": [t.to_dict() for t in state.tokens.values()],
         "notes": {who: list(notes) for who, notes in state.notes.items()},
         "links": dict(state.links),
         "turns": [asdict(t) for t in state.turns],
@@ -66,6 +67,7 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     state.partial = {lang: CaptionLine(**c) for lang, c in data["partial"].items()}
     state.hubs = {hub: HubState(**h) for hub, h in data["hubs"].items()}
     state.banned = dict(data["banned"])
+    state.tokens = {t["identity"]: NamedToken(**t) for t in data.get("tokens", ())}
     state.notes = {who: list(notes) for who, notes in data["notes"].items()}
     state.links = dict(data["links"])
     state.turns = [Turn(**t) for t in data["turns"]]

@@ -181,10 +181,15 @@ def _ban(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     out: list[Projection] = []
     for raw in fact.get("items", ()):
         out.extend(_item_events(state, Item.from_dict(raw), fact))
-    name = state.identities[fact["identity"]].name
+    name = _holder_name(state, fact["identity"])
     out.append((MODERATION, "ban", {"identity": fact["identity"], "name": name,
                                     "banned": not fact["undo"], "reason": fact.get("reason")}))
     return out
+
+
+def _holder_name(state: SessionState, identity_id: str) -> str:
+    holder = state.holder(identity_id)
+    return holder[1] if holder is not None else identity_id
 
 
 def _flag(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
@@ -237,6 +242,7 @@ _PROJECT = {
     "floor": _floor,
     "ban": _ban,
     "rotate": _none,
+    "token": _none,
     "restored": _none,
     "erased": _items,  # the erased person's open items, withdrawn
 }
@@ -302,7 +308,7 @@ def snapshot(
         snap["relay"] = link_status(state)
     if role in STAFF:
         snap["floor_settings"] = dict(state.floor)
-        snap["banned"] = [{"identity": i, "name": state.identities[i].name, "reason": r}
+        snap["banned"] = [{"identity": i, "name": _holder_name(state, i), "reason": r}
                           for i, r in state.banned.items()]
         snap["flags"] = [
             {**{k: v for k, v in f.to_dict().items() if k != "kind"}, "kind": f.kind}
@@ -310,3 +316,29 @@ def snapshot(
         ]
         snap["hubs"] = [roll_call_entry(state, h, s) for h, s in state.hubs.items()]
     return snap
+
+
+# Roles listed by `token_holders` when they joined by a join link (participants are too
+# many: moderators remove them from the people list).
+LISTED_ROLES = ("moderator", "captioner", "hub", "screen")
+
+
+def token_holders(state: SessionState) -> list[dict[str, Any]]:
+    """Who holds a token of this session that the organizer may revoke: every named token
+    minted (used or not), and every moderator, captioner, hub and screen that joined by a
+    join link. Oldest first (`since`: minted or joined, ms); tokens themselves are never
+    kept."""
+    out: list[dict[str, Any]] = []
+    for minted in state.tokens.values():
+        out.append({"identity": minted.identity, "role": minted.role, "name": minted.name,
+                    "named": True, "expires": minted.expires, "minted_by": minted.by,
+                    "since": minted.ts, "joined": minted.identity in state.identities,
+                    "revoked": minted.identity in state.banned})
+    for ident in state.identities.values():
+        if ident.role in LISTED_ROLES and ident.id not in state.tokens:
+            out.append({"identity": ident.id, "role": ident.role, "name": ident.name,
+                        "named": False, "expires": None, "minted_by": None,
+                        "since": ident.joined, "joined": True,
+                        "revoked": ident.id in state.banned})
+    out.sort(key=lambda entry: entry["since"])
+    return out

@@ -1,12 +1,13 @@
 // The organizer's page: sign in with the admin key (kept in this tab only), create
 // sessions, hand out each role's link (recovered from the hub, and retired on demand), mint
-// named hub links with their city and country, change a session's state and settings, set
-// the fair-floor weights and budgets, and download transcripts and reports.
+// named hub links with their city and country, list who holds a named link or joined as staff
+// and revoke them, change a session's state and settings, set the fair-floor weights and
+// budgets, and download transcripts and reports.
 
 import { t, onLanguageChange } from './i18n.js';
 import {
   h, $, fill, storage, api, bootPage, languagePicker, announcer, languageName, errorText, flash,
-  bidi, copyButton, countryOptions, wholeNumber, formatDuration, STAKEHOLDERS, groupLabel,
+  bidi, copyButton, countryOptions, wholeNumber, formatDuration, STAKEHOLDERS, groupLabel, badge,
 } from './ui.js';
 import { ORDERINGS } from './mod-floor.js';
 
@@ -402,6 +403,81 @@ function settingsPanel(session, message, open) {
     h('p', { class: 'form-message settings-message', role: 'status', hidden: true }));
 }
 
+// ---------------------------------------------------------------- access
+
+/** Who holds a named link or joined as staff (`GET …/tokens`), each revocable at once. */
+function accessPanel(session, open) {
+  const id = session.id;
+  const message = h('p', { class: 'form-message', role: 'status', hidden: true });
+  const list = h('ul', { class: 'access-list' });
+  const load = async () => {
+    try {
+      const answer = await api('GET', `/api/sessions/${encodeURIComponent(id)}/tokens`, { token: memoryKey });
+      const holders = answer.tokens || [];
+      fill(list, holders.length ? holders.map((holder) => accessRow(id, holder, load, message))
+        : h('li', { class: 'hint' }, t('org.access_empty')));
+    } catch (error) {
+      flash(message, errorText(error), 'error');
+    }
+  };
+  const details = h('details', { class: 'subpanel', dataset: { panel: 'access' }, open: open.has(`${id}:access`) },
+    h('summary', {}, t('org.access_title')), h('p', { class: 'hint' }, t('org.access_help')), list, message);
+  details.addEventListener('toggle', () => {
+    if (details.open) load(); // afresh at each opening: others may have joined meanwhile
+  });
+  if (details.open) load();
+  return details;
+}
+
+function accessRow(sessionId, holder, reload, message) {
+  const name = bidi(holder.name);
+  const facts = [t(`role.${holder.role}`),
+    t(holder.named ? 'org.access_named' : 'org.access_joined_link')];
+  if (!holder.joined) facts.push(t('org.access_unused'));
+  if (holder.expires) {
+    facts.push(t('org.access_expires', { date: new Date(holder.expires * 1000).toLocaleDateString(
+      document.documentElement.lang || undefined, { dateStyle: 'medium' }) }));
+  }
+  const row = h('li', { class: 'access-row', dataset: { identity: holder.identity } },
+    h('span', { class: 'access-name' }, name), ' ',
+    h('span', { class: 'hint' }, facts.join(' · ')));
+  if (holder.revoked) {
+    row.append(' ', badge(t('org.access_revoked'), 'status-rejected'));
+    return row;
+  }
+  const panel = h('div', { class: 'panel link-panel' });
+  const revoke = h('button', { type: 'button', class: 'btn btn-sm btn-ghost', dataset: { action: 'revoke' },
+    'aria-label': t('org.revoke_label', { name }) }, t('org.revoke'));
+  revoke.addEventListener('click', () => {
+    const yes = h('button', { type: 'button', class: 'btn btn-sm btn-danger' }, t('org.revoke_confirm'));
+    const no = h('button', { type: 'button', class: 'btn btn-sm' }, t('common.cancel'));
+    no.addEventListener('click', () => {
+      fill(panel);
+      revoke.focus();
+    });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await api('DELETE', `/api/sessions/${encodeURIComponent(sessionId)}/tokens/${encodeURIComponent(holder.identity)}`,
+          { token: memoryKey });
+        say(t('org.revoked', { name: holder.name }));
+        flash(message, t('org.revoked', { name }), 'ok');
+        await reload();
+      } catch (error) {
+        yes.disabled = false;
+        flash(message, errorText(error), 'error');
+      }
+    });
+    fill(panel, h('div', { class: 'inline-form', role: 'group', 'aria-label': t('org.revoke_title', { name }) },
+      h('p', { class: 'setting-label' }, t('org.revoke_title', { name })),
+      h('p', {}, t('org.revoke_explain')),
+      h('div', { class: 'actions' }, yes, no)));
+    no.focus(); // the safe choice first
+  });
+  row.append(' ', revoke, panel);
+  return row;
+}
+
 /** The last floor settings this browser sent per session (the hub does not read weights back). */
 const floorMemory = () => storage.get(FLOOR_STORE, {});
 
@@ -617,6 +693,7 @@ function sessionCard(session, open = new Set()) {
     h('div', { class: 'link-rows hub-rows', hidden: true }),
     hubForm(id, message),
     settingsPanel(session, message, open),
+    accessPanel(session, open),
     floorPanel(session, open),
     h('div', { class: 'tools-grid' },
       h('div', { class: 'stack' }, h('h4', {}, t('org.transcript_title')),

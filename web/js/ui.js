@@ -426,12 +426,13 @@ export function wholeNumber(input, min, max) {
 
 /**
  * Why the hub refused this page for good, in the reader's language (a `fatal` event's
- * detail). A retired join link is told apart by the server's message: the error code is the
- * same `unauthorized` as for a forged one.
+ * detail). A retired or expired link is told apart by the server's message: the error code
+ * is the same `unauthorized` as for a forged one.
  */
 export function fatalText({ code, message } = {}) {
   if (code === 'not_found') return t('link.not_found');
-  if (code === 'forbidden') return t('link.removed');
+  if (code === 'forbidden') return t(/organizer/i.test(String(message || '')) ? 'link.revoked' : 'link.removed');
   if (/retired/i.test(String(message || ''))) return t('link.retired');
+  if (/expir/i.test(String(message || ''))) return t('link.expired');
   return t('link.refused');
 }

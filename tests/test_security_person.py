@@ -159,6 +159,19 @@ def test_scrub_reaches_into_a_restored_state() -> None:
     assert traces(scrub(restored, ALICE.id, "alias-1")) == []
 
 
+def test_scrub_erases_the_name_of_a_named_token() -> None:
+    rec = Recorder()
+    org = Actor("organizer", "organizer", "Organizer")
+    rec.run(commands.name_token(rec.state, org, identity="c9", role="captioner",
+                                name=NAME, expires=10**10, now=rec.now))
+    assert traces(rec.entries) and rec.state.tokens["c9"].name == NAME
+    scrubbed = scrub(rec.entries, "c9", "alias-1")
+    assert traces(scrubbed) == []
+    assert fold(scrubbed).tokens["alias-1"].name == ERASED_NAME
+    restored = [(5, {"kind": "restored", "state": dump_state(rec.state), "ts": 5})]
+    assert traces(scrub(restored, "c9", "alias-1")) == []
+
+
 def test_scrub_keeps_other_people_whole() -> None:
     rec, *_ = meeting()
     scrubbed = scrub(rec.entries, BOB.id, "alias-2")

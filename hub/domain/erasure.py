@@ -18,6 +18,7 @@ again, under a fresh epoch, and replaces the stored history with the result (see
 | notes sent to them         | dropped, with their private channel                          |
 | ban reason about them      | dropped                                                      |
 | captions of their turn     | text kept (it is the meeting's record), speaker name dropped |
+| name on a named token      | ERASED_NAME                                                  |
 | identity id                | only in the `erased` fact, so that their tokens are refused  |
 
 The alias keeps the fold consistent (a vote taken back, an idempotency key), and nothing
@@ -89,6 +90,8 @@ def _scrub_fact(
         fact["by_name"] = ERASED_NAME
     elif kind == "hub_status" and by_them:
         fact["name"] = ERASED_NAME
+    elif kind == "token" and fact.get("identity") == who:
+        fact["name"] = ERASED_NAME
     elif kind == "caption" and fact.get("item") in own:
         fact["speaker"] = None
     elif kind == "restored":
@@ -110,6 +113,8 @@ def _scrub_dump(data: dict[str, Any], who: str, own: set[str]) -> dict[str, Any]
     data["identities"] = [_anonymous(i) if i.get("id") == who else i
                           for i in data.get("identities", ())]
     data["notes"] = {k: v for k, v in data.get("notes", {}).items() if k != who}
+    data["tokens"] = [{**t, "name": ERASED_NAME} if t.get("identity") == who else t
+                      for t in data.get("tokens", ())]
     if who in data.get("banned", {}):
         data["banned"] = {**data["banned"], who: ""}
     data["captions"] = [{**c, "speaker": None} if c.get("item") in own else c

@@ -19,14 +19,14 @@ from .domain.captions import match_language
 from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import CAPTIONER, HUB, LINK_ROLES, ORGANIZER, PARTICIPANT, ROLES, STAFF
-from .domain.session import SessionState
-from .errors import UNAUTHORIZED, HubError, bad_request, forbidden
+from .domain.session import SessionState, valid_session_id
+from .errors import NOT_FOUND, UNAUTHORIZED, HubError, bad_request, forbidden
 from .log.embedded import new_epoch_id
 from .security import client_address
 from .session import Session, now_ms
 from .tokens import Grant, new_identity_id
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+SESSION_ID_RULE = "3 to 64 letters, digits, '-' or '_'"
 MAX_BODY = 1024 * 1024
 # Captioning software made for the common push APIs starts a post with a timestamp line.
 TIMESTAMP_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\S*(\s+region:\S+)?$")
@@ -45,6 +45,18 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
     except HubError as exc:
         body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
         return json_response(body, exc.http_status)
+
+
+@web.middleware
+async def session_ids(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every route with a `{session_id}` (API, websocket, SSE, pages) gets a well-formed
+    one or a 404 `not_found`, before its handler runs: nothing else is ever looked up,
+    joined to a path or used in a key."""
+    session_id = request.match_info.get("session_id")
+    if session_id is not None and not valid_session_id(session_id):
+        raise HubError(NOT_FOUND, f"no such session: a session id is {SESSION_ID_RULE}")
+    response: web.StreamResponse = await handler(request)
+    return response
 
 
 def token_of(request: web.Request) -> str | None:
@@ -130,8 +142,8 @@ async def create_session(request: web.Request) -> web.Response:
         now=now_ms(),
     )
     wanted = _opt_str(body, "id")
-    if wanted is not None and not SESSION_ID.match(wanted):
-        raise bad_request("`id` must be 3 to 64 letters, digits, '-' or '_'")
+    if wanted is not None and not valid_session_id(wanted):
+        raise bad_request(f"`id` must be {SESSION_ID_RULE}")
     session_id = wanted or secrets.token_urlsafe(6)
     sessions = request.app[keys.SESSIONS]
     session = await sessions.create(session_id, fact, new_epoch_id())

@@ -23,13 +23,29 @@ from .session import Session
 KEEPALIVE = 15.0
 
 
+# An offset is a JavaScript-safe integer (at most 2^53 - 1): 16 ASCII digits at most.
+MAX_OFFSET = 2**53 - 1
+MAX_LAST_EVENT_ID = 1024  # characters; ours are a few dozen (one part per channel)
+
+
 def decode_positions(text: str) -> dict[str, protocol.Position]:
-    """The positions in a Last-Event-ID; malformed parts are ignored (a fresh join follows)."""
+    """The positions in a Last-Event-ID (`channel:epoch:offset`, comma-separated). A
+    malformed part is left out, and a header over 1,024 characters is ignored whole: the
+    client then gets a fresh join (`recovered: false`), never an error (docs/protocol.md)."""
     out: dict[str, protocol.Position] = {}
+    if len(text) > MAX_LAST_EVENT_ID:
+        return out
     for part in text.split(",")[:8]:
         bits = part.strip().split(":")
-        if len(bits) == 3 and bits[2].isdigit() and len(bits[1]) <= 128:
-            out[bits[0]] = protocol.Position(bits[1], int(bits[2]))
+        if len(bits) != 3 or not bits[0] or not bits[1] or len(bits[1]) > 128:
+            continue
+        offset = bits[2]
+        # str.isdigit() takes superscripts and other scripts' digits, which int() refuses.
+        if not (offset.isascii() and offset.isdigit()) or len(offset) > 16:
+            continue
+        value = int(offset)
+        if value <= MAX_OFFSET:
+            out[bits[0]] = protocol.Position(bits[1], value)
     return out
 
 

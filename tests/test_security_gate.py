@@ -13,6 +13,8 @@ import pytest
 
 from hub.domain.session import valid_session_id
 from hub.log.archive import Archive
+from hub.protocol import Position
+from hub.sse import decode_positions
 from tests.conftest import HubFactory, RunningHub
 from tests.harness import ADMIN_KEY
 
@@ -134,3 +136,64 @@ def test_archive_path_refuses_what_is_not_a_session_id(tmp_path: Path) -> None:
             archive.path(bad)
         assert not valid_session_id(bad)
     assert not valid_session_id(None)
+
+
+# -- item 8: SSE resume positions ------------------------------------------------------------
+
+
+def sse_first_frame(body: bytes) -> dict[str, Any]:
+    for line in body.decode().splitlines():
+        if line.startswith("data: "):
+            frame: dict[str, Any] = json.loads(line[6:])
+            return frame
+    raise AssertionError(f"no data line in {body[:300]!r}")
+
+
+@pytest.mark.parametrize("last", [
+    "public:x:\u00b2",  # a superscript two: str.isdigit() said yes, int() said no (500)
+    "public:x:" + "9" * 5000,  # over Python's 4,300-digit int() limit (500)
+    "public:x:" + "9" * 17,  # over 2^53 - 1
+    "public:x:-1", "public:x:1e3", "public::5", "::", ",,,,", "public:x:\u0661",
+    "public:" + "e" * 129 + ":1", "x" * 5000,
+])
+async def test_a_malformed_last_event_id_gets_a_fresh_join_not_a_500(
+    hub: RunningHub, last: str,
+) -> None:
+    created = await hub.session()
+    sid, token = created["id"], created["tokens"]["screen"]
+    for how in ("header", "query"):
+        if how == "header":
+            target, headers = f"/sse/{sid}?token={token}", f"Last-Event-ID: {last}\r\n"
+        else:
+            quoted = "".join(c if c.isascii() and c.isalnum() else
+                             "".join(f"%{b:02X}" for b in c.encode()) for c in last)
+            target, headers = f"/sse/{sid}?token={token}&last_event_id={quoted}", ""
+        status, got, body = await raw(hub.base, "GET", target, headers)
+        assert status == 200, (how, status, body[:300])
+        assert got["content-type"].startswith("text/event-stream")
+        welcome = sse_first_frame(body)
+        assert welcome["type"] == "welcome", welcome
+        assert all(not c["recovered"] for c in welcome["channels"].values()), welcome
+
+
+async def test_a_well_formed_last_event_id_still_resumes(hub: RunningHub) -> None:
+    created = await hub.session()
+    sid, token = created["id"], created["tokens"]["screen"]
+    status, _, body = await raw(hub.base, "GET", f"/sse/{sid}?token={token}")
+    assert status == 200
+    channels = sse_first_frame(body)["channels"]
+    last = ",".join(f"{name}:{c['epoch']}:{c['offset']}" for name, c in channels.items())
+    status, _, body = await raw(hub.base, "GET", f"/sse/{sid}?token={token}",
+                                f"Last-Event-ID: {last}\r\n")
+    welcome = sse_first_frame(body)
+    assert status == 200 and all(c["recovered"] for c in welcome["channels"].values()), welcome
+
+
+def test_decode_positions_takes_ascii_digits_up_to_two_to_the_53_only() -> None:
+    assert decode_positions("public:E:12,private:E:0") == {
+        "public": Position("E", 12), "private": Position("E", 0)}
+    assert decode_positions(f"public:E:{2**53 - 1}") == {"public": Position("E", 2**53 - 1)}
+    for bad in (f"public:E:{2**53}", "public:E:\u00b2", "public:E:" + "1" * 5000,
+                "public:E:\uff11", "public:E:+1", "public:E: 1", ":E:1", "public::1",
+                "a:b:c:d", "public:E:1," * 200):
+        assert decode_positions(bad) == {}, bad

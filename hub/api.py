@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import math
 import re
 import secrets
 from datetime import UTC, datetime
@@ -44,7 +45,11 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
         return response
     except HubError as exc:
         body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
-        return json_response(body, exc.http_status)
+        response = json_response(body, exc.http_status)
+        retry_after = exc.extra.get("retry_after")
+        if isinstance(retry_after, int | float):
+            response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+        return response
 
 
 @web.middleware
@@ -71,7 +76,8 @@ def authorize(request: web.Request, session_id: str | None, roles: frozenset[str
     token = token_of(request)
     if not token:
         raise HubError(UNAUTHORIZED, "a token is required: `Authorization: Bearer ...` or ?token=")
-    grant = request.app[keys.SIGNER].verify(token, session_id)
+    address = client_address(request, request.app[keys.CONFIG])
+    grant = request.app[keys.LIMITS].verify(request.app[keys.SIGNER], token, session_id, address)
     if roles is not None and grant.role not in roles:
         raise forbidden(f"a {grant.role} token may not do this")
     return grant
@@ -400,9 +406,17 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    wanted = request.app[keys.CONFIG].metrics_token
-    if wanted and not hmac.compare_digest((token_of(request) or "").encode(), wanted.encode()):
-        raise HubError(UNAUTHORIZED, "/metrics needs the operator's metrics token")
+    config = request.app[keys.CONFIG]
+    wanted = config.metrics_token
+    if wanted:
+        address = client_address(request, config)
+        limits = request.app[keys.LIMITS]
+        limits.failures_allowed(address)
+        given = token_of(request) or ""
+        if not hmac.compare_digest(given.encode(), wanted.encode()):
+            if given:
+                limits.failed(address)
+            raise HubError(UNAUTHORIZED, "/metrics needs the operator's metrics token")
     body = request.app[keys.METRICS].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 

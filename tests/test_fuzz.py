@@ -472,7 +472,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # minute that close a connection (1008): the fuzz runs into it all the time.
     hub = ThreadedHub(tmp_path_factory.mktemp("fuzz") / "data", ask_per_10min=100_000,
                       vote_per_minute=100_000, caption_per_10s=100_000,
-                      ingest_per_10s=100_000, hello_per_minute=100_000)
+                      ingest_per_10s=100_000, hello_per_minute=100_000,
+                      auth_failures_per_minute=100_000)
     hub.start()
     world = World(hub, problems)
     try:

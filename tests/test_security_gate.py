@@ -5,11 +5,14 @@ positions. Each attack is replayed over real HTTP and websockets against a real 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+import websockets
 
 from hub.domain.session import valid_session_id
 from hub.log.archive import Archive
@@ -197,3 +200,130 @@ def test_decode_positions_takes_ascii_digits_up_to_two_to_the_53_only() -> None:
                 "public:E:\uff11", "public:E:+1", "public:E: 1", ":E:1", "public::1",
                 "a:b:c:d", "public:E:1," * 200):
         assert decode_positions(bad) == {}, bad
+
+
+# -- item 4: budgets are charged only after verification --------------------------------------
+
+
+async def ws_hello(hub: RunningHub, sid: str, token: str,
+                   headers: dict[str, str] | None = None) -> tuple[dict[str, Any], int | None]:
+    """A hello on a fresh websocket: the first frame back, and the close code if the
+    server closed right after it."""
+    async with websockets.connect(f"{hub.ws_base}/ws/{sid}",
+                                  additional_headers=headers or {}) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        first: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if first["type"] == "welcome":
+            return first, None
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+        return first, ws.close_code
+
+
+async def test_bogus_requests_do_not_use_up_a_real_participants_joins(
+    hub_factory: HubFactory,
+) -> None:
+    """Five bogus `/sse/no-such-session?token=garbage` used to spend the address's hello
+    budget (and a connection slot) before the token was checked: the real join that
+    followed from the same address was refused for a minute."""
+    hub = await hub_factory(hello_per_minute=5, max_connections_per_address=5)
+    created = await hub.session()
+    sid, token = created["id"], created["tokens"]["participant"]
+    for _ in range(5):
+        status, _, body = await raw(hub.base, "GET", "/sse/no-such-session?token=garbage")
+        assert status == 401 and error_of(body)["code"] == "unauthorized"
+        status, _, body = await raw(hub.base, "GET", f"/sse/{sid}?token=garbage")
+        assert status == 401
+        status, _, body = await raw(hub.base, "GET", f"/sse/{sid}")  # no token at all
+        assert status == 401
+    for _ in range(5):  # the admin key is valid: an unknown session is a 404, uncharged
+        status, _, body = await raw(hub.base, "GET", f"/sse/no-such-session?token={ADMIN_KEY}")
+        assert status == 404 and error_of(body)["code"] == "not_found"
+    for _ in range(5):  # over the websocket: a garbage token in `hello`
+        frame, code = await ws_hello(hub, sid, "garbage")
+        assert frame["code"] == "unauthorized" and code == 4501, (frame, code)
+    status, _, body = await raw(hub.base, "GET", f"/sse/{sid}?token={token}")
+    assert status == 200 and sse_first_frame(body)["type"] == "welcome", body[:300]
+    frame, _ = await ws_hello(hub, sid, token)
+    assert frame["type"] == "welcome", frame
+    # The budget itself still holds for verified joins (three more here: five in all).
+    answers = [(await ws_hello(hub, sid, token))[0]["type"] for _ in range(4)]
+    assert answers == ["welcome"] * 3 + ["error"], answers
+
+
+# -- item 1: failed credential checks are throttled per address -------------------------------
+
+
+async def test_two_hundred_wrong_admin_keys_from_one_address_are_throttled(
+    hub: RunningHub,
+) -> None:
+    """Default HUB_AUTH_FAILURES_PER_MINUTE (20): the 21st wrong key within a minute, and
+    every one after it, is a 429 that never reaches the key comparison."""
+    statuses = []
+    async with aiohttp.ClientSession() as http:
+        for n in range(200):
+            async with http.get(f"{hub.base}/api/sessions",
+                                headers={"Authorization": f"Bearer wrong-key-{n}"}) as resp:
+                statuses.append(resp.status)
+                body = await resp.json()
+                if resp.status == 429:
+                    assert body["error"]["code"] == "rate_limited", body
+                    assert 0 < body["error"]["retry_after"] <= 60, body
+                    assert 1 <= int(resp.headers["Retry-After"]) <= 60, resp.headers
+        # Even the right key waits now: a guess that hit would not be told apart.
+        async with http.get(f"{hub.base}/api/sessions",
+                            headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as resp:
+            assert resp.status == 429
+    assert statuses == [401] * 20 + [429] * 180, statuses
+
+
+async def test_an_address_over_its_failed_checks_is_refused_on_every_transport(
+    hub_factory: HubFactory,
+) -> None:
+    hub = await hub_factory(trust_proxy=True, auth_failures_per_minute=5,
+                            metrics_token="metrics-token-0123456789")
+    created = await hub.session()
+    sid, tokens = created["id"], created["tokens"]
+    mallory = {"X-Forwarded-For": "203.0.113.9"}  # documentation addresses (header text)
+    alice = {"X-Forwarded-For": "198.51.100.20"}
+    forged = tokens["moderator"][:-4] + "AAAA"
+    mixed = [  # five refused credentials, over several transports
+        ("GET", f"/api/sessions/{sid}/report", {"Authorization": f"Bearer {forged}"}),
+        ("GET", "/api/sessions", {"Authorization": "Bearer not-the-admin-key"}),
+        ("GET", f"/sse/{sid}?token={forged}", {}),
+        ("GET", "/metrics", {"Authorization": "Bearer not-the-metrics-token"}),
+    ]
+    for method, target, headers in mixed:
+        status, _, _ = await raw(hub.base, method, target, header_text({**mallory, **headers}))
+        assert status == 401, (target, status)
+    frame, code = await ws_hello(hub, sid, forged, mallory)
+    assert frame["code"] == "unauthorized", frame
+    # From now on Mallory's address is refused, valid credentials included, everywhere.
+    def refused(status: int, got: dict[str, str], body: bytes) -> bool:
+        return (status == 429 and error_of(body)["code"] == "rate_limited"
+                and int(got["retry-after"]) >= 1)
+    valid = [
+        ("GET", f"/api/sessions/{sid}", {"Authorization": f"Bearer {ADMIN_KEY}"}, b""),
+        ("GET", f"/sse/{sid}?token={tokens['participant']}", {}, b""),
+        ("POST", f"/api/sessions/{sid}/captions?token={tokens['captioner']}",
+         {"Content-Type": "text/plain"}, b"Hello\n"),
+        ("GET", "/metrics", {"Authorization": "Bearer metrics-token-0123456789"}, b""),
+    ]
+    for method, target, headers, body in valid:
+        answer = await raw(hub.base, method, target, header_text({**mallory, **headers}), body)
+        assert refused(*answer), (target, answer)
+    frame, code = await ws_hello(hub, sid, tokens["participant"], mallory)
+    assert frame["code"] == "rate_limited" and frame["retry_after"] > 0, frame
+    assert code == 4029
+    # Another address is not affected.
+    for method, target, headers, body in valid:
+        status, _, got = await raw(hub.base, method, target, header_text({**alice, **headers}),
+                                   body)
+        assert status == 200, (target, status, got[:200])
+    frame, _ = await ws_hello(hub, sid, tokens["participant"], alice)
+    assert frame["type"] == "welcome", frame
+
+
+def header_text(headers: dict[str, str]) -> str:
+    return "".join(f"{name}: {value}\r\n" for name, value in headers.items())

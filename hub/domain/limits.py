@@ -16,11 +16,18 @@ class Window:
 
     def take(self, now: float) -> float:
         """Record an event at `now` and return 0, or return the seconds to wait before retrying."""
+        wait = self.wait(now)
+        if not wait:
+            self._times.append(now)
+        return wait
+
+    def wait(self, now: float) -> float:
+        """The seconds to wait before an event could be taken at `now` (0: it could), without
+        recording one."""
         while self._times and self._times[0] <= now - self.period:
             self._times.popleft()
         if len(self._times) >= self.limit:
             return max(0.001, self._times[0] + self.period - now)
-        self._times.append(now)
         return 0.0
 
     def refund(self) -> None:

@@ -21,7 +21,15 @@ from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import CAPTIONER, HUB, LINK_ROLES, ORGANIZER, PARTICIPANT, ROLES, STAFF
 from .domain.session import SessionState, valid_session_id
-from .errors import NOT_FOUND, UNAUTHORIZED, HubError, bad_request, forbidden
+from .errors import (
+    NOT_FOUND,
+    TOO_LARGE,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    HubError,
+    bad_request,
+    forbidden,
+)
 from .log.embedded import new_epoch_id
 from .security import client_address
 from .session import Session, now_ms
@@ -93,10 +101,25 @@ async def allowed(request: web.Request, roles: frozenset[str] | None) -> tuple[S
     return session, grant
 
 
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, however it arrives (Content-Length or chunked); 413 `too_large` as
+    soon as it is over 1 MiB. (`content.read(n)` returns only what is buffered: a large
+    body was cut short.)"""
+    declared = request.content_length
+    if declared is not None and declared > MAX_BODY:
+        raise HubError(TOO_LARGE, f"the body is over 1 MiB ({declared} bytes)")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HubError(TOO_LARGE, "the body is over 1 MiB")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise HubError("too_large", "the body is over 1 MiB")
+    raw = await read_body(request)
     if not raw:
         return {}
     try:
@@ -299,12 +322,14 @@ def _seq(request: web.Request) -> int | None:
 
 
 async def ingest_captions(request: web.Request) -> web.Response:
+    """A post's caption lines, one final caption event each, appended as one batch. Each
+    line counts against the captioner's caption limit (shared with the websocket); a post
+    over HUB_INGEST_LINES_PER_POST lines is refused whole (413)."""
     session, actor = await _captioner(request)
     config = request.app[keys.CONFIG]
-    request.app[keys.LIMITS].check("*", client_address(request, config), "ingest")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise HubError("too_large", "the body is over 1 MiB")
+    limits = request.app[keys.LIMITS]
+    limits.check("*", client_address(request, config), "ingest")
+    raw = await read_body(request)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -312,13 +337,24 @@ async def ingest_captions(request: web.Request) -> web.Response:
     lines = [ln for ln in text.splitlines() if ln.strip() and not TIMESTAMP_LINE.match(ln.strip())]
     if not lines:
         raise bad_request("the body has no caption text: send one caption per line")
+    # A post can never hold more lines than the caption limit lets through at once.
+    most = min(config.ingest_lines_per_post, config.caption_per_10s)
+    if len(lines) > most:
+        raise HubError(TOO_LARGE, f"the body has {len(lines)} caption lines; at most {most} "
+                       "per post (HUB_INGEST_LINES_PER_POST): send the rest in further posts")
     seq = _seq(request)
     lang = request.query.get("lang")
-    result = await session.execute(
-        lambda st: commands.caption(
-            st, actor, lines=lines, lang=lang, final=True, seq=seq, now=now_ms()
+    limits.check(session.id, actor.id, "caption", len(lines))
+    try:
+        result = await session.execute(
+            lambda st: commands.caption(
+                st, actor, lines=lines, lang=lang, final=True, seq=seq, now=now_ms()
+            )
         )
-    )
+    except HubError as exc:
+        if exc.code == UNAVAILABLE:  # it did not run: it costs nothing
+            limits.refund(session.id, actor.id, "caption", len(lines))
+        raise
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
     headers = {"X-Hub-Duplicate": "1"} if result.get("duplicate") else {}
     return web.Response(text=stamp + "\n", content_type="text/plain", headers=headers)

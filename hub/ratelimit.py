@@ -32,17 +32,20 @@ class RateLimits:
         self._windows: dict[tuple[str, str, str], Window] = {}
         self._checks = 0
 
-    def check(self, session: str, identity: str, command: str) -> None:
+    def check(self, session: str, identity: str, command: str, count: int = 1) -> None:
+        """Take `count` places (the lines of one caption post) in the window, or raise
+        `rate_limited` and take none."""
         rule = self._rules.get(command)
         if rule is None:
             return
         now = time.monotonic()
-        wait = self._window(session, identity, command, rule).take(now)
+        wait = self._window(session, identity, command, rule).take(now, count)
         self._tick(now)
         if wait:
+            more = f" ({count} at once)" if count > 1 else ""
             raise HubError(
                 RATE_LIMITED,
-                f"too many {command} commands: at most {rule[0]} per {int(rule[1])} s; "
+                f"too many {command} commands{more}: at most {rule[0]} per {int(rule[1])} s; "
                 f"retry in {wait:.0f} s",
                 retry_after=round(wait, 1),
             )
@@ -93,11 +96,11 @@ class RateLimits:
         if self._checks % 1000 == 0:
             self._sweep(now)
 
-    def refund(self, session: str, identity: str, command: str) -> None:
-        """Give back the slot of a command that could not run (the backend was away)."""
+    def refund(self, session: str, identity: str, command: str, count: int = 1) -> None:
+        """Give back the places of a command that could not run (the backend was away)."""
         window = self._windows.get((session, identity, command))
         if window is not None:
-            window.refund()
+            window.refund(count)
 
     def connect(self, address: str) -> None:
         """Count a connection from `address`; `rate_limited` past the cap (hubs behind one

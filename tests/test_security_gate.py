@@ -14,12 +14,14 @@ import aiohttp
 import pytest
 import websockets
 
+from hub.domain.limits import Window
 from hub.domain.session import valid_session_id
+from hub.keys import LOG
 from hub.log.archive import Archive
 from hub.protocol import Position
 from hub.sse import decode_positions
 from tests.conftest import HubFactory, RunningHub
-from tests.harness import ADMIN_KEY
+from tests.harness import ADMIN_KEY, Client, ahttp
 
 WS_HEADERS = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
@@ -327,3 +329,125 @@ async def test_an_address_over_its_failed_checks_is_refused_on_every_transport(
 
 def header_text(headers: dict[str, str]) -> str:
     return "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+
+
+# -- item 7: bodies read whole, caption ingest bounded --------------------------------------
+
+
+def admin_json(**extra: str) -> str:
+    return header_text({"Authorization": f"Bearer {ADMIN_KEY}",
+                        "Content-Type": "application/json", **extra})
+
+
+async def test_a_300_kb_json_body_is_read_whole(hub: RunningHub) -> None:
+    """`content.read(n)` returned what was buffered: 300 KB of valid JSON was 'invalid JSON'."""
+    body = json.dumps({"title": "Big body", "state": "live", "notes": "x" * 300_000}).encode()
+    for chunked in (False, True):
+        status, _, got = await raw(hub.base, "POST", "/api/sessions", admin_json(), body,
+                                   chunked=chunked)
+        assert status == 201, (chunked, status, got[:300])
+        assert json.loads(got)["session"]["title"] == "Big body"
+
+
+async def test_a_body_over_one_mib_is_413_too_large_with_or_without_content_length(
+    hub: RunningHub,
+) -> None:
+    created = await hub.session()
+    sid, captioner = created["id"], created["tokens"]["captioner"]
+    big_json = json.dumps({"title": "t", "pad": "x" * 2_000_000}).encode()
+    big_text = b"A caption line\n" * 140_000  # 2 MB of valid captions
+    cases = [
+        ("/api/sessions", admin_json(), big_json),
+        (f"/api/sessions/{sid}/captions?token={captioner}",
+         header_text({"Content-Type": "text/plain"}), big_text),
+    ]
+    for target, headers, body in cases:
+        for chunked in (False, True):
+            status, _, got = await raw(hub.base, "POST", target, headers, body, chunked=chunked)
+            assert status == 413, (target, chunked, status, got[:300])
+            assert error_of(got)["code"] == "too_large", got
+    assert await transcript(hub, sid) == []
+
+
+async def transcript(hub: RunningHub, sid: str) -> list[str]:
+    status, body, _ = await ahttp("GET", f"{hub.base}/api/sessions/{sid}/transcript?format=json",
+                                  token=ADMIN_KEY)
+    assert status == 200, body
+    return [cue["text"] for cue in body["cues"]]
+
+
+async def post_captions(hub: RunningHub, sid: str, token: str, lines: list[str],
+                        ) -> tuple[int, dict[str, str], bytes]:
+    body = ("2026-11-27T08:00:00.123 region:reg1#cue1\n" + "\n".join(lines) + "\n").encode()
+    return await raw(hub.base, "POST", f"/api/sessions/{sid}/captions?token={token}",
+                     header_text({"Content-Type": "text/plain; charset=utf-8"}), body)
+
+
+async def test_a_post_over_the_line_cap_is_refused_whole_and_stores_nothing(
+    hub: RunningHub,
+) -> None:
+    """One 253 KiB post made 15,086 events, and 20,000 posted lines stored 15,086 without
+    an error. Now at most HUB_INGEST_LINES_PER_POST (100) lines, or a 413 naming the cap."""
+    created = await hub.session()
+    sid, captioner = created["id"], created["tokens"]["captioner"]
+    screen = Client(hub.ws_base, sid, created["tokens"]["screen"])
+    await screen.connect()
+    try:
+        for count in (101, 20_000):
+            status, _, got = await post_captions(hub, sid, captioner,
+                                                 [f"line {n}" for n in range(count)])
+            error = error_of(got)
+            assert status == 413 and error["code"] == "too_large", (count, status, error)
+            assert "at most 100 per post" in error["message"], error
+            assert "HUB_INGEST_LINES_PER_POST" in error["message"], error
+        assert await transcript(hub, sid) == []
+        lines = [f"line {n}" for n in range(100)]
+        status, _, got = await post_captions(hub, sid, captioner, lines)
+        assert status == 200, got
+        assert await transcript(hub, sid) == lines
+        # The readers get one caption event per line, in order, gap-free.
+        events = await screen.wait_for(lambda c: len(c.kinds("caption")) >= 100 and
+                                       c.kinds("caption"))
+        assert [e["data"]["text"] for e in events] == lines
+        assert len(screen.kinds("caption")) == 100
+    finally:
+        await screen.close()
+    # ... appended as one batch (one append, one state-log entry) for the whole post.
+    batches = await hub.app[LOG].batches(sid, 0)
+    captions = [b for b in batches if b.fact.get("kind") == "caption"]
+    assert len(captions) == 1 and len(captions[0].events) == 100, captions
+
+
+async def test_posted_lines_count_against_the_captioners_caption_limit(
+    hub_factory: HubFactory,
+) -> None:
+    hub = await hub_factory(caption_per_10s=50, ingest_lines_per_post=20)
+    created = await hub.session()
+    sid, captioner = created["id"], created["tokens"]["captioner"]
+    first = [f"first {n}" for n in range(20)]
+    second = [f"second {n}" for n in range(20)]
+    for lines in (first, second):
+        status, _, got = await post_captions(hub, sid, captioner, lines)
+        assert status == 200, got
+    status, headers, got = await post_captions(hub, sid, captioner,
+                                               [f"third {n}" for n in range(20)])
+    error = error_of(got)
+    assert status == 429 and error["code"] == "rate_limited", (status, error)
+    assert 0 < error["retry_after"] <= 10 and 1 <= int(headers["retry-after"]) <= 10, error
+    assert await transcript(hub, sid) == first + second  # nothing of the refused post
+    # Ten lines still fit (50 per 10 s).
+    status, _, got = await post_captions(hub, sid, captioner, ["last"] * 10)
+    assert status == 200, got
+
+
+def test_a_window_takes_several_places_at_once_or_none() -> None:
+    window = Window(5, 10.0)
+    assert window.take(0.0, 3) == 0.0
+    assert window.wait(1.0, 3) == 9.0  # the first place frees at 10 s: 2 + 3 fit then
+    assert window.take(1.0, 3) == 9.0  # refused: nothing recorded
+    assert window.take(2.0, 2) == 0.0  # exactly full
+    assert window.wait(3.0) == 7.0
+    window.refund(2)
+    assert window.take(3.0, 2) == 0.0
+    assert window.take(11.0, 3) == 0.0  # the first three expired at 10 s
+    assert window.take(12.0, 6) == 10.0  # more than the limit never fits

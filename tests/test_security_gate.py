@@ -28,10 +28,12 @@ WS_HEADERS = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Versio
 
 
 async def raw(base: str, method: str, target: str, headers: str = "", body: bytes = b"",
-              chunked: bool = False) -> tuple[int, dict[str, str], bytes]:
+              chunked: bool = False, split: int = 0) -> tuple[int, dict[str, str], bytes]:
     """One HTTP/1.1 request with `target` sent exactly as written (no client normalises
     `..` or `%2F` away). Returns the status, the headers (lower-case names) and the body
-    read until the server closes or, for a stream or a 101, what came first."""
+    read until the server closes or, for a stream or a 101, what came first. `split`:
+    the body's first `split` bytes go first, the rest a moment later (as over a slow
+    network: the server has only part of it at first)."""
     host, port = base.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     try:
@@ -48,6 +50,11 @@ async def raw(base: str, method: str, target: str, headers: str = "", body: byte
                 part = body[start:start + 65536]
                 writer.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
             writer.write(b"0\r\n\r\n")
+        elif split:
+            writer.write(body[:split])
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            writer.write(body[split:])
         else:
             writer.write(body)
         await writer.drain()
@@ -342,10 +349,10 @@ def admin_json(**extra: str) -> str:
 async def test_a_300_kb_json_body_is_read_whole(hub: RunningHub) -> None:
     """`content.read(n)` returned what was buffered: 300 KB of valid JSON was 'invalid JSON'."""
     body = json.dumps({"title": "Big body", "state": "live", "notes": "x" * 300_000}).encode()
-    for chunked in (False, True):
+    for chunked, split in ((False, 100_000), (False, 0), (True, 0)):
         status, _, got = await raw(hub.base, "POST", "/api/sessions", admin_json(), body,
-                                   chunked=chunked)
-        assert status == 201, (chunked, status, got[:300])
+                                   chunked=chunked, split=split)
+        assert status == 201, (chunked, split, status, got[:300])
         assert json.loads(got)["session"]["title"] == "Big body"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import math
 import re
 import secrets
 from datetime import UTC, datetime
@@ -28,14 +29,23 @@ from .domain.roles import (
     STAFF,
     check_may_mint,
 )
-from .domain.session import SessionState
-from .errors import FORBIDDEN, UNAUTHORIZED, HubError, bad_request, forbidden
+from .domain.session import SessionState, valid_session_id
+from .errors import (
+    FORBIDDEN,
+    NOT_FOUND,
+    TOO_LARGE,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    HubError,
+    bad_request,
+    forbidden,
+)
 from .log.embedded import new_epoch_id
 from .security import client_address
 from .session import Session, now_ms
 from .tokens import DAY, Grant, new_identity_id
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+SESSION_ID_RULE = "3 to 64 letters, digits, '-' or '_'"
 MAX_BODY = 1024 * 1024
 MIN_TTL = 60  # seconds: the shortest lifetime `POST …/tokens` gives
 # Captioning software made for the common push APIs starts a post with a timestamp line.
@@ -54,7 +64,23 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
         return response
     except HubError as exc:
         body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
-        return json_response(body, exc.http_status)
+        response = json_response(body, exc.http_status)
+        retry_after = exc.extra.get("retry_after")
+        if isinstance(retry_after, int | float):
+            response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+        return response
+
+
+@web.middleware
+async def session_ids(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every route with a `{session_id}` (API, websocket, SSE, pages) gets a well-formed
+    one or a 404 `not_found`, before its handler runs: nothing else is ever looked up,
+    joined to a path or used in a key."""
+    session_id = request.match_info.get("session_id")
+    if session_id is not None and not valid_session_id(session_id):
+        raise HubError(NOT_FOUND, f"no such session: a session id is {SESSION_ID_RULE}")
+    response: web.StreamResponse = await handler(request)
+    return response
 
 
 def token_of(request: web.Request) -> str | None:
@@ -69,7 +95,8 @@ def authorize(request: web.Request, session_id: str | None, roles: frozenset[str
     token = token_of(request)
     if not token:
         raise HubError(UNAUTHORIZED, "a token is required: `Authorization: Bearer ...` or ?token=")
-    grant = request.app[keys.SIGNER].verify(token, session_id)
+    address = client_address(request, request.app[keys.CONFIG])
+    grant = request.app[keys.LIMITS].verify(request.app[keys.SIGNER], token, session_id, address)
     if roles is not None and grant.role not in roles:
         raise forbidden(f"a {grant.role} token may not do this")
     return grant
@@ -85,10 +112,25 @@ async def allowed(request: web.Request, roles: frozenset[str] | None) -> tuple[S
     return session, grant
 
 
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, however it arrives (Content-Length or chunked); 413 `too_large` as
+    soon as it is over 1 MiB. (`content.read(n)` returns only what is buffered: a large
+    body was cut short.)"""
+    declared = request.content_length
+    if declared is not None and declared > MAX_BODY:
+        raise HubError(TOO_LARGE, f"the body is over 1 MiB ({declared} bytes)")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HubError(TOO_LARGE, "the body is over 1 MiB")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise HubError("too_large", "the body is over 1 MiB")
+    raw = await read_body(request)
     if not raw:
         return {}
     try:
@@ -140,8 +182,8 @@ async def create_session(request: web.Request) -> web.Response:
         now=now_ms(),
     )
     wanted = _opt_str(body, "id")
-    if wanted is not None and not SESSION_ID.match(wanted):
-        raise bad_request("`id` must be 3 to 64 letters, digits, '-' or '_'")
+    if wanted is not None and not valid_session_id(wanted):
+        raise bad_request(f"`id` must be {SESSION_ID_RULE}")
     session_id = wanted or secrets.token_urlsafe(6)
     sessions = request.app[keys.SESSIONS]
     session = await sessions.create(session_id, fact, new_epoch_id())
@@ -333,12 +375,14 @@ def _seq(request: web.Request) -> int | None:
 
 
 async def ingest_captions(request: web.Request) -> web.Response:
+    """A post's caption lines, one final caption event each, appended as one batch. Each
+    line counts against the captioner's caption limit (shared with the websocket); a post
+    over HUB_INGEST_LINES_PER_POST lines is refused whole (413)."""
     session, actor = await _captioner(request)
     config = request.app[keys.CONFIG]
-    request.app[keys.LIMITS].check("*", client_address(request, config), "ingest")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise HubError("too_large", "the body is over 1 MiB")
+    limits = request.app[keys.LIMITS]
+    limits.check("*", client_address(request, config), "ingest")
+    raw = await read_body(request)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -346,13 +390,24 @@ async def ingest_captions(request: web.Request) -> web.Response:
     lines = [ln for ln in text.splitlines() if ln.strip() and not TIMESTAMP_LINE.match(ln.strip())]
     if not lines:
         raise bad_request("the body has no caption text: send one caption per line")
+    # A post can never hold more lines than the caption limit lets through at once.
+    most = min(config.ingest_lines_per_post, config.caption_per_10s)
+    if len(lines) > most:
+        raise HubError(TOO_LARGE, f"the body has {len(lines)} caption lines; at most {most} "
+                       "per post (HUB_INGEST_LINES_PER_POST): send the rest in further posts")
     seq = _seq(request)
     lang = request.query.get("lang")
-    result = await session.execute(
-        lambda st: commands.caption(
-            st, actor, lines=lines, lang=lang, final=True, seq=seq, now=now_ms()
+    limits.check(session.id, actor.id, "caption", len(lines))
+    try:
+        result = await session.execute(
+            lambda st: commands.caption(
+                st, actor, lines=lines, lang=lang, final=True, seq=seq, now=now_ms()
+            )
         )
-    )
+    except HubError as exc:
+        if exc.code == UNAVAILABLE:  # it did not run: it costs nothing
+            limits.refund(session.id, actor.id, "caption", len(lines))
+        raise
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
     headers = {"X-Hub-Duplicate": "1"} if result.get("duplicate") else {}
     return web.Response(text=stamp + "\n", content_type="text/plain", headers=headers)
@@ -440,9 +495,17 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    wanted = request.app[keys.CONFIG].metrics_token
-    if wanted and not hmac.compare_digest((token_of(request) or "").encode(), wanted.encode()):
-        raise HubError(UNAUTHORIZED, "/metrics needs the operator's metrics token")
+    config = request.app[keys.CONFIG]
+    wanted = config.metrics_token
+    if wanted:
+        address = client_address(request, config)
+        limits = request.app[keys.LIMITS]
+        limits.failures_allowed(address)
+        given = token_of(request) or ""
+        if not hmac.compare_digest(given.encode(), wanted.encode()):
+            if given:
+                limits.failed(address)
+            raise HubError(UNAUTHORIZED, "/metrics needs the operator's metrics token")
     body = request.app[keys.METRICS].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 

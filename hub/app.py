@@ -28,7 +28,8 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 def create_app(config: Config) -> web.Application:
     """A hub application for `config`; backends open and close with the app's lifetime."""
-    app = web.Application(middlewares=[api.errors_as_json], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[api.errors_as_json, api.session_ids],
+                          client_max_size=1024 * 1024)
     app.on_response_prepare.append(security_headers)
     app[keys.CONFIG] = config
     app[keys.METRICS] = Metrics()

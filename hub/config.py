@@ -32,7 +32,11 @@ class Config:
     caption_per_10s: int = 300  # per captioner identity (partial lines come word by word)
     hello_per_minute: int = 300  # per client address (a hub's room shares one address)
     ingest_per_10s: int = 100  # caption ingest posts per client address
+    ingest_lines_per_post: int = 100  # caption lines in one ingest post (more: 413)
     max_connections_per_address: int = 1000
+    # Failed token and admin-key checks per client address per minute; past it, every
+    # request from that address is `rate_limited` until the oldest failure is a minute old.
+    auth_failures_per_minute: int = 20
     trust_proxy: bool = False  # take the client address from X-Forwarded-For (behind nginx)
     metrics_token: str | None = None  # when set, /metrics wants it as a bearer token
     # Token lifetimes (docs/protocol.md, "Token expiry"): join links, named tokens and hub
@@ -71,7 +75,9 @@ class Config:
                           ("HUB_CAPTION_PER_10S", "caption_per_10s"),
                           ("HUB_HELLO_PER_MINUTE", "hello_per_minute"),
                           ("HUB_INGEST_PER_10S", "ingest_per_10s"),
+                          ("HUB_INGEST_LINES_PER_POST", "ingest_lines_per_post"),
                           ("HUB_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address"),
+                          ("HUB_AUTH_FAILURES_PER_MINUTE", "auth_failures_per_minute"),
                           ("HUB_OUTBOX_FRAMES", "outbox_frames")):
             if env.get(name):
                 values[key] = int(env[name])

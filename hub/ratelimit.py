@@ -6,12 +6,17 @@ import time
 
 from .config import Config
 from .domain.limits import Window
-from .errors import RATE_LIMITED, HubError
+from .errors import RATE_LIMITED, UNAUTHORIZED, HubError
+from .tokens import Grant, Signer
+
+# The window of failed credential checks of one address (scope "*", command below).
+AUTH_FAILURE = "auth_failure"
 
 
 class RateLimits:
     """Sliding windows per (scope, key, command); `check` raises `rate_limited` with
-    retry_after. Scopes: an identity (commands) or a client address (hello, ingest)."""
+    retry_after. Scopes: an identity (commands) or a client address (hello, ingest, and
+    failed credential checks: see `verify`)."""
 
     def __init__(self, config: Config) -> None:
         self._rules = {
@@ -20,38 +25,82 @@ class RateLimits:
             "caption": (config.caption_per_10s, 10.0),
             "hello": (config.hello_per_minute, 60.0),
             "ingest": (config.ingest_per_10s, 10.0),
+            AUTH_FAILURE: (config.auth_failures_per_minute, 60.0),
         }
         self.max_connections = config.max_connections_per_address
         self._connections: dict[str, int] = {}
         self._windows: dict[tuple[str, str, str], Window] = {}
         self._checks = 0
 
-    def check(self, session: str, identity: str, command: str) -> None:
+    def check(self, session: str, identity: str, command: str, count: int = 1) -> None:
+        """Take `count` places (the lines of one caption post) in the window, or raise
+        `rate_limited` and take none."""
         rule = self._rules.get(command)
         if rule is None:
             return
         now = time.monotonic()
-        key = (session, identity, command)
-        window = self._windows.get(key)
-        if window is None:
-            window = self._windows[key] = Window(*rule)
-        wait = window.take(now)
-        self._checks += 1
-        if self._checks % 1000 == 0:
-            self._sweep(now)
+        wait = self._window(session, identity, command, rule).take(now, count)
+        self._tick(now)
         if wait:
+            more = f" ({count} at once)" if count > 1 else ""
             raise HubError(
                 RATE_LIMITED,
-                f"too many {command} commands: at most {rule[0]} per {int(rule[1])} s; "
+                f"too many {command} commands{more}: at most {rule[0]} per {int(rule[1])} s; "
                 f"retry in {wait:.0f} s",
                 retry_after=round(wait, 1),
             )
 
-    def refund(self, session: str, identity: str, command: str) -> None:
-        """Give back the slot of a command that could not run (the backend was away)."""
+    def verify(self, signer: Signer, token: object, session: str | None, address: str) -> Grant:
+        """Check a token or the admin key from `address`, the one way every transport does:
+        `failures_allowed` first, then the check, and a refusal is counted (`failed`). A
+        missing token is refused without being counted (nothing was guessed)."""
+        self.failures_allowed(address)
+        try:
+            return signer.verify(token, session)
+        except HubError as exc:
+            if exc.code == UNAUTHORIZED and isinstance(token, str) and token:
+                self.failed(address)
+            raise
+
+    def failures_allowed(self, address: str) -> None:
+        """The rule: an address with HUB_AUTH_FAILURES_PER_MINUTE refused credentials (a
+        token that is not valid here, a wrong admin key or metrics token) within the last
+        minute gets `rate_limited`, with retry_after (until the oldest of them is a minute
+        old), before its next credential is even looked at; other addresses are not
+        affected, and a valid credential does not wipe the count."""
+        rule = self._rules[AUTH_FAILURE]
+        now = time.monotonic()
+        wait = self._window("*", address, AUTH_FAILURE, rule).wait(now)
+        self._tick(now)
+        if wait:
+            raise HubError(
+                RATE_LIMITED,
+                f"too many failed token checks from this address: at most {rule[0]} per "
+                f"{int(rule[1])} s; retry in {wait:.0f} s",
+                retry_after=round(wait, 1),
+            )
+
+    def failed(self, address: str) -> None:
+        """Count one refused credential from `address`."""
+        rule = self._rules[AUTH_FAILURE]
+        self._window("*", address, AUTH_FAILURE, rule).take(time.monotonic())
+
+    def _window(self, scope: str, key: str, command: str, rule: tuple[int, float]) -> Window:
+        window = self._windows.get((scope, key, command))
+        if window is None:
+            window = self._windows[(scope, key, command)] = Window(*rule)
+        return window
+
+    def _tick(self, now: float) -> None:
+        self._checks += 1
+        if self._checks % 1000 == 0:
+            self._sweep(now)
+
+    def refund(self, session: str, identity: str, command: str, count: int = 1) -> None:
+        """Give back the places of a command that could not run (the backend was away)."""
         window = self._windows.get((session, identity, command))
         if window is not None:
-            window.refund()
+            window.refund(count)
 
     def connect(self, address: str) -> None:
         """Count a connection from `address`; `rate_limited` past the cap (hubs behind one

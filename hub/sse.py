@@ -23,13 +23,29 @@ from .session import Session
 KEEPALIVE = 15.0
 
 
+# An offset is a JavaScript-safe integer (at most 2^53 - 1): 16 ASCII digits at most.
+MAX_OFFSET = 2**53 - 1
+MAX_LAST_EVENT_ID = 1024  # characters; ours are a few dozen (one part per channel)
+
+
 def decode_positions(text: str) -> dict[str, protocol.Position]:
-    """The positions in a Last-Event-ID; malformed parts are ignored (a fresh join follows)."""
+    """The positions in a Last-Event-ID (`channel:epoch:offset`, comma-separated). A
+    malformed part is left out, and a header over 1,024 characters is ignored whole: the
+    client then gets a fresh join (`recovered: false`), never an error (docs/protocol.md)."""
     out: dict[str, protocol.Position] = {}
+    if len(text) > MAX_LAST_EVENT_ID:
+        return out
     for part in text.split(",")[:8]:
         bits = part.strip().split(":")
-        if len(bits) == 3 and bits[2].isdigit() and len(bits[1]) <= 128:
-            out[bits[0]] = protocol.Position(bits[1], int(bits[2]))
+        if len(bits) != 3 or not bits[0] or not bits[1] or len(bits[1]) > 128:
+            continue
+        offset = bits[2]
+        # str.isdigit() takes superscripts and other scripts' digits, which int() refuses.
+        if not (offset.isascii() and offset.isdigit()) or len(offset) > 16:
+            continue
+        value = int(offset)
+        if value <= MAX_OFFSET:
+            out[bits[0]] = protocol.Position(bits[1], value)
     return out
 
 
@@ -71,27 +87,33 @@ class SseSender:
 
 
 async def sse(request: web.Request) -> web.StreamResponse:
+    """Refusals come before the stream starts, with an HTTP status (EventSource retries only
+    a 200). The token, the session and the person's standing are checked first: only a
+    verified request is charged the address's hello budget and a connection slot, so
+    bogus requests cannot use up a real participant's (a refused token counts towards
+    the address's failed checks instead: RateLimits.verify)."""
     app = request.app
-    if not origin_allowed(request, app[keys.CONFIG]):
+    config = app[keys.CONFIG]
+    if not origin_allowed(request, config):
         raise forbidden("this page's origin may not open streams on this hub")
     token = request.query.get("token") or _bearer(request)
     session_id = request.match_info["session_id"]
-    address = client_address(request, app[keys.CONFIG])
+    address = client_address(request, config)
     limits = app[keys.LIMITS]
+    grant = limits.verify(app[keys.SIGNER], token, session_id, address)
+    session: Session = await app[keys.SESSIONS].get(session_id)
+    client.check_standing(session.state, grant)
     limits.check("*", address, "hello")
     limits.connect(address)
     try:
-        return await _stream(request, token, session_id)
+        return await _stream(request, token, session)
     finally:
         limits.disconnect(address)
 
 
-async def _stream(request: web.Request, token: str | None, session_id: str) -> web.StreamResponse:
+async def _stream(request: web.Request, token: str | None, session: Session
+                  ) -> web.StreamResponse:
     app = request.app
-    # Refused before the stream starts, with an HTTP status: EventSource retries only a 200.
-    grant = app[keys.SIGNER].verify(token, session_id)
-    session: Session = await app[keys.SESSIONS].get(session_id)
-    client.check_standing(session.state, grant)
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or ""
     hello = protocol.Hello(token or "", request.query.get("name"), None,
                            decode_positions(last), None)

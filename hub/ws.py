@@ -655,6 +655,9 @@ class WsConnection(asyncio.Protocol):
                 return
             if not isinstance(parsed.command, protocol.Hello):
                 raise HubError(UNAUTHORIZED, "send `hello` with your token first")
+            # The token first: only a verified hello is charged the address's hello budget
+            # (a refused one counts towards its failed checks instead: RateLimits.verify).
+            ep.limits.verify(ep.signer, parsed.command.token, session.id, self.address)
             ep.limits.check("*", self.address, "hello")
             conn = self.conn
             await client.join(session, conn, parsed.command, ep.signer, ep.metrics,

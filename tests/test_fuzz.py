@@ -30,6 +30,11 @@ Invariants, for every frame:
 HTTP: bodies and query strings for `POST /api/sessions`, `PATCH`, `POST .../tokens`,
 caption ingest, transcript, report, floor, stats and caption seq: never a 500; a 4xx is
 JSON `{"error": {"code", "message"}}` with a defined code and the status of that code.
+Also (issue #12): any session-id path segment on every route kind (API, SSE, pages, the
+websocket handshake): an id that is not one gets the one defined 404; any SSE
+`Last-Event-ID` (header or query): a 200 stream that starts with `welcome`; caption
+ingest posts around the line cap; JSON and ingest bodies around 1 MiB, with a
+Content-Length or chunked: read whole, 413 past it.
 
 Findings are pinned by regression tests at the end (one, a forged resume offset, is a
 strict xfail: the contract makes an offset above the top change the epoch; the hub
@@ -46,6 +51,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import urllib.parse
@@ -60,9 +66,9 @@ import orjson
 import pytest
 import websockets
 from aiohttp import web
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from hub.app import create_app
@@ -472,7 +478,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # minute that close a connection (1008): the fuzz runs into it all the time.
     hub = ThreadedHub(tmp_path_factory.mktemp("fuzz") / "data", ask_per_10min=100_000,
                       vote_per_minute=100_000, caption_per_10s=100_000,
-                      ingest_per_10s=100_000, hello_per_minute=100_000)
+                      ingest_per_10s=100_000, hello_per_minute=100_000,
+                      auth_failures_per_minute=100_000)
     hub.start()
     world = World(hub, problems)
     try:
@@ -1159,6 +1166,237 @@ def test_fuzz_http_delete_session(world: World, data: st.DataObject) -> None:
     status, raw = call(world, "DELETE", path, headers, body, f"DELETE {path}")
     if status == 200:
         assert json.loads(raw) == {"id": sid, "deleted": True}
+
+
+# -- issue #12: session ids in paths, Last-Event-ID, bodies near the limits ----------------
+
+MAX_BODY = 1024 * 1024
+SESSION_ID_RE = r"[A-Za-z0-9_-]{3,64}"
+# A path segment, percent-encoded whole by `q` (a literal '/' would be another route).
+SEGMENT = st.one_of(
+    st.text(min_size=1, max_size=70),
+    st.text(alphabet="ab./\\%:0_-\x00\n", min_size=1, max_size=12),
+    st.sampled_from(["..", ".", "../../etc/passwd", "..\\..\\x", "abc\n", "abc\x00", "%2e%2e",
+                     "%2F", "a" * 64, "a" * 65, "ab", "nosuch", "\u00e9" * 3, "abc ", " abc",
+                     "abc\u200b", "\uff41bc", "abc.jsonl", "abc/..", "abc%00"]),
+    st.from_regex(SESSION_ID_RE, fullmatch=True),
+)
+SESSION_ROUTES = [
+    ("GET", "/api/sessions/{}"), ("PATCH", "/api/sessions/{}"), ("DELETE", "/api/sessions/{}"),
+    ("POST", "/api/sessions/{}/tokens"), ("POST", "/api/sessions/{}/captions"),
+    ("GET", "/api/sessions/{}/captions/seq"), ("GET", "/api/sessions/{}/transcript"),
+    ("GET", "/api/sessions/{}/report"), ("GET", "/api/sessions/{}/links"),
+    ("GET", "/api/sessions/{}/floor"), ("GET", "/api/sessions/{}/stats"),
+    ("GET", "/sse/{}"), ("GET", "/s/{}/participant"),
+]
+
+
+def is_session_id(text: str) -> bool:
+    return re.fullmatch(SESSION_ID_RE, text) is not None
+
+
+def check_segment_refusal(status: int, body: bytes, segment: str, what: str) -> None:
+    """A segment that is not a session id gets the one defined 404; a well-formed one
+    never gets that answer (it goes on to the token and the session)."""
+    refused = status == 404 and b"a session id is 3 to 64" in body
+    assert refused == (not is_session_id(segment)), (what, status, body[:300])
+
+
+@settings(FUZZ, max_examples=150 * SCALE)
+@given(data=st.data())
+def test_fuzz_session_id_path_segments_on_every_route(world: World, data: st.DataObject) -> None:
+    """Any session-id segment, on every route kind: never a 500, never a file touched; an
+    id that is not one is the same 404 everywhere (docs/protocol.md §3)."""
+    EXAMPLES["http_session_ids"] += 1
+    segment = data.draw(SEGMENT)
+    keep = {s["id"] for s in world.sessions.values()}
+    assume(segment not in keep)  # DELETE must not remove the sessions the other tests use
+    method, template = data.draw(st.sampled_from(SESSION_ROUTES))
+    auth = data.draw(http_auth(world, world.sessions["a"]["id"]))
+    path, headers = path_with(template.format(q(segment)), auth, {})
+    status, got_headers, raw = raw_http(world.hub, method, path, headers=headers)
+    if "{" in segment or "}" in segment:
+        # aiohttp's `{name}` matches no braces: no route at all, aiohttp's plain 404
+        # (docs/protocol.md §14, unknown paths), and no handler saw it.
+        assert status == 404 and raw == b"404: Not Found", (path, status, raw[:300])
+        return
+    if not template.startswith("/s/"):  # a page is HTML, its refusals JSON
+        check_http(status, got_headers, raw, f"{method} {path}")
+    assert status < 500, (method, path, status, raw[:300])
+    check_segment_refusal(status, raw, segment, f"{method} {path}")
+    world.check_logs()
+    DETAILS["refused session ids"] += not is_session_id(segment)
+
+
+@settings(FUZZ, max_examples=60 * SCALE)
+@given(segment=SEGMENT)
+def test_fuzz_session_id_path_segments_on_the_websocket(world: World, segment: str) -> None:
+    EXAMPLES["ws_session_ids"] += 1
+    assume("{" not in segment and "}" not in segment)  # no route (see above)
+    url = f"{world.hub.ws_base}/ws/{q(segment)}"
+    try:
+        ws = connect(url, proxy=None, compression=None, close_timeout=1,
+                     open_timeout=10).__enter__()
+    except InvalidStatus as exc:
+        response = exc.response
+        check_http(response.status_code, dict(response.headers), response.body or b"", url)
+        check_segment_refusal(response.status_code, response.body or b"", segment, url)
+        world.check_logs()
+        return
+    try:
+        assert is_session_id(segment), f"{url} was upgraded"
+        first = json.loads(ws.recv(10))
+        assert first["type"] == "error" and first["code"] == "not_found", first
+    finally:
+        ws.close()
+    world.check_logs()
+
+
+def sse_open(hub: ThreadedHub, path: str, headers: dict[str, bytes | str]
+             ) -> tuple[int, dict[str, str], bytes]:
+    """An SSE request: the status, the headers, and the body up to the first message (a
+    stream is then closed from this side)."""
+    conn = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=15)
+    try:
+        conn.putrequest("GET", path)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        resp = conn.getresponse()
+        got = dict(resp.getheaders())
+        if not got.get("Content-Type", "").startswith("text/event-stream"):
+            return resp.status, got, resp.read()
+        lines = []
+        while not lines or lines[-1] != b"\n":
+            lines.append(resp.fp.readline())
+        return resp.status, got, b"".join(lines)
+    finally:
+        conn.close()
+
+
+# Offsets of every shape: digits of other scripts, superscripts, signs, 2^53 and beyond,
+# more digits than int() takes.
+OFFSET = st.one_of(
+    st.integers(0, 2**53 - 1).map(str), st.integers(2**53, 2**70).map(str),
+    st.text(alphabet="0123456789-+ .eE_x\u0661\uff11\u00b2\u2460", max_size=20),
+    st.sampled_from(["9" * 4301, "1" * 5000, "", "-1", "0" * 17]),
+)
+
+
+@st.composite
+def last_event_id(draw: st.DrawFn, epoch: str) -> str:
+    def part() -> str:
+        name = draw(st.sampled_from(["public", "private", "moderation", "", "x"]) |
+                    st.text(max_size=6))
+        ep = draw(st.sampled_from([epoch, epoch, "", "x" * 129]) | st.text(max_size=10))
+        return f"{name}:{ep}:{draw(OFFSET)}"
+    shape = draw(st.sampled_from(["parts", "parts", "pair", "text", "long"]))
+    if shape == "pair":  # one good position, one of any shape
+        return f"public:{epoch}:0,{part()}"
+    if shape == "text":
+        return draw(st.text(max_size=60))
+    if shape == "long":  # more parts than are read, a header over 1,024 characters
+        return ",".join([f"public:{epoch}:1"] * draw(st.sampled_from([9, 200])))
+    # (under aiohttp's 8,190-byte header and request line limits: beyond them aiohttp
+    # answers 400 itself, before the hub sees anything)
+    return ",".join(part() for _ in range(draw(st.integers(0, 1))))
+
+
+@settings(FUZZ, max_examples=80 * SCALE)
+@given(data=st.data())
+def test_fuzz_sse_last_event_id(world: World, data: st.DataObject) -> None:
+    """Any Last-Event-ID (header or query) gets a 200 stream whose first message is a
+    `welcome`: a malformed one a fresh join, never a 500."""
+    EXAMPLES["sse_last_event_id"] += 1
+    a = world.sessions["a"]
+    epoch = world.epochs.get(a["id"], "")
+    last = data.draw(last_event_id(epoch))
+    path = f"/sse/{a['id']}?token={a['tokens']['screen']}"
+    headers: dict[str, bytes | str] = {}
+    header_safe = "".join(c for c in last if c >= " " and c != "\x7f")
+    if data.draw(st.booleans()):
+        headers["Last-Event-ID"] = header_safe.encode()
+    else:
+        path += f"&last_event_id={q(last)}"
+    status, got, body = sse_open(world.hub, path, headers)
+    check_http(status, got, body, f"SSE {last[:200]!r}")
+    assert status == 200, (status, body[:300])
+    first = json.loads(body.split(b"data: ", 1)[1].split(b"\n", 1)[0])
+    assert first["type"] == "welcome", first
+    world.check_logs()
+
+
+CAPTION_LINE = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
+                       min_size=1, max_size=40).map(lambda t: "L" + t)
+
+
+def send_body(hub: ThreadedHub, method: str, path: str, body: bytes, headers: dict[str, str],
+              chunked: bool) -> tuple[int, dict[str, str], bytes]:
+    if not chunked:
+        return raw_http(hub, method, path, body=body, headers=headers)
+    conn = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=30)
+    try:
+        parts = (body[i:i + 65536] for i in range(0, len(body), 65536))
+        conn.request(method, path, body=parts, headers=headers, encode_chunked=True)
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+    finally:
+        conn.close()
+
+
+@settings(FUZZ, max_examples=60 * SCALE)
+@given(lines=st.lists(CAPTION_LINE, min_size=1, max_size=130), chunked=st.booleans(),
+       stamp=st.booleans())
+def test_fuzz_caption_ingest_line_counts(world: World, lines: list[str], chunked: bool,
+                                         stamp: bool) -> None:
+    """Up to HUB_INGEST_LINES_PER_POST (100) lines are stored, one caption each; more is a
+    413 and stores nothing."""
+    EXAMPLES["http_caption_lines"] += 1
+    a = world.sessions["a"]
+    text = ("2026-11-27T08:00:00.123 region:reg1#cue1\n" if stamp else "") + "\n".join(lines)
+    path = f"/api/sessions/{a['id']}/captions?token={a['tokens']['captioner']}"
+    status, headers, raw = send_body(world.hub, "POST", path, text.encode(),
+                                     {"Content-Type": "text/plain; charset=utf-8"}, chunked)
+    check_http(status, headers, raw, f"{len(lines)} lines")
+    stored = [ln.strip() for ln in lines if ln.strip()]
+    if len(stored) <= 100:
+        assert status == 200, (status, raw[:300])
+    else:
+        assert status == 413 and b"at most 100 per post" in raw, (status, raw[:300])
+    world.check_logs()
+
+
+@settings(FUZZ, max_examples=24 * SCALE)
+@given(size=st.integers(MAX_BODY - 64, MAX_BODY + 64) | st.sampled_from(
+       [300_000, 2 * MAX_BODY]), chunked=st.booleans(), where=st.sampled_from(["json", "ingest"]))
+def test_fuzz_bodies_near_the_size_limit(world: World, size: int, chunked: bool,
+                                         where: str) -> None:
+    """A body is read whole, chunked or not: up to 1 MiB it is parsed, past it a 413."""
+    EXAMPLES["http_body_sizes"] += 1
+    a = world.sessions["a"]
+    if where == "json":
+        head = b'{"title":"Near the limit","pad":"'
+        body = head + b"x" * max(0, size - len(head) - 2) + b'"}'
+        path, headers = "/api/sessions", {"Authorization": f"Bearer {ADMIN_KEY}",
+                                          "Content-Type": "application/json"}
+    else:
+        line = b"x" * 9_000 + b"\n"  # under caption_max; few lines, under the line cap
+        body = (line * (size // len(line) + 1))[:size]
+        path = f"/api/sessions/{a['id']}/captions?token={a['tokens']['captioner']}"
+        headers = {"Content-Type": "text/plain"}
+    status, got, raw = send_body(world.hub, "POST", path, body, headers, chunked)
+    check_http(status, got, raw, f"{where} {size} chunked={chunked}")
+    lines = len(body.splitlines())
+    if len(body) > MAX_BODY:
+        assert status == 413 and b"over 1 MiB" in raw, (status, raw[:300])
+    elif where == "ingest" and lines > 100:
+        # Refused by the line cap, which counted every line: the body was read whole.
+        assert status == 413 and f"has {lines} caption lines".encode() in raw, raw[:300]
+    else:
+        assert status in (200, 201), (status, raw[:300])
+        if status == 201:
+            world.throwaway.append(json.loads(raw)["id"])
+    world.check_logs()
 
 
 # -- known bugs, pinned ---------------------------------------------------------------------

@@ -14,18 +14,29 @@ class Window:
     period: float
     _times: deque[float] = field(default_factory=deque)
 
-    def take(self, now: float) -> float:
-        """Record an event at `now` and return 0, or return the seconds to wait before retrying."""
+    def take(self, now: float, count: int = 1) -> float:
+        """Record `count` events at `now` and return 0, or return the seconds to wait before
+        retrying (all or none are recorded; more than `limit` at once never fit: `period`)."""
+        wait = self.wait(now, count)
+        if not wait:
+            self._times.extend([now] * count)
+        return wait
+
+    def wait(self, now: float, count: int = 1) -> float:
+        """The seconds to wait before `count` events could be taken at `now` (0: they could),
+        without recording any."""
         while self._times and self._times[0] <= now - self.period:
             self._times.popleft()
-        if len(self._times) >= self.limit:
-            return max(0.001, self._times[0] + self.period - now)
-        self._times.append(now)
+        if count > self.limit:
+            return self.period
+        over = len(self._times) + count - self.limit
+        if over > 0:
+            return max(0.001, self._times[over - 1] + self.period - now)
         return 0.0
 
-    def refund(self) -> None:
-        """Give back the last event taken (the command it counted could not run)."""
-        if self._times:
+    def refund(self, count: int = 1) -> None:
+        """Give back the last `count` events taken (what they counted could not run)."""
+        for _ in range(min(count, len(self._times))):
             self._times.pop()
 
     def idle(self, now: float) -> bool:

@@ -7,12 +7,23 @@ it only records. Deciding happens in `hub.domain.commands`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..errors import bad_request
 from .captions import CaptionLine
 from .items import Item
+
+# What a session id is, everywhere one comes from outside (routes, `POST /api/sessions`)
+# and where one names a file (the archive): 3 to 64 letters, digits, '-' or '_'.
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{3,64}")
+
+
+def valid_session_id(text: object) -> bool:
+    """True when `text` is a whole session id (never a path, never a trailing newline)."""
+    return isinstance(text, str) and SESSION_ID.fullmatch(text) is not None
+
 
 SCHEDULED = "scheduled"
 LIVE = "live"

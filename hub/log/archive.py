@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..domain.session import valid_session_id
 from .base import Batch
 
 
@@ -23,6 +24,10 @@ class Archive:
         self._cache: dict[str, tuple[float, list[Batch]]] = {}
 
     def path(self, session: str) -> Path:
+        """The session's file; `ValueError` for anything that is not a session id (the
+        routes refuse those already: this is the last line, never a path outside `dir`)."""
+        if not valid_session_id(session):
+            raise ValueError(f"not a session id: {session[:80]!r}")
         return self.dir / f"{session}.jsonl"
 
     def exists(self, session: str) -> bool:

@@ -35,6 +35,9 @@ class Config:
     max_connections_per_address: int = 1000
     trust_proxy: bool = False  # take the client address from X-Forwarded-For (behind nginx)
     metrics_token: str | None = None  # when set, /metrics wants it as a bearer token
+    # Participation figures are computed as of the start of each period of this many seconds
+    # (issue 12: figures that move on each join single out who joined). 1 to 3600.
+    figures_every: int = 300
     web_dir: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -61,7 +64,8 @@ class Config:
                           ("HUB_HELLO_PER_MINUTE", "hello_per_minute"),
                           ("HUB_INGEST_PER_10S", "ingest_per_10s"),
                           ("HUB_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address"),
-                          ("HUB_OUTBOX_FRAMES", "outbox_frames")):
+                          ("HUB_OUTBOX_FRAMES", "outbox_frames"),
+                          ("HUB_FIGURES_EVERY", "figures_every")):
             if env.get(name):
                 values[key] = int(env[name])
         if env.get("HUB_TRUST_PROXY", "").lower() in ("1", "true", "yes"):
@@ -81,4 +85,8 @@ class Config:
                 o.strip().rstrip("/") for o in env["HUB_ALLOWED_ORIGINS"].split(",") if o.strip()
             )
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        config = cls(**values)  # type: ignore[arg-type]
+        if not 1 <= config.figures_every <= 3600:
+            raise ValueError(
+                f"HUB_FIGURES_EVERY takes 1 to 3600 seconds, not {config.figures_every}")
+        return config

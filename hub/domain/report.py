@@ -354,7 +354,7 @@ def _question_cells(q: Question) -> list[str]:
         str(q.number),
         q.text,
         origin_label(q.origin),
-        group_label("stakeholder", q.stakeholder or NOT_DECLARED),
+        group_label("stakeholder", q.stakeholder) if q.stakeholder else "not shown",
         q.asked_by or "anonymous",
         "yes" if q.answered else "no",
     ]

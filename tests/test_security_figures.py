@@ -16,10 +16,19 @@ import json
 import time
 from typing import Any
 
+from hub.domain import commands, meeting, ordering
+from hub.domain import stats as figures_rules
+from hub.domain.ordering import Reason
+from hub.domain.snapshot import dump_state, restore
 from tests.conftest import HubFactory, RunningHub
+from tests.domain_helpers import ALICE as ALICE_ACTOR
+from tests.domain_helpers import BOB as BOB_ACTOR
+from tests.domain_helpers import ask as ask_item
+from tests.domain_helpers import make_session, moderate, run
 from tests.harness import ADMIN_KEY, Client, ahttp
 
-ALICE = {"stakeholder": "civil_society", "country": "KE", "gender": "woman", "youth": True}
+ALICE: dict[str, Any] = {
+    "stakeholder": "civil_society", "country": "KE", "gender": "woman", "youth": True}
 # What any of Alice's attributes looks like in a reason: codes, params and English text.
 ALICE_TRACES = ("civil_society", "civil society", "KE", "african", "Africa", "woman", "women",
                 "youth", "young")
@@ -203,3 +212,141 @@ async def test_identities_that_never_acted_or_declared_count_in_no_figure(
     assert cell(figures["attendance"], "remote") == 7
     for client in (mod, *declared, asker, voter, *lurkers, late):
         await client.close()
+
+
+# -- the pure parts -------------------------------------------------------------------------
+
+FIRST_CS = Reason("first_speaker", {"dimension": "stakeholder", "group": "civil_society"})
+QUIET_WOMEN = Reason("not_heard_for", {"dimension": "gender", "group": "woman", "minutes": 12})
+PASSED_YOUTH = Reason("group_passed_over", {"dimension": "youth", "group": "youth", "turns": 4})
+FIRST_REMOTE = Reason("first_speaker", {"dimension": "origin", "group": "remote"})
+MANY = {("stakeholder", "civil_society"): 5, ("gender", "woman"): 9, ("youth", "youth"): 5,
+        (ordering.MIC, "civil_society"): 5}
+
+
+def test_disclose_names_a_group_only_for_a_named_item_that_five_share() -> None:
+    reasons = (FIRST_CS, QUIET_WOMEN, PASSED_YOUTH, FIRST_REMOTE)
+    assert ordering.disclose(reasons, anonymous=False, shared=MANY, k=5) == reasons
+    few = {**MANY, ("stakeholder", "civil_society"): 4}
+    assert ordering.disclose(reasons, anonymous=False, shared=few, k=5) == (
+        Reason("unheard_group", {}), QUIET_WOMEN, PASSED_YOUTH, FIRST_REMOTE)
+
+
+def test_disclose_never_names_a_declared_group_for_an_anonymous_item() -> None:
+    reasons = (FIRST_CS, QUIET_WOMEN, PASSED_YOUTH, FIRST_REMOTE, Reason("new_speaker", {}))
+    assert ordering.disclose(reasons, anonymous=True, shared=MANY, k=5) == (
+        Reason("unheard_group", {}), Reason("quiet_group", {}), Reason("passed_over_group", {}),
+        FIRST_REMOTE, Reason("new_speaker", {}))
+
+
+def test_disclose_gives_each_unnamed_reason_once() -> None:
+    region = Reason("first_speaker", {"dimension": "region", "group": "african"})
+    shown = ordering.disclose((FIRST_CS, region), anonymous=True, shared={}, k=5)
+    assert shown == (Reason("unheard_group", {}),)
+
+
+def test_disclose_budgets_and_microphones() -> None:
+    spent = Reason("budget_spent", {"group": "civil_society"})
+    mic = Reason("slot", {"slot": "civil_society", "round": 2})
+    remote = Reason("slot", {"slot": "remote", "round": 2})
+    assert ordering.disclose((spent,), anonymous=False, shared=MANY, k=5) == (spent,)
+    assert ordering.disclose((spent,), anonymous=True, shared=MANY, k=5) == (
+        Reason("group_budget_spent", {}),)
+    assert ordering.disclose((mic,), anonymous=False, shared=MANY, k=5) == (mic,)
+    assert ordering.disclose((mic,), anonymous=False, shared={}, k=5) == (
+        Reason("slot", {"slot": "room", "round": 2}),)
+    assert ordering.disclose((remote,), anonymous=True, shared={}, k=5) == (remote,)
+
+
+def test_unnamed_reasons_read_in_english() -> None:
+    assert ordering.describe(Reason("unheard_group", {})) == "from a group not heard yet"
+    assert ordering.describe(Reason("quiet_group", {})) == "from a group not heard for a while"
+    assert "passed over" in ordering.describe(Reason("passed_over_group", {}))
+    assert ordering.describe(Reason("group_budget_spent", {})) == (
+        "their group used up its speaking time")
+    assert ordering.describe(Reason("slot", {"slot": "room", "round": 3})) == (
+        "room microphone, round 3")
+
+
+def test_shared_groups_counts_declared_cuts_and_microphones() -> None:
+    people: list[tuple[str, dict[str, Any]]] = [
+        ("remote", ALICE), ("room", {"stakeholder": "academia"}), ("remote", {})]
+    counts = ordering.shared_groups(people)
+    assert counts[("stakeholder", "civil_society")] == 1
+    assert counts[("region", "african")] == 1
+    assert counts[("youth", "youth")] == 1
+    assert counts[(ordering.MIC, "technical_academic")] == 1
+    assert counts[("stakeholder", "not_declared")] == 1
+    assert not any(dimension == "origin" for dimension, _ in counts)
+
+
+def test_cutoff_is_the_start_of_the_current_period() -> None:
+    assert figures_rules.cutoff(1_000_000, 300_000) == 900_000
+    assert figures_rules.cutoff(900_000, 300_000) == 900_000
+    assert figures_rules.cutoff(1_199_999, 300_000) == 900_000
+    assert figures_rules.cutoff(599_999) == 300_000  # the default period, five minutes
+
+
+def test_turns_as_of_a_cutoff() -> None:
+    turns = [ordering.Turn("i1", "a", "remote", {}, 100, 200),
+             ordering.Turn("i2", "b", "remote", {}, 300, 500),
+             ordering.Turn("i3", "c", "remote", {}, 600, None)]
+    assert figures_rules.as_of(turns, 400) == [
+        turns[0], ordering.Turn("i2", "b", "remote", {}, 300, None)]
+    assert figures_rules.as_of(turns, 50) == []
+
+
+def test_an_identity_counts_from_its_first_act_or_declaration() -> None:
+    state = make_session()  # Alice and Bob joined at 1000 without a profile
+    assert state.identities[ALICE_ACTOR.id].counted is None
+    item = ask_item(state, ALICE_ACTOR, now=2500)
+    assert state.identities[ALICE_ACTOR.id].counted == 2500
+    moderate(state, item, "approve")
+    run(state, commands.vote(state, BOB_ACTOR, item, False, now=3000))
+    assert state.identities[BOB_ACTOR.id].counted == 3000
+    run(state, commands.vote(state, BOB_ACTOR, item, True, now=4000))  # undone: still acted
+    assert state.identities[BOB_ACTOR.id].counted == 3000
+    run(state, commands.join(state, "p9", "participant", "Cleo", {"gender": "woman"}, False,
+                             5000))
+    assert state.identities["p9"].counted == 5000
+    run(state, commands.join(state, "p9", "participant", "Cleo B", None, False, 6000))
+    assert state.identities["p9"].counted == 5000  # a later change keeps the first time
+    copy = make_session()
+    restore(copy, {"state": dump_state(state)})
+    assert copy.identities["p9"].counted == 5000
+
+
+def test_declaring_after_closing_counts_nobody() -> None:
+    state = make_session()
+    run(state, commands.change_session(state, actor=commands.Actor("o", "organizer", "O"),
+                                       new_state="closed", title=None, languages=None,
+                                       settings=None))
+    run(state, commands.join(state, "p9", "participant", "Late", {"gender": "woman"}, False,
+                             9000))
+    assert state.identities["p9"].counted is None
+    assert meeting.figures_cutoff(state, 9_999_999, 300_000) == 9_999_999  # final figures
+
+
+def test_participation_counts_who_counted_by_the_cutoff() -> None:
+    state = make_session()
+    for n in range(6):
+        run(state, commands.join(state, f"d{n}", "participant", f"D{n}",
+                                 {"stakeholder": "media"}, False, 10_000 + n * 1000))
+    figures = meeting.participation(state, 14_000)  # d0..d4 declared by then
+    assert figures.table("participants", "stakeholder").value("media") == 5
+    figures = meeting.participation(state, 15_000)
+    assert figures.table("participants", "stakeholder").value("media") == 6
+    assert figures.attendance.value("remote") == 6  # Alice and Bob only joined
+
+
+def test_floor_answer_hides_an_anonymous_askers_groups_and_scores_by_rank() -> None:
+    state = make_session()
+    run(state, commands.join(state, ALICE_ACTOR.id, "participant", "Alice", dict(ALICE), False,
+                             1500))
+    item = ask_item(state, ALICE_ACTOR, anonymous=True, now=2000)
+    moderate(state, item, "approve")
+    answer = meeting.suggestions(state, "balanced", 3000, 300_000)
+    shown = json.dumps(answer["suggestions"])
+    for trace in ALICE_TRACES:
+        assert trace not in shown
+    assert [s["score"] for s in answer["suggestions"]] == [1]

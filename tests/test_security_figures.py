@@ -205,6 +205,10 @@ async def test_identities_that_never_acted_or_declared_count_in_no_figure(
                                     token=ADMIN_KEY)
     assert status == 200, report
     assert cell(report["participation"]["attendance"], "remote") == 7
+    assert report["participation"]["as_of"] >= figures["as_of"]  # closed: final, as of now
+    status, markdown, _ = await ahttp("GET", f"{hub.base}/api/sessions/{sid}/report",
+                                      token=ADMIN_KEY)
+    assert status == 200 and "Figures as of " in markdown
     # Closed, the figures are final: declaring a profile now counts nobody.
     late = hub.client(created, "participant", name="Late", profile={"stakeholder": "media"})
     await late.connect()

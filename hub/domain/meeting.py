@@ -170,8 +170,9 @@ def build_report(
         # know who asked an anonymous question, so no question carries its asker's group.
         items.append(report.raised_from_item(item))
     cues = build_cues(state.captions, state.floor_language)
-    figures = participation(state, figures_cutoff(state, now_ms, every_ms))
-    return report.build_report(info, figures, flags=flags, items=items, cues=cues)
+    cutoff = figures_cutoff(state, now_ms, every_ms)
+    return report.build_report(info, participation(state, cutoff), flags=flags, items=items,
+                               cues=cues, as_of_ms=cutoff)
 
 
 def stats_json(figures: stats.ParticipationStats, as_of: int) -> dict[str, Any]:

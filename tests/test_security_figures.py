@@ -16,6 +16,9 @@ import json
 import time
 from typing import Any
 
+import pytest
+
+from hub.config import Config
 from hub.domain import commands, meeting, ordering
 from hub.domain import stats as figures_rules
 from hub.domain.ordering import Reason
@@ -354,3 +357,11 @@ def test_floor_answer_hides_an_anonymous_askers_groups_and_scores_by_rank() -> N
     for trace in ALICE_TRACES:
         assert trace not in shown
     assert [s["score"] for s in answer["suggestions"]] == [1]
+
+
+def test_the_figures_period_is_checked_at_start() -> None:
+    assert Config.from_env({}).figures_every == 300
+    assert Config.from_env({"HUB_FIGURES_EVERY": "60"}).figures_every == 60
+    for bad in ("0", "3601"):
+        with pytest.raises(ValueError, match="HUB_FIGURES_EVERY takes 1 to 3600 seconds"):
+            Config.from_env({"HUB_FIGURES_EVERY": bad})

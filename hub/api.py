@@ -460,7 +460,8 @@ async def get_report(request: web.Request) -> web.StreamResponse:
     session, _ = await allowed(request, STAFF)
     session_id = session.id
     fmt = request.query.get("format", "md")
-    built = meeting.build_report(session.state, now_ms())
+    every_ms = request.app[keys.CONFIG].figures_every * 1000
+    built = meeting.build_report(session.state, now_ms(), every_ms)
     if fmt == "json":
         return json_response(report.to_json(built))
     if fmt not in REPORT_TYPES:
@@ -472,16 +473,22 @@ async def get_report(request: web.Request) -> web.StreamResponse:
 
 
 async def get_floor(request: web.Request) -> web.Response:
-    """The queue ranked by an ordering, with reasons: advice, the moderator decides."""
+    """The queue ranked by an ordering, with reasons: advice, the moderator decides. The
+    reasons name no one's declared group (see `meeting.suggestions`)."""
     session, _ = await allowed(request, STAFF)
+    every_ms = request.app[keys.CONFIG].figures_every * 1000
     return json_response(meeting.suggestions(session.state, request.query.get("ordering"),
-                                             now_ms()))
+                                             now_ms(), every_ms))
 
 
 async def get_stats(request: web.Request) -> web.Response:
-    """Live participation figures, aggregate only, small cells suppressed."""
+    """Participation figures as of the last cut-off (`as_of`), aggregate only, small cells
+    suppressed: they move once per `figures_every` seconds, not on each join."""
     session, _ = await allowed(request, STAFF)
-    return json_response(meeting.stats_json(meeting.participation(session.state, now_ms())))
+    every_ms = request.app[keys.CONFIG].figures_every * 1000
+    cutoff = meeting.figures_cutoff(session.state, now_ms(), every_ms)
+    figures = meeting.participation(session.state, cutoff)
+    return json_response(meeting.stats_json(figures, cutoff))
 
 
 async def healthz(request: web.Request) -> web.Response:

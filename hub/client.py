@@ -188,7 +188,8 @@ async def _dispatch(session: Session, actor: Actor, frame: protocol.Frame) -> di
                 anonymous=cmd.anonymous, on_behalf=cmd.on_behalf, backing=cmd.backing,
                 now=now_ms()))
         case protocol.Vote():
-            return await session.execute(lambda st: commands.vote(st, actor, cmd.item, cmd.undo))
+            return await session.execute(lambda st: commands.vote(
+                st, actor, cmd.item, cmd.undo, now_ms()))
         case protocol.Withdraw():
             return await session.execute(lambda st: commands.withdraw(st, actor, cmd.item))
         case protocol.Moderate():

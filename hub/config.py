@@ -45,6 +45,9 @@ class Config:
     token_ttl_days: float = 30.0
     token_max_ttl_days: float = 180.0
     token_grace_hours: float = 24.0
+    # Participation figures are computed as of the start of each period of this many seconds
+    # (issue 12: figures that move on each join single out who joined). 1 to 3600.
+    figures_every: int = 300
     web_dir: str | None = None
     # Sessions closed and untouched for this many days are deleted (0: kept forever). A
     # year: long enough for the report and transcript to serve the next edition of a
@@ -78,7 +81,8 @@ class Config:
                           ("HUB_INGEST_LINES_PER_POST", "ingest_lines_per_post"),
                           ("HUB_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address"),
                           ("HUB_AUTH_FAILURES_PER_MINUTE", "auth_failures_per_minute"),
-                          ("HUB_OUTBOX_FRAMES", "outbox_frames")):
+                          ("HUB_OUTBOX_FRAMES", "outbox_frames"),
+                          ("HUB_FIGURES_EVERY", "figures_every")):
             if env.get(name):
                 values[key] = int(env[name])
         for name, key in (("HUB_RETENTION_DAYS", "retention_days"),
@@ -110,9 +114,12 @@ class Config:
         return cls(**values)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
-        """Refuse token lifetimes that make no sense, naming the variable."""
+        """Refuse settings that make no sense, naming the variable."""
         if not 0 < self.token_ttl_days <= self.token_max_ttl_days:
             raise ValueError("HUB_TOKEN_TTL_DAYS must be above 0 and at most "
                              f"HUB_TOKEN_MAX_TTL_DAYS ({self.token_max_ttl_days:g})")
         if not 0 <= self.token_grace_hours <= 24 * 7:
             raise ValueError("HUB_TOKEN_GRACE_HOURS must be from 0 to 168")
+        if not 1 <= self.figures_every <= 3600:
+            raise ValueError(
+                f"HUB_FIGURES_EVERY takes 1 to 3600 seconds, not {self.figures_every}")

@@ -47,7 +47,9 @@ def _chromium_available() -> bool:
 @pytest.fixture(scope="module")
 def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     """A real `hub serve` process on loopback with the test admin key."""
-    hub = HubProcess(tmp_path_factory.mktemp("hub") / "data").start()
+    # Figures every second, not every five minutes: pages show them without a long wait.
+    hub = HubProcess(tmp_path_factory.mktemp("hub") / "data",
+                     env={"HUB_FIGURES_EVERY": "1"}).start()
     try:
         yield hub
     finally:

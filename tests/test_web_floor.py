@@ -113,10 +113,11 @@ async def test_suggestions_ordering_flags_and_figures(
                                           and e["data"]["ordering"] == "votes" for e in c.events))
     await page.get_by_label("Ordering").select_option("balanced")
     amina = suggestions.filter(has_text="Amina asks")
-    await expect(amina.locator(".reasons")).to_contain_text(
-        "Not heard yet: Civil society (Stakeholder group)")
-    await expect(amina.locator(".reasons")).to_contain_text("Not heard yet: Africa (Region)")
+    # Fewer than five people share her groups: the reasons say why, not which (issue 12).
+    await expect(amina.locator(".reasons")).to_contain_text("From a group not heard yet")
     await expect(amina.locator(".reasons")).to_contain_text("Has not spoken yet")
+    await expect(amina.locator(".reasons")).not_to_contain_text("Civil society")
+    await expect(amina.locator(".reasons")).not_to_contain_text("Africa")
     await expect(page.locator("#ordering-help")).to_contain_text("Spreads the floor")
     await screenshot(page, "floor-moderator-suggestions")
 
@@ -162,6 +163,7 @@ async def test_suggestions_ordering_flags_and_figures(
     await expect(attendance).to_be_visible()
     await expect(attendance).to_contain_text("fewer than 5")
     await expect(page.locator("#stats-by")).to_contain_text("Civil society")
+    await expect(page.locator("#stats-updated")).to_contain_text("As of")
     await page.locator("#stats").scroll_into_view_if_needed()
     await screenshot(page, "floor-moderator-flags-figures")
 
@@ -562,6 +564,9 @@ async def test_every_reason_reads_in_every_language(hub_server: HubProcess,
         ...['government', 'civil_society', 'remote', 'private_sector', 'technical_academic']
           .map((slot) => ({ code: 'slot', params: { slot, round: 2 } })),
         ...groups.stakeholder.map((group) => ({ code: 'budget_spent', params: { group } })),
+        { code: 'slot', params: { slot: 'room', round: 2 } },
+        ...['unheard_group', 'quiet_group', 'passed_over_group', 'group_budget_spent']
+          .map((code) => ({ code, params: {} })),
       ];
       for (const [dimension, list] of Object.entries(groups)) {
         for (const group of list) {
@@ -586,3 +591,5 @@ async def test_every_reason_reads_in_every_language(hub_server: HubProcess,
             assert not re.search(r"\b(region|group|slot|dim|economy)\.", line), (lang, line)
     assert "Not heard yet: Africa (Region)" in texts["en"]
     assert "Government microphone, round 2" in texts["en"]
+    assert "Room microphone, round 2" in texts["en"]
+    assert "From a group not heard yet" in texts["en"]

@@ -194,7 +194,9 @@ def withdraw(state: SessionState, actor: Actor, item_id: str) -> Decision:
     return Decision(_items_fact(actor, "withdraw", changed, state, **extra), {"item": item.id})
 
 
-def vote(state: SessionState, actor: Actor, item_id: str, undo: bool) -> Decision:
+def vote(
+    state: SessionState, actor: Actor, item_id: str, undo: bool, now: int | None = None
+) -> Decision:
     """One vote per identity on an approved question or comment; `undo` takes it back."""
     item = state.item(item_id)
     _open_for_input(state, "votes")
@@ -210,7 +212,10 @@ def vote(state: SessionState, actor: Actor, item_id: str, undo: bool) -> Decisio
     if voted != undo:  # already in the asked-for state: acknowledge, change nothing
         return Decision(None, {"item": item.id, "votes": item.votes, "voted": voted})
     votes = item.votes - 1 if undo else item.votes + 1
-    fact = {"kind": "vote", "item": item.id, "by": actor.id, "undo": undo, "votes": votes}
+    fact: dict[str, Any] = {
+        "kind": "vote", "item": item.id, "by": actor.id, "undo": undo, "votes": votes}
+    if now is not None:  # when the voter started to count in the figures
+        fact["ts"] = now
     return Decision(fact, {"item": item.id, "votes": votes, "voted": not undo})
 
 
@@ -656,7 +661,8 @@ def join(
     }
     if role not in (PARTICIPANT, HUB):
         data["profile"] = {}
-    return Decision({"kind": "identity", "identity": data})
+    # `ts`: when a declared profile starts to count in the figures.
+    return Decision({"kind": "identity", "identity": data, "ts": now})
 
 
 def create(

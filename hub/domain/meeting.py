@@ -2,7 +2,12 @@
 
 Pure functions from `SessionState` to the plain inputs of `ordering`, `stats` and
 `report`: who is waiting, who had the floor, who took part. No person's profile
-leaves here except inside aggregate figures.
+leaves here except inside aggregate figures, or a floor reason naming a group that at
+least `stats.K` counted people share (`ordering.disclose`).
+
+Who counts in the figures (issue 12): a participant who acted (asked, voted, took the
+floor) or declared a profile, from that moment (`Identity.counted`). Figures are computed
+as of a cut-off (`figures_cutoff`), so they do not move between two cut-offs.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any
 from . import ordering, report, stats
 from .items import APPROVED, Item
 from .roles import HUB, MODERATOR, ORGANIZER, PARTICIPANT, STAFF
-from .session import SessionState
+from .session import CLOSED, SessionState
 from .transcript import build_cues
 
 
@@ -57,14 +62,30 @@ def history(state: SessionState) -> list[ordering.Turn]:
     return out
 
 
-def suggestions(state: SessionState, name: str | None, now_ms: int) -> dict[str, Any]:
-    """The queue ranked by ordering `name` (default: the session's), each with its reasons."""
+def suggestions(
+    state: SessionState, name: str | None, now_ms: int, every_ms: int = stats.EVERY_MS
+) -> dict[str, Any]:
+    """The queue ranked by ordering `name` (default: the session's), each with its reasons.
+
+    The ranking reads profiles; what is shown does not reveal them: reasons go through
+    `ordering.disclose` (groups shared by the people counted at the figures' cut-off), and
+    the score is the rank (a balanced score would add up a person's groups' weights).
+    """
     chosen = name or state.floor.get("ordering", "arrival")
     weights = ordering.Weights().merged(state.floor.get("weights") or {})
     budgets = state.floor.get("budgets") or None
     past = history(state)
     ranked = ordering.suggest(chosen, candidates(state), past, weights, now_ms, budgets)
     by_group = ordering.time_by_group(past, "stakeholder", now_ms)
+    cutoff = figures_cutoff(state, now_ms, every_ms)
+    shared = ordering.shared_groups(
+        (p.origin, p.profile) for p in counted_participants(state, cutoff))
+
+    def shown(suggestion: ordering.Suggestion) -> list[ordering.Reason]:
+        anonymous = state.items[suggestion.item_id].anonymous
+        return list(ordering.disclose(suggestion.reasons, anonymous=anonymous, shared=shared,
+                                      k=stats.K))
+
     return {
         "ordering": chosen,
         "orderings": list(ordering.ORDERINGS),
@@ -72,11 +93,11 @@ def suggestions(state: SessionState, name: str | None, now_ms: int) -> dict[str,
         "suggestions": [
             {
                 "item": s.item_id,
-                "score": round(s.score, 3),
+                "score": len(ranked) - rank,
                 "reasons": [{"code": r.code, "params": dict(r.params),
-                             "text": ordering.describe(r)} for r in s.reasons],
+                             "text": ordering.describe(r)} for r in shown(s)],
             }
-            for s in ranked
+            for rank, s in enumerate(ranked)
         ],
         "budgets": {
             group: {"budget": seconds, "used": round(by_group.get(group, 0) / 1000)}
@@ -85,24 +106,46 @@ def suggestions(state: SessionState, name: str | None, now_ms: int) -> dict[str,
     }
 
 
-def participation(state: SessionState, now_ms: int) -> stats.ParticipationStats:
-    """Every published figure of the session (cells under five people suppressed)."""
-    people = [
+def figures_cutoff(state: SessionState, now_ms: int, every_ms: int = stats.EVERY_MS) -> int:
+    """The moment the figures are computed as of: the start of the current period of
+    `every_ms` (`stats.cutoff`); for a closed session, `now_ms`: nobody starts to count once
+    it is closed, so its figures are final."""
+    return now_ms if state.state == CLOSED else stats.cutoff(now_ms, every_ms)
+
+
+def counted_participants(state: SessionState, cutoff_ms: int) -> list[stats.Participant]:
+    """The participants the figures count at `cutoff_ms`: those who acted or declared a
+    profile by then. Joining alone counts nobody: one join link makes any number of
+    identities. Attendees of a remote hub count in their hub's own figure."""
+    return [
         stats.Participant("room" if ident.in_room else "remote", dict(ident.profile))
         for ident in state.identities.values()
-        if ident.role == PARTICIPANT and ident.hub is None  # hub rooms count in their hub
+        if ident.role == PARTICIPANT and ident.hub is None
+        and ident.counted is not None and ident.counted <= cutoff_ms
     ]
+
+
+def participation(state: SessionState, cutoff_ms: int) -> stats.ParticipationStats:
+    """Every published figure of the session as of `cutoff_ms` (see `figures_cutoff`): the
+    people counted by then, the floor until then; cells under five people suppressed."""
+    people = counted_participants(state, cutoff_ms)
     hubs: dict[str, int] = {}
     for hub_id, hub in state.hubs.items():
         ident = state.identities.get(hub_id)
         if ident is not None and ident.role == HUB:
             hubs[ident.name] = hubs.get(ident.name, 0) + hub.attendees
     room = state.settings.room_count or None
-    return stats.participation(people, history(state), hubs, room, now_ms)
+    turns = stats.as_of(history(state), cutoff_ms)
+    return stats.participation(people, turns, hubs, room, cutoff_ms)
 
 
-def build_report(state: SessionState, now_ms: int) -> report.Report:
-    """The session report: info, takeaways, calls to action, figures, questions, transcript."""
+def build_report(
+    state: SessionState, now_ms: int, every_ms: int = stats.EVERY_MS
+) -> report.Report:
+    """The session report: info, takeaways, calls to action, figures, questions, transcript.
+
+    Its figures follow the same cut-off as the live ones (`figures_cutoff`), or one report
+    read just before and one just after a join would be a difference of the two."""
     def names(role: str) -> tuple[str, ...]:
         return tuple(sorted({i.name for i in state.identities.values() if i.role == role}))
 
@@ -123,19 +166,21 @@ def build_report(state: SessionState, now_ms: int) -> report.Report:
     for item in state.items.values():
         if not item.public:
             continue  # what never reached the meeting is not in its record
-        # Profiles are for aggregates: a question shows its asker's stakeholder group only
-        # when it does not show the asker's name.
-        stakeholder = profile_of(state, item).get("stakeholder") if item.anonymous else None
-        items.append(report.raised_from_item(item, stakeholder))
+        # Profiles are for aggregates only (issue 12): the report's readers are staff, who
+        # know who asked an anonymous question, so no question carries its asker's group.
+        items.append(report.raised_from_item(item))
     cues = build_cues(state.captions, state.floor_language)
-    return report.build_report(info, participation(state, now_ms), flags=flags, items=items,
-                               cues=cues)
+    cutoff = figures_cutoff(state, now_ms, every_ms)
+    return report.build_report(info, participation(state, cutoff), flags=flags, items=items,
+                               cues=cues, as_of_ms=cutoff)
 
 
-def stats_json(figures: stats.ParticipationStats) -> dict[str, Any]:
-    """The figures as JSON: each table with its cells (suppressed ones have no value)."""
+def stats_json(figures: stats.ParticipationStats, as_of: int) -> dict[str, Any]:
+    """The figures as JSON: the cut-off they are computed as of (ms), then each table with
+    its cells (suppressed ones have no value)."""
     table = report.table_json
     return {
+        "as_of": as_of,
         "attendance": table(figures.attendance),
         "hubs": table(figures.hubs),
         "participants": [table(t) for t in figures.participants],

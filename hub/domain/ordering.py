@@ -6,6 +6,11 @@ machine codes with parameters (pages translate them; `describe` gives English). 
 go first in every ordering. The helpers at the end compute speaking time per turn, per item
 and per group, and what is left of a group's speaking-time budget.
 
+Orderings read people's declared profiles; moderators must not (issue 12). `disclose` turns
+the reasons into what may be shown: a group from a declared profile is named only for an item
+that is not anonymous and only when at least K people of the session share the group;
+otherwise the reason says "a group" and drops whatever would tie it to earlier speakers.
+
 Times are milliseconds since the Unix epoch, as in the session log.
 """
 
@@ -19,7 +24,9 @@ from ..errors import bad_request
 from . import regions
 
 __all__ = [
+    "DECLARED",
     "DIMENSIONS",
+    "MIC",
     "NOT_DECLARED",
     "ORDERINGS",
     "POINT_OF_ORDER",
@@ -32,10 +39,12 @@ __all__ = [
     "Weights",
     "budget_left",
     "describe",
+    "disclose",
     "group_of",
     "may_request",
     "origin_class",
     "passed_over",
+    "shared_groups",
     "suggest",
     "time_by_group",
     "time_by_item",
@@ -50,6 +59,10 @@ HUB: Final = "hub"
 NOT_DECLARED: Final = "not_declared"
 DIMENSIONS: Final = ("stakeholder", "region", "gender", "youth", "origin")
 """The profile cuts the balanced ordering spreads the floor across, in tie-break order."""
+DECLARED: Final = ("stakeholder", "region", "gender", "youth")
+"""The cuts that come from a person's declared profile (origin shows on every item)."""
+MIC: Final = "mic"
+"""The pseudo-cut of `shared_groups` for the stakeholder microphones of `mics4_remote2`."""
 
 MINUTE_MS: Final = 60_000
 REASON_AFTER_MS: Final = 10 * MINUTE_MS
@@ -605,6 +618,63 @@ def may_request(kind: str, *, list_closed: bool) -> bool:
     return not list_closed or kind == POINT_OF_ORDER
 
 
+# -- what moderators may see ---------------------------------------------------------------
+
+
+def shared_groups(people: Iterable[tuple[str, Profile]]) -> dict[tuple[str, str], int]:
+    """How many of `people` (origin, profile) are in each (cut, group) of `DECLARED`, and in
+    each stakeholder microphone (cut `MIC`): what `disclose` checks against its threshold."""
+    counts: dict[tuple[str, str], int] = {}
+    for origin, profile in people:
+        keys = [(d, group_of(d, origin, profile)) for d in DECLARED]
+        stakeholder = profile.get("stakeholder")
+        mic = _MIC_OF.get(stakeholder) if isinstance(stakeholder, str) else None
+        if mic is not None:
+            keys.append((MIC, mic))
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+_UNNAMED: Final[Mapping[str, str]] = {
+    "first_speaker": "unheard_group",
+    "not_heard_for": "quiet_group",
+    "group_passed_over": "passed_over_group",
+}
+
+
+def disclose(
+    reasons: Iterable[Reason], *, anonymous: bool, shared: Mapping[tuple[str, str], int], k: int
+) -> tuple[Reason, ...]:
+    """`reasons` as moderators may see them.
+
+    A group of a declared cut (`DECLARED`, and the stakeholder microphones) is named only
+    when the item is not `anonymous` and at least `k` people share the group (`shared`, from
+    `shared_groups`). Otherwise the reason becomes its unnamed form, without the minutes or
+    turns that would tie the group to earlier speakers: "unheard_group", "quiet_group",
+    "passed_over_group", "group_budget_spent", or a "room" microphone slot. Equal reasons are
+    given once. Origin (room, remote, hub) shows on every item, so it is always named.
+    """
+
+    def named(dimension: str, group: str) -> bool:
+        return not anonymous and shared.get((dimension, group), 0) >= k
+
+    out: list[Reason] = []
+    for reason in reasons:
+        code, params = reason
+        shown = reason
+        if code in _UNNAMED and params["dimension"] in DECLARED:
+            if not named(params["dimension"], params["group"]):
+                shown = Reason(_UNNAMED[code], {})
+        elif code == "budget_spent" and not named("stakeholder", params["group"]):
+            shown = Reason("group_budget_spent", {})
+        elif code == "slot" and params["slot"] != REMOTE and not named(MIC, params["slot"]):
+            shown = Reason("slot", {"slot": ROOM, "round": params["round"]})
+        if shown not in out:
+            out.append(shown)
+    return tuple(out)
+
+
 # -- reasons in English ---------------------------------------------------------------------
 
 _STAKEHOLDER_NAMES: Final[Mapping[str, str]] = {
@@ -640,6 +710,7 @@ _SLOT_NAMES: Final[Mapping[str, str]] = {
     "private_sector": "private sector microphone",
     "technical_academic": "technical and academic microphone",
     REMOTE: "remote slot",
+    ROOM: "room microphone",
 }
 
 
@@ -699,6 +770,10 @@ _DESCRIBE: Final[Mapping[str, Callable[[Mapping[str, Any]], str]]] = {
         f"{'room' if p['side'] == ROOM else 'remote'} turn (room and remote alternate)"
     ),
     "budget_spent": lambda p: f"{_people('stakeholder', p['group'])} used up its speaking time",
+    "unheard_group": lambda p: "from a group not heard yet",
+    "quiet_group": lambda p: "from a group not heard for a while",
+    "passed_over_group": lambda p: "from a group passed over several turns in a row",
+    "group_budget_spent": lambda p: "their group used up its speaking time",
 }
 
 

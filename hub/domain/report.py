@@ -16,6 +16,7 @@ import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html import escape
 from typing import Any, Final
 
@@ -144,6 +145,7 @@ class Report:
     stats: ParticipationStats
     questions: tuple[Question, ...]
     transcript: tuple[Cue, ...]
+    as_of_ms: int | None = None  # the cut-off the figures stand at (`stats.cutoff`)
 
 
 def raised_from_item(item: Item, stakeholder: str | None = None) -> RaisedItem:
@@ -168,8 +170,10 @@ def build_report(
     flags: Sequence[Flag] = (),
     items: Sequence[RaisedItem] = (),
     cues: Sequence[Cue] = (),
+    as_of_ms: int | None = None,
 ) -> Report:
-    """The report: questions are the public questions and comments, oldest first."""
+    """The report: questions are the public questions and comments, oldest first; the
+    figures stand as of `as_of_ms` (ms since the epoch), when given."""
     raised = sorted(
         (i for i in items if i.kind in QUESTION_KINDS and i.status in RAISED_STATUSES),
         key=lambda i: (i.created_ms, i.item_id),
@@ -186,6 +190,7 @@ def build_report(
         stats=stats,
         questions=questions,
         transcript=tuple(cues),
+        as_of_ms=as_of_ms,
     )
 
 
@@ -274,6 +279,14 @@ _SUPPRESSION_NOTE: Final = (
 )
 
 
+def _figures_note(report: Report) -> str:
+    """The suppression note, and the moment the figures stand at."""
+    if report.as_of_ms is None:
+        return _SUPPRESSION_NOTE
+    moment = datetime.fromtimestamp(report.as_of_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+    return f"{_SUPPRESSION_NOTE} Figures as of {moment} UTC."
+
+
 def group_label(dimension: str, group: str) -> str:
     """The English label of a group; hub names and unknown codes are shown as given."""
     if dimension == "hub":
@@ -354,7 +367,7 @@ def _question_cells(q: Question) -> list[str]:
         str(q.number),
         q.text,
         origin_label(q.origin),
-        group_label("stakeholder", q.stakeholder or NOT_DECLARED),
+        group_label("stakeholder", q.stakeholder) if q.stakeholder else "not shown",
         q.asked_by or "anonymous",
         "yes" if q.answered else "no",
     ]
@@ -413,7 +426,7 @@ def to_markdown(report: Report) -> str:
     lines += [f"- **{_md(label)}:** {_md(value)}" for label, value in _info_rows(report.info)]
     lines += ["", f"## {titles['key-takeaways']}", "", *_md_points(report.takeaways)]
     lines += [f"## {titles['calls-to-action']}", "", *_md_points(report.calls_to_action)]
-    lines += [f"## {titles['participation']}", "", _md(_SUPPRESSION_NOTE), ""]
+    lines += [f"## {titles['participation']}", "", _md(_figures_note(report)), ""]
     for title, table in _participation_tables(report):
         measure = "Attendees" if table.dimension in ("attendance", "hub") else "People"
         lines += [f"### {_md(title)}", "", *_md_table(["Group", measure], _rows(table))]
@@ -538,7 +551,7 @@ def _section(anchor: str, body: str) -> str:
 
 def _html_participation(report: Report) -> str:
     stats = report.stats
-    parts = [f"<p>{_h(_SUPPRESSION_NOTE)}</p>"]
+    parts = [f"<p>{_h(_figures_note(report))}</p>"]
     parts.append(
         bar_chart(
             stats.table("participants", "stakeholder"),
@@ -603,7 +616,7 @@ def to_html(report: Report) -> str:
             _section("calls-to-action", _html_points(report.calls_to_action)),
             _section("participation", _html_participation(report)),
             _section("questions", _html_questions(report)),
-            _section("speaking-time", f"<p>{_h(_SUPPRESSION_NOTE)}</p>{floor}"),
+            _section("speaking-time", f"<p>{_h(_figures_note(report))}</p>{floor}"),
             _section("transcript", _html_transcript(report)),
         ]
     )
@@ -654,6 +667,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "takeaways": [_point_json(p) for p in report.takeaways],
         "calls_to_action": [_point_json(p) for p in report.calls_to_action],
         "participation": {
+            "as_of": report.as_of_ms,
             "attendance": table_json(stats.attendance),
             "hubs": table_json(stats.hubs),
             "participants": [table_json(t) for t in stats.participants],

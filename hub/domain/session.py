@@ -92,6 +92,10 @@ class Identity:
     joined: int = 0
     hub: str | None = None  # for an attendee of a remote hub: the hub's identity id
     place: dict[str, str] = field(default_factory=dict)  # a hub's city and country
+    # When they first acted (asked, voted, took the floor) or declared a profile (ms); None:
+    # never. Only such identities count in the figures (issue 12: a join link makes unlimited
+    # identities, so merely joining must not move a figure).
+    counted: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -282,13 +286,26 @@ def _session(state: SessionState, fact: dict[str, Any]) -> None:
 
 
 def _identity(state: SessionState, fact: dict[str, Any]) -> None:
-    data = fact["identity"]
-    state.identities[data["id"]] = Identity(**data)
+    identity = Identity(**fact["identity"])
+    known = state.identities.get(identity.id)
+    counted = known.counted if known is not None else identity.counted
+    if counted is None and identity.profile and state.state != CLOSED:  # closed: figures final
+        counted = fact.get("ts", identity.joined)
+    state.identities[identity.id] = replace(identity, counted=counted)
+
+
+def _count(state: SessionState, identity_id: str, ts: int) -> None:
+    """`identity_id` acted at `ts`: from then on the figures count them (see `Identity`)."""
+    known = state.identities.get(identity_id)
+    if known is not None and known.counted is None:
+        state.identities[identity_id] = replace(known, counted=ts)
 
 
 def _items(state: SessionState, fact: dict[str, Any]) -> None:
     for data in fact["items"]:
         state.items[data["id"]] = Item.from_dict(data)
+        if fact.get("action") == "ask":
+            _count(state, data["author_id"], data["created"])
     if "order" in fact:
         state.order = list(fact["order"])
     if "live" in fact:
@@ -300,6 +317,7 @@ def _items(state: SessionState, fact: dict[str, Any]) -> None:
         state.live_limit = fact.get("limit")
         if state.live is not None:
             state.turns.append(Turn(state.live, fact.get("since") or now))
+            _count(state, state.items[state.live].author_id, fact.get("since") or now)
     key = fact.get("key")
     if key is not None:
         state.keys[(fact["by"], key)] = fact["items"][0]["id"]
@@ -314,6 +332,7 @@ def _vote(state: SessionState, fact: dict[str, Any]) -> None:
         voters.discard(fact["by"])
     else:
         voters.add(fact["by"])
+        _count(state, fact["by"], fact.get("ts", 0))
     item = state.items[fact["item"]]
     state.items[item.id] = Item.from_dict({**item.to_dict(), "votes": len(voters)})
 

@@ -19,8 +19,14 @@ Cells are never listed for a group nobody declared, except the fixed groups of a
 "other_countries" cell before the rule runs, so a rare country never shows up even as a
 suppressed row. Speaking time per group is published only where the matching count of
 speakers is: the time table reuses its speaker table's suppression. Each table is protected
-on its own; figures refreshed live should not be refreshed on each join, or a watcher who
-sees someone join could diff two snapshots.
+on its own.
+
+Differencing rule (issue 12): figures computed live would let a watcher who sees one person
+join or ask diff two answers (6 -> 7 in two cells) and learn that person's profile. So the
+figures of a session that is not closed are computed as of a cut-off, the start of the
+current period of `EVERY_MS` (`cutoff`): they count the people counted by then and the floor
+time until then, and do not move between two cut-offs, whatever happens in between. Who
+counts at all is decided by the caller (`hub.domain.meeting`: people who acted or declared).
 
 Inputs are plain: `Participant`s (one per person, without identity), floor `Turn`s from
 `hub.domain.ordering` (their `author_id` is used only to count each speaker once), hub
@@ -30,7 +36,7 @@ attendee counts by hub name, and the room head count the organizer entered.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from . import regions
@@ -39,13 +45,16 @@ from .session import GENDERS, STAKEHOLDERS
 
 __all__ = [
     "DIMENSIONS",
+    "EVERY_MS",
     "OTHER_COUNTRIES",
     "Cell",
     "K",
     "Participant",
     "ParticipationStats",
     "Table",
+    "as_of",
     "count_table",
+    "cutoff",
     "participation",
     "suppression",
     "time_table",
@@ -53,6 +62,8 @@ __all__ = [
 
 K: Final = 5
 """The smallest number of people a published cell may count."""
+EVERY_MS: Final = 5 * 60_000
+"""The default period of the figures' cut-offs (`HUB_FIGURES_EVERY` sets it per hub)."""
 OTHER_COUNTRIES: Final = "other_countries"
 PEOPLE: Final = "people"
 SECONDS: Final = "seconds"
@@ -125,6 +136,27 @@ class ParticipationStats:
             if table.dimension == dimension:
                 return table
         raise KeyError(f"no {dimension!r} table in {section!r}")
+
+
+def cutoff(now_ms: int, every_ms: int = EVERY_MS) -> int:
+    """The moment figures are computed as of: the start of the current period of `every_ms`,
+    counted from the Unix epoch, so every instance of a hub picks the same one."""
+    if every_ms < 1:
+        raise ValueError(f"the figures' period must be at least 1 ms, not {every_ms}")
+    return now_ms - now_ms % every_ms
+
+
+def as_of(turns: Sequence[Turn], cutoff_ms: int) -> list[Turn]:
+    """The floor turns as they stood at `cutoff_ms`: later ones left out, one going on then
+    still open (`participation` counts it until its `now_ms`, the cut-off)."""
+    out = []
+    for turn in turns:
+        if turn.started_ms > cutoff_ms:
+            continue
+        if turn.ended_ms is not None and turn.ended_ms > cutoff_ms:
+            turn = replace(turn, ended_ms=None)
+        out.append(turn)
+    return out
 
 
 def suppression(counts: Mapping[str, int], k: int = K) -> tuple[frozenset[str], bool]:

@@ -11,7 +11,7 @@ import {
 import { shorten, backingText } from './audience.js';
 
 export const ORDERINGS = ['arrival', 'votes', 'balanced', 'mics4_remote2', 'alternate'];
-const SLOTS = ['government', 'civil_society', 'private_sector', 'technical_academic', 'remote'];
+const SLOTS = ['government', 'civil_society', 'private_sector', 'technical_academic', 'remote', 'room'];
 const REFRESH_DEBOUNCE_MS = 600;
 const REFRESH_EVERY_MS = 60000; // waiting times and "not heard for" grow by the minute
 
@@ -43,6 +43,12 @@ export function reasonText(reason) {
     case 'alternate': return t(p.side === 'room' ? 'reason.alternate_room' : 'reason.alternate_remote');
     case 'budget_spent':
       return t('reason.budget_spent', { group: groupLabel('stakeholder', p.group) });
+    // The server names no one's declared group unless five people share it and the item
+    // is not anonymous: these say "a group" (issue 12).
+    case 'unheard_group': return t('reason.unheard_group');
+    case 'quiet_group': return t('reason.quiet_group');
+    case 'passed_over_group': return t('reason.passed_over_group');
+    case 'group_budget_spent': return t('reason.group_budget_spent');
     default: return reason.text || reason.code;
   }
 }

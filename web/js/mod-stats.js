@@ -1,8 +1,9 @@
-// Live participation figures on the moderator console (GET /api/sessions/{id}/stats):
+// Participation figures on the moderator console (GET /api/sessions/{id}/stats):
 // attendance, hubs, and participants, speakers and speaking time by each profile cut.
-// Figures are aggregate and small groups come suppressed ("fewer than 5"). They are
-// refreshed on a slow timer while the panel is open and the page visible, never on each
-// join: two snapshots a moment apart could single out the one person who just joined.
+// Figures are aggregate and small groups come suppressed ("fewer than 5"). The server
+// computes them as of a cut-off (every few minutes, `as_of`), never on each join: two
+// snapshots a moment apart could single out the one person who just joined. The panel
+// asks again on a slow timer while it is open and the page visible, and says "As of HH:MM".
 
 import { t, onLanguageChange } from './i18n.js';
 import {
@@ -69,7 +70,7 @@ export function statsPanel(client) {
   const root = h('details', { class: 'card stats', id: 'stats' },
     h('summary', {}, h('span', { id: 'stats-title', dataset: { i18n: 'stats.title' } })),
     h('div', { class: 'stats-inner', role: 'region', 'aria-labelledby': 'stats-title' },
-      h('p', { class: 'hint', dataset: { i18n: 'stats.help' } }),
+      h('p', { class: 'hint', dataset: { i18n: 'stats.help_cutoff' } }),
       h('div', { class: 'actions' }, refresh, updated),
       message,
       h('div', { class: 'stats-tables' }, body),
@@ -77,7 +78,7 @@ export function statsPanel(client) {
         h('label', { for: 'stats-cut', class: 'inline-label', dataset: { i18n: 'stats.by' } }), cut),
       h('div', { id: 'stats-cut-table' })));
   let figures = null;
-  let fetchedAt = 0;
+  let fetchedAt = 0; // when the panel last asked (for the timer)
   let timer = 0;
   let busy = false;
 
@@ -104,7 +105,7 @@ export function statsPanel(client) {
       { label: t('stats.speakers'), table: pick('speakers', d) },
       { label: t('stats.speaking_time'), table: pick('speaking_time', d) },
     ]));
-    updated.textContent = t('stats.updated', { time: formatTime(fetchedAt) });
+    updated.textContent = t('stats.updated', { time: formatTime(figures.as_of || fetchedAt) });
   };
 
   const load = async () => {

@@ -20,7 +20,7 @@ from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import CAPTIONER, HUB, LINK_ROLES, ORGANIZER, PARTICIPANT, ROLES, STAFF
 from .domain.session import SessionState
-from .errors import UNAUTHORIZED, HubError, bad_request, forbidden
+from .errors import NOT_FOUND, UNAUTHORIZED, HubError, bad_request, forbidden
 from .log.embedded import new_epoch_id
 from .security import client_address
 from .session import Session, now_ms
@@ -389,6 +389,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     wanted = request.app[keys.CONFIG].metrics_token
+    if not wanted and keys.RELAY in request.app:
+        # A relay runs on a laptop in a room's network: no open metrics there.
+        raise HubError(NOT_FOUND, "/metrics is off on a relay unless HUB_METRICS_TOKEN is set")
     if wanted and not hmac.compare_digest((token_of(request) or "").encode(), wanted.encode()):
         raise HubError(UNAUTHORIZED, "/metrics needs the operator's metrics token")
     body = request.app[keys.METRICS].render()

@@ -456,3 +456,27 @@ async def test_organizer_keeps_links_in_session_storage_and_moves_old_ones(
     assert created["links"]["moderator"] in session
     everything: Any = await page.evaluate("JSON.stringify(Object.assign({}, localStorage))")
     assert "#token=" not in everything
+
+
+# ---------------------------------------------------------------- the deploy files
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+SECRETS = ("HUB_SECRET", "HUB_ADMIN_KEY", "HUB_METRICS_TOKEN")
+
+
+def test_deploy_examples_ship_no_secret_and_compose_trusts_its_proxy() -> None:
+    """What an operator copies must not start a hub with a value anyone can read here:
+    every secret is left empty (generated), and the hubs behind nginx trust its headers."""
+    example = (DEPLOY / "systemd" / "hub.env.example").read_text()
+    for name in SECRETS:
+        values = re.findall(rf"^{name}=(.*)$", example, re.M)
+        assert values in ([], [""]), (name, values)
+    assert re.search(r"^HUB_TRUST_PROXY=1$", example, re.M)
+    compose = (DEPLOY / "compose.yaml").read_text()
+    for name in SECRETS:
+        for value in re.findall(rf"^\s+{name}: (.*)$", compose, re.M):
+            assert value == f"${{{name}:-}}", (name, value)
+    assert re.search(r'^    HUB_TRUST_PROXY: "1"$', compose, re.M)
+    unit = (DEPLOY / "systemd" / "hub@.service").read_text()
+    assert re.search(r"^StateDirectoryMode=0700$", unit, re.M)
+    assert re.search(r"^UMask=0077$", unit, re.M)

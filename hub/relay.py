@@ -514,6 +514,8 @@ async def relay_status(request: web.Request) -> web.Response:
     """`GET /api/relay`: the link's state and the room's links (the relay's organizer)."""
     authorize(request, None, frozenset({ORGANIZER}))
     relay = request.app[keys.RELAY]
+    if relay.session is None:  # the meeting deleted it: the relay is stopping
+        raise HubError(NOT_FOUND, f"the meeting deleted session {relay.upstream.session}")
     base = f"{request.scheme}://{request.host}"
     return json_response({**relay.status(), "links": relay.links(base)})
 

@@ -54,8 +54,9 @@ async def run_case(workdir: Path, readers: int, lines: int, through_relay: bool,
             code, minted, _ = await ahttp("POST", f"{main.url}/api/sessions/{sid}/tokens",
                                           {"role": "hub", "name": "Room"}, token=ADMIN_KEY)
             assert code == 201, minted
-            relay = HubProcess(workdir / "relay", command="relay", env=LIMITS, args=[
-                "--upstream", f"http://127.0.0.1:{proxy.port}", "--token", minted["token"]])
+            relay = HubProcess(workdir / "relay", command="relay",
+                               env={**LIMITS, "HUB_RELAY_TOKEN": minted["token"]},
+                               args=["--upstream", f"http://127.0.0.1:{proxy.port}", "--insecure"])
             relay.start()
             status = await wait_relay(relay)
             token = status["links"]["attendee"].split("#token=")[1]

@@ -61,8 +61,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     code, minted, _ = await ahttp("POST", f"{main.url}/api/sessions/{sid}/tokens",
                                   {"role": "hub", "name": "Bad-link hub"}, token=ADMIN_KEY)
     assert code == 201, minted
-    relay = HubProcess(workdir / "relay", command="relay", env=LIMITS, args=[
-        "--upstream", f"http://127.0.0.1:{proxy.port}", "--token", minted["token"]]).start()
+    relay = HubProcess(workdir / "relay", command="relay",
+                       env={**LIMITS, "HUB_RELAY_TOKEN": minted["token"]},
+                       args=["--upstream", f"http://127.0.0.1:{proxy.port}", "--insecure"]).start()
     try:
         linked = await relay_until(relay, lambda s: s["connected"])
         token = {who: url.split("#token=")[1] for who, url in linked["links"].items()}

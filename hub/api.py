@@ -504,6 +504,9 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     config = request.app[keys.CONFIG]
     wanted = config.metrics_token
+    if not wanted and keys.RELAY in request.app:
+        # A relay runs on a laptop in a room's network: no open metrics there.
+        raise HubError(NOT_FOUND, "/metrics is off on a relay unless HUB_METRICS_TOKEN is set")
     if wanted:
         address = client_address(request, config)
         limits = request.app[keys.LIMITS]

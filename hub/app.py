@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import api, keys, protocol, retention, sse, ws
-from .config import Config
+from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
 from .log import open_log
@@ -27,7 +27,12 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 def create_app(config: Config) -> web.Application:
-    """A hub application for `config`; backends open and close with the app's lifetime."""
+    """A hub application for `config`; backends open and close with the app's lifetime.
+
+    Raises WeakSecret when a secret given is a placeholder or too short."""
+    problems = config.weak_secrets()
+    if problems:
+        raise WeakSecret("\n".join(problems))
     app = web.Application(middlewares=[api.errors_as_json, api.session_ids],
                           client_max_size=1024 * 1024)
     app.on_response_prepare.append(security_headers)
@@ -51,8 +56,17 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     event_log = open_log(config.redis_url, config.data, config.redis_prefix, config.history)
     await event_log.start()
     secret = config.secret or await event_log.meta("secret", secrets.token_urlsafe(32))
-    generated = secrets.token_urlsafe(24)
+    generated = secrets.token_urlsafe(MIN_SECRET_LENGTH)
     admin_key = config.admin_key or await event_log.meta("admin_key", generated)
+    # Generated values were always long enough (32 and 43 characters): a short stored one
+    # was put there by hand, and the hub does not run with it (set the variable instead).
+    stored = [secret_problem(f"{name} (the one stored with the state)", value)
+              for name, value, given in (("HUB_SECRET", secret, config.secret),
+                                         ("HUB_ADMIN_KEY", admin_key, config.admin_key))
+              if not given]
+    if any(stored):
+        await event_log.close()
+        raise WeakSecret("\n".join(problem for problem in stored if problem))
     if admin_key == generated:
         # Printed once, when it is first made; it is kept with the state afterwards.
         print(f"hub: generated the admin key (keep it safe): {admin_key}", flush=True)

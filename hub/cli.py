@@ -19,7 +19,8 @@ from aiohttp import web
 
 from . import logs
 from .app import create_app
-from .config import Config
+from .config import Config, WeakSecret
+from .datadir import secure_data_dir
 from .log import LogUnavailable
 
 if TYPE_CHECKING:
@@ -47,15 +48,20 @@ def main(argv: list[str] | None = None) -> int:
                          help="json: one object per line, with session and identity fields")
     relay_p = sub.add_parser(
         "relay", help="run a regional hub's relay: the meeting over one link, for the room")
-    relay_p.add_argument("--upstream", default=os.environ.get("HUB_RELAY_UPSTREAM"),
-                         required="HUB_RELAY_UPSTREAM" not in os.environ,
-                         help="the meeting server's address, or the hub's whole link "
-                              "(HUB_RELAY_UPSTREAM)")
-    relay_p.add_argument("--token", default=os.environ.get("HUB_RELAY_TOKEN"),
-                         help="the hub's named token, unless the link carries it "
-                              "(HUB_RELAY_TOKEN)")
-    relay_p.add_argument("--host", default=os.environ.get("HUB_HOST", "0.0.0.0"),
-                         help="address to listen on (default 0.0.0.0: the room's network)")
+    relay_p.add_argument("--upstream",
+                         help="the meeting server's https address, or the hub's link without "
+                              "its token (HUB_RELAY_UPSTREAM)")
+    relay_p.add_argument("--token-file",
+                         help="a file holding the hub's named token, or the hub's whole link "
+                              "with #token=... (else HUB_RELAY_TOKEN; never the command line, "
+                              "which every user of the machine can read)")
+    relay_p.add_argument("--token", help=argparse.SUPPRESS)  # refused: it would show in `ps`
+    relay_p.add_argument("--insecure", action="store_true",
+                         help="allow an http:// meeting address (a meeting on this machine, "
+                              "tests): the token then crosses the network in clear")
+    relay_p.add_argument("--host", default=os.environ.get("HUB_HOST", "127.0.0.1"),
+                         help="address to listen on (HUB_HOST, default 127.0.0.1: this machine "
+                              "only; --host 0.0.0.0 serves the room's devices)")
     relay_p.add_argument("--port", type=int, help="port (HUB_PORT, default 8080; 0: any free)")
     relay_p.add_argument("--data", default=os.environ.get("HUB_DATA", "./relay-data"),
                          help="the relay's state directory (default ./relay-data)")
@@ -87,12 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host, port=args.port, data=args.data, redis_url=args.redis,
             redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web,
             history=args.history)
-        try:
-            asyncio.run(serve(config))
-        except LogUnavailable as exc:
-            log.error("hub cannot start: %s", exc)
-            return 1
-        return 0
+        return start(config, "hub")
     if args.command == "relay":
         return run_relay(args)
     if args.command == "report":
@@ -100,25 +101,59 @@ def main(argv: list[str] | None = None) -> int:
     return create_session(args)
 
 
+def start(config: Config, name: str, relay_of: Upstream | None = None) -> int:
+    """Check the secrets, make the data folder owner-only, then serve until stopped.
+    Exit status 2 when a secret is unfit (nothing is opened then), 1 when storage fails."""
+    problems = config.weak_secrets()
+    if problems:
+        for problem in problems:
+            print(f"{name} cannot start: {problem}", file=sys.stderr, flush=True)
+        return 2
+    for change in secure_data_dir(config.data):
+        log.warning("data folder was readable by others, now owner only: %s", change)
+    try:
+        asyncio.run(serve(config, relay_of))
+    except WeakSecret as exc:
+        for problem in str(exc).splitlines():
+            print(f"{name} cannot start: {problem}", file=sys.stderr, flush=True)
+        return 2
+    except LogUnavailable as exc:
+        log.error("%s cannot start: %s", name, exc)
+        return 1
+    return 0
+
+
+TOKEN_NOT_HERE = ("the hub's token does not go on the command line (every user of this "
+                  "machine can read it in the process list): put it in HUB_RELAY_TOKEN, or "
+                  "in a file given with --token-file FILE (the token, or the hub's whole link)")
+
+
 def run_relay(args: argparse.Namespace) -> int:
     from .errors import HubError
-    from .relay import Upstream
+    from .relay import Upstream, token_in
 
     logs.configure(args.log_level, args.log_format)
+    if args.token is not None or (args.upstream and token_in(args.upstream)):
+        print(f"hub relay: {TOKEN_NOT_HERE}", file=sys.stderr)
+        return 2
+    token = os.environ.get("HUB_RELAY_TOKEN") or None
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as held:
+                token = held.read().strip()
+        except OSError as exc:
+            print(f"hub relay: cannot read the token file: {exc}", file=sys.stderr)
+            return 2
     try:
-        upstream = Upstream.parse(args.upstream, args.token)
+        upstream = Upstream.parse(args.upstream or os.environ.get("HUB_RELAY_UPSTREAM"), token,
+                                  insecure=args.insecure)
     except HubError as exc:
         print(f"hub relay: {exc.message}", file=sys.stderr)
         return 2
     config = Config.from_env(host=args.host, port=args.port, data=args.data,
                              public_url=args.public_url, web_dir=args.web)
     config = dataclasses.replace(config, redis_url=None)  # a relay is one process, embedded
-    try:
-        asyncio.run(serve(config, upstream))
-    except LogUnavailable as exc:
-        log.error("relay cannot start: %s", exc)
-        return 1
-    return 0
+    return start(config, "relay", upstream)
 
 
 async def serve(config: Config, relay_of: Upstream | None = None) -> None:
@@ -146,13 +181,19 @@ async def serve(config: Config, relay_of: Upstream | None = None) -> None:
     backend = (f"redis {redact(config.redis_url)}" if config.redis_url
                else f"embedded, data {config.data}")
     if relay is not None:
-        for line in relay.describe(port):
-            log.info("%s", line)
+        log.info("%s", relay.describe())
+        relay.announce(port)  # the links, with their tokens: terminal and 0600 file only
+        asyncio.get_running_loop().create_task(_stop_when(relay.ended, stop))
     log.info("hub ready on http://%s:%s (%s)", config.host, port, backend)
     await stop.wait()
     log.info("hub stopping: telling clients to reconnect")
     await runner.cleanup()
     log.info("hub stopped")
+
+
+async def _stop_when(ended: asyncio.Event, stop: asyncio.Event) -> None:
+    await ended.wait()
+    stop.set()
 
 
 def redact(url: str) -> str:

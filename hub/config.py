@@ -3,7 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
+
+MIN_SECRET_LENGTH = 32
+# Values from our own examples and the usual stand-ins: refused whatever their length.
+PLACEHOLDERS = frozenset({
+    "changeme", "changemetoo", "change", "secret", "admin", "password", "passw0rd", "default",
+    "example", "test", "token", "key", "adminkey", "hubsecret", "hubadminkey", "metricstoken",
+    "scrapeme", "replaceme", "yoursecret", "youradminkey", "xxx", "todo", "fixme",
+})
+# Words no generated secret contains: a value holding one was typed from an example.
+PLACEHOLDER_WORDS = ("changeme", "replaceme", "placeholder", "example", "yoursecret", "yourkey")
+HOW_TO_MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+class WeakSecret(Exception):
+    """A secret unfit to run with; the message names it and says how to make a good one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +71,13 @@ class Config:
     retention_days: float = 365.0
     retention_sweep: float = 3600.0  # seconds between sweeps (each at a random moment)
     extra: dict[str, str] = field(default_factory=dict)
+
+    def weak_secrets(self) -> list[str]:
+        """Why each secret set here is unfit (empty: all are fine, or generated)."""
+        named = (("HUB_SECRET", self.secret), ("HUB_ADMIN_KEY", self.admin_key),
+                 ("HUB_METRICS_TOKEN", self.metrics_token))
+        return [problem for name, value in named
+                if value is not None and (problem := secret_problem(name, value)) is not None]
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Config:
@@ -123,3 +146,21 @@ class Config:
         if not 1 <= self.figures_every <= 3600:
             raise ValueError(
                 f"HUB_FIGURES_EVERY takes 1 to 3600 seconds, not {self.figures_every}")
+
+def secret_problem(name: str, value: str) -> str | None:
+    """Why `value` is unfit as the secret `name`, with how to make a good one; None if fit.
+
+    A known placeholder (any case, any punctuation) is refused whatever its length; so is
+    anything shorter than MIN_SECRET_LENGTH characters or made of a handful of characters.
+    """
+    folded = re.sub(r"[^a-z0-9]", "", value.lower())
+    if folded in PLACEHOLDERS or any(word in folded for word in PLACEHOLDER_WORDS):
+        why = "is a known placeholder (from an example), which anyone can look up"
+    elif len(value) < MIN_SECRET_LENGTH:
+        why = f"is {len(value)} characters long: it needs at least {MIN_SECRET_LENGTH}"
+    elif len(set(value)) < 8:
+        why = "repeats a few characters: it must be random"
+    else:
+        return None
+    return (f"{name} {why}. Leave it unset to have one generated and kept with the state, "
+            f"or make one with: {HOW_TO_MAKE_ONE}")

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import itertools
 import logging
+import os
 import random
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
@@ -35,6 +36,7 @@ from aiohttp import web
 
 from . import keys
 from .api import authorize, json_response, link_at
+from .datadir import FILE_MODE
 from .domain import commands
 from .domain import relay as domain
 from .domain.commands import Decision
@@ -42,6 +44,7 @@ from .domain.roles import CAPTIONER, HUB, ORGANIZER, PARTICIPANT, SCREEN
 from .domain.session import SessionState
 from .errors import CONFLICT, NOT_FOUND, RATE_LIMITED, UNAVAILABLE, HubError, bad_request
 from .log.embedded import new_epoch_id
+from .protocol import CLOSE_NOT_FOUND
 from .session import Session, now_ms
 
 log = logging.getLogger(__name__)
@@ -55,8 +58,15 @@ MAX_FRAME = 4 * 1024 * 1024
 RETRY_CODES = frozenset({UNAVAILABLE, RATE_LIMITED})
 
 
+LINKS_FILE = "relay-links.txt"  # in the data folder, mode 0600: the room's links, for services
+
+
 class Refused(Exception):
     """The meeting refused the relay's token: it says why."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +86,30 @@ class Upstream:
         return f"{scheme}{self.base[self.base.index(':'):]}/ws/{self.session}"
 
     @classmethod
-    def parse(cls, url: str, token: str | None) -> Upstream:
-        """From `--upstream` (the meeting's address, or the hub's whole page link, whose
-        fragment holds the token) and `--token` (the hub's named token)."""
+    def parse(cls, url: str | None, token: str | None, *, insecure: bool = False) -> Upstream:
+        """From the meeting's address (`--upstream`: the server, or the hub's page link)
+        and the hub's named token (HUB_RELAY_TOKEN or `--token-file`), where the token may
+        be the hub's whole link, `https://…/s/SESSION/hub#token=…`, which says both.
+
+        The link must be https (the token crosses the network on it) unless `insecure`."""
+        if token and "://" in token:  # the whole link: its fragment holds the token
+            url = url or token
+            token = token_in(token)
+        if not url:
+            raise bad_request("give the meeting's address: --upstream (or HUB_RELAY_UPSTREAM), "
+                              "or the hub's whole link in the token file")
         parts = urllib.parse.urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise bad_request(f"--upstream must be an http(s) address, not {url!r}")
-        fragment = urllib.parse.parse_qs(parts.fragment)
-        token = token or next(iter(fragment.get("token", [])), None)
+        if parts.scheme == "http" and not insecure:
+            raise bad_request(
+                f"the meeting's address {parts.scheme}://{parts.netloc} is not https: the "
+                "hub's token would cross the network readable by anyone on the way. Use the "
+                "meeting's https:// address (or --insecure, for a meeting on this machine)")
+        token = token or token_in(url)
         if not token:
-            raise bad_request("give the hub's token: --token, or the hub's whole link")
+            raise bad_request("give the hub's token: in HUB_RELAY_TOKEN, or in a file named "
+                              "with --token-file (the token, or the hub's whole link)")
         body = _payload(token)
         if body.get("r") != HUB or not body.get("i"):
             raise bad_request("this is not a hub's own link: ask the meeting's organizer for "
@@ -94,6 +118,12 @@ class Upstream:
         place = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
         return cls(f"{parts.scheme}://{parts.netloc}", token, str(body["s"]), str(body["i"]),
                    str(body.get("n") or "Hub"), place)
+
+
+def token_in(link: str) -> str | None:
+    """The token in a link's `#token=…` fragment, if any."""
+    fragment = urllib.parse.parse_qs(urllib.parse.urlsplit(link.strip()).fragment)
+    return next(iter(fragment.get("token", [])), None)
 
 
 def _payload(token: str) -> dict[str, Any]:
@@ -122,6 +152,8 @@ class Relay:
         self._count_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._reported: int | None = None
+        self._deleted_upstream = False  # the meeting said the session was deleted
+        self.ended = asyncio.Event()  # set once the relay has nothing left to do
         self.stats = {"connects": 0, "bytes_in": 0, "bytes_out": 0, "frames_in": 0,
                       "events_mirrored": 0}
 
@@ -179,14 +211,28 @@ class Relay:
         return {who: link_at(base, up.session, page.get(who, who), token)
                 for who, token in tokens.items()}
 
-    def describe(self, port: int) -> list[str]:
-        """What to tell the hub's organizer once the relay listens on `port`."""
+    def describe(self) -> str:
+        """Which meeting this relays, as whom (no token: fit for the log)."""
+        return (f"relay of {self.upstream.base} session {self.upstream.session} as "
+                f"{self.upstream.name!r}")
+
+    def announce(self, port: int) -> str:
+        """Tell the hub's organizer the room's links once the relay listens on `port`:
+        on the terminal (standard output, never the log: they carry tokens) and in
+        `<data>/relay-links.txt`, mode 0600, for a relay run as a service. The path."""
         config = self.app[keys.CONFIG]
         base = config.public_url or f"http://{_lan_address(config.host)}:{port}"
-        lines = [f"relay of {self.upstream.base} session {self.upstream.session} as "
-                 f"{self.upstream.name!r}; the room's links:"]
+        lines = [f"{self.describe()}; the room's links (keep them to the room):"]
         lines += [f"  {who}: {url}" for who, url in self.links(base).items()]
-        return lines
+        if config.host in ("127.0.0.1", "localhost", "::1") and not config.public_url:
+            lines.append("  (listening on this machine only: start with --host 0.0.0.0 for "
+                         "the room's phones and projector to reach these links)")
+        path = os.path.join(config.data, LINKS_FILE)
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
+        with open(fd, "w", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
+        print("\n".join([*lines, f"  (also in {path})"]), flush=True)
+        return path
 
     def status(self) -> dict[str, Any]:
         assert self.session is not None
@@ -221,9 +267,12 @@ class Relay:
                         linked, backoff = True, BACKOFF_FIRST
                         await self._serve(ws)
                 except Refused as exc:
-                    log.error("the meeting refused the relay: %s", exc)
-                    await self._note_link(False, refused=str(exc))
-                    backoff = 60.0
+                    if exc.code == NOT_FOUND and domain.relay_of(self.session_state).positions:
+                        self._deleted_upstream = True  # gone while the relay was away
+                    else:
+                        log.error("the meeting refused the relay: %s", exc)
+                        await self._note_link(False, refused=str(exc))
+                        backoff = 60.0
                 except (aiohttp.ClientError, OSError, TimeoutError, HubError) as exc:
                     log.warning("link to the meeting lost: %s", exc or type(exc).__name__)
                 finally:
@@ -232,6 +281,9 @@ class Relay:
                         if not waiter.done():
                             waiter.set_exception(ConnectionError("link lost"))
                     self._waiting.clear()
+                if self._deleted_upstream:
+                    await self._forget_deleted()
+                    return
                 if linked:
                     await self._note_link(False)
                 await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
@@ -252,7 +304,7 @@ class Relay:
         if frame.get("type") == "error":
             message = f"{frame.get('code')}: {frame.get('message')}"
             if frame.get("code") in ("unauthorized", "forbidden", "not_found"):
-                raise Refused(message)
+                raise Refused(message, str(frame.get("code")))
             raise ConnectionError(message)
         if frame.get("type") != "welcome":
             raise ConnectionError(f"the meeting sent {frame.get('type')!r} before welcome")
@@ -281,11 +333,35 @@ class Relay:
                         waiter.set_result(frame)
                 elif kind == "bye":
                     log.info("the meeting says: %s", frame.get("reason"))
+                    if frame.get("code") == CLOSE_NOT_FOUND:
+                        self._deleted_upstream = True
         finally:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
         reason = ws.exception()
         log.info("the link closed (code %s%s)", ws.close_code, f": {reason!r}" if reason else "")
+        if ws.close_code == CLOSE_NOT_FOUND:
+            self._deleted_upstream = True
+
+    async def _forget_deleted(self) -> None:
+        """The meeting deleted the session: delete the room's copy (every event, the
+        links file), close the room's connections for good (4504), and end the relay."""
+        session = self.upstream.session
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        await self.app[keys.SESSIONS].delete(session)
+        self.session = None
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(self.app[keys.CONFIG].data, LINKS_FILE))
+        log.warning("the meeting deleted session %s: its copy here is deleted too; the relay "
+                    "stops", session)
+        self.ended.set()
+
+    @property
+    def session_state(self) -> SessionState:
+        assert self.session is not None
+        return self.session.state
 
     def _frame(self, msg: aiohttp.WSMessage) -> dict[str, Any] | None:
         if msg.type != aiohttp.WSMsgType.TEXT:
@@ -438,6 +514,8 @@ async def relay_status(request: web.Request) -> web.Response:
     """`GET /api/relay`: the link's state and the room's links (the relay's organizer)."""
     authorize(request, None, frozenset({ORGANIZER}))
     relay = request.app[keys.RELAY]
+    if relay.session is None:  # the meeting deleted it: the relay is stopping
+        raise HubError(NOT_FOUND, f"the meeting deleted session {relay.upstream.session}")
     base = f"{request.scheme}://{request.host}"
     return json_response({**relay.status(), "links": relay.links(base)})
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import websockets
 
-ADMIN_KEY = "test-admin-key-0123456789"
+ADMIN_KEY = "test-admin-key-0123456789-abcdefghijklmnop"  # >= 32: the hub refuses less
 
 
 def free_port() -> int:

@@ -234,8 +234,10 @@ class Deployment:
 @pytest.fixture
 def deployment(nginx_bin: str, tmp_path: Path, redis_url: str,
                redis_prefix: str) -> Iterator[Deployment]:
-    """Two `hub serve --redis` processes (on this test's own key prefix) behind nginx."""
-    hubs = [HubProcess(tmp_path / f"hub{n}", redis_url=redis_url, redis_prefix=redis_prefix)
+    """Two `hub serve --redis` processes (on this test's own key prefix) behind nginx,
+    trusting its forwarded headers as hub.env.example and compose.yaml set them to."""
+    hubs = [HubProcess(tmp_path / f"hub{n}", redis_url=redis_url, redis_prefix=redis_prefix,
+                       env={"HUB_TRUST_PROXY": "1"})
             for n in range(2)]
     nginx = Nginx(nginx_bin, tmp_path / "nginx", [])
     try:

@@ -202,8 +202,8 @@ async def test_redis_back_without_its_data_the_session_is_put_back(tmp_path: Pat
     state, and the meeting goes on."""
     redis = RedisProcess(tmp_path / "redis", appendonly=False)
     redis.start()
-    hubs = [HubProcess(tmp_path / f"data{n}", redis_url=redis.url,
-                       env={"HUB_SECRET": "shared-secret-for-both"}) for n in range(2)]
+    shared = {"HUB_SECRET": "shared-secret-for-both-instances-of-this-test"}
+    hubs = [HubProcess(tmp_path / f"data{n}", redis_url=redis.url, env=shared) for n in range(2)]
     try:
         for hub in hubs:
             hub.start()

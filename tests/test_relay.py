@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -78,9 +79,8 @@ async def open_room(tmp_path: Path) -> AsyncIterator[Room]:
         assert code == 201, minted
         proxy = await Proxy(main.port).start()
         relay = HubProcess(tmp_path / "relay", command="relay",
-                           env={"HUB_LOG_FORMAT": "json"}, args=[
-                               "--upstream", f"http://127.0.0.1:{proxy.port}",
-                               "--token", minted["token"]])
+                           env={"HUB_LOG_FORMAT": "json", "HUB_RELAY_TOKEN": minted["token"]},
+                           args=["--upstream", f"http://127.0.0.1:{proxy.port}", "--insecure"])
         relay.start()
         code, status, _ = await ahttp("GET", f"{relay.url}/api/relay", token=ADMIN_KEY)
         assert code == 200, status
@@ -340,8 +340,10 @@ async def test_a_relay_the_meeting_refuses_says_why(tmp_path: Path) -> None:
     assert code == 201, minted
     payload, _, signature = minted["token"].partition(".")
     forged = f"{payload}.{signature[::-1]}"  # the hub's name and id, a signature that fails
-    relay = HubProcess(tmp_path / "relay", command="relay", args=[
-        "--upstream", f"{main.url}/s/{created['id']}/hub#token={forged}"]).start()
+    link = tmp_path / "hub-link.txt"
+    link.write_text(f"{main.url}/s/{created['id']}/hub#token={forged}\n")
+    relay = HubProcess(tmp_path / "relay", command="relay",
+                       args=["--token-file", str(link), "--insecure"]).start()
     try:
         for _ in range(100):
             code, status, _ = await ahttp("GET", f"{relay.url}/api/relay", token=ADMIN_KEY)
@@ -361,7 +363,8 @@ async def test_a_relay_the_meeting_refuses_says_why(tmp_path: Path) -> None:
     # A join link (no identity) is not a hub's own link: refused at once, with a reason.
     refused = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "hub.cli", "relay", "--upstream", main.url,
-                         "--token", created["tokens"]["hub"]],
-        capture_output=True, text=True, timeout=30)
+                         "--insecure"],
+        capture_output=True, text=True, timeout=30,
+        env={**os.environ, "HUB_RELAY_TOKEN": created["tokens"]["hub"]})
     assert refused.returncode == 2
     assert "named link" in refused.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..datadir import FILE_MODE, FOLDER_MODE
 from ..domain.session import valid_session_id
 from .base import Batch
 
@@ -35,10 +36,11 @@ class Archive:
 
     def write(self, session: str, batches: list[Batch]) -> None:
         """Store `batches` (the whole log, in order) as the session's archive."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         final = self.path(session)
         tmp = final.with_suffix(".tmp")
-        with open(tmp, "wb") as out:
+        # Owner only, whatever the umask: a session's whole history.
+        with open(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE), "wb") as out:
             for batch in batches:
                 out.write(batch.encode() + b"\n")
             out.flush()

@@ -22,6 +22,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from ..datadir import FOLDER_MODE, create_private
 from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable, check_rewrite
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,12 @@ class EmbeddedLog(EventLog):
         return self._db
 
     async def start(self) -> None:
-        os.makedirs(self._data_dir, exist_ok=True)
+        os.makedirs(self._data_dir, mode=FOLDER_MODE, exist_ok=True)
 
         def open_db() -> sqlite3.Connection:
+            # Owner only: it holds the admin key and the token secret. SQLite gives the
+            # -wal and -shm files the database file's mode.
+            create_private(self.path)
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")

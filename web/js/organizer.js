@@ -51,13 +51,40 @@ function setAdminKey(value) {
 }
 let memoryKey = adminKey();
 
+/** The role links carry tokens: like the admin key they live in sessionStorage (this tab,
+ * until it closes), never in localStorage where any later user of the browser finds them.
+ * An older version kept them in localStorage: moved here once, then removed from there. */
+const tabStore = {
+  get(key, fallback) {
+    try {
+      const raw = window.sessionStorage.getItem(key);
+      return raw === null ? fallback : JSON.parse(raw);
+    } catch {
+      return fallback;
+    }
+  },
+  set(key, value) {
+    try {
+      window.sessionStorage.setItem(key, JSON.stringify(value));
+    } catch {
+      /* no session storage: the links are fetched again from the hub when needed */
+    }
+  },
+};
+(function moveOldLinks() {
+  const old = storage.get(LINKS_STORE, null);
+  if (old === null) return;
+  if (old && typeof old === 'object') tabStore.set(LINKS_STORE, { ...old, ...tabStore.get(LINKS_STORE, {}) });
+  storage.remove(LINKS_STORE);
+})();
+
 /** Links for each session: {id: {links: {role: url}, hubs: [{name, link}]}}. The role links
  * come from the hub (`GET …/links`); named hub links are only known where they were made. */
-const known = () => storage.get(LINKS_STORE, {});
+const known = () => tabStore.get(LINKS_STORE, {});
 function remember(id, change) {
   const all = known();
   all[id] = { links: {}, hubs: [], ...all[id], ...change(all[id] || { links: {}, hubs: [] }) };
-  storage.set(LINKS_STORE, all);
+  tabStore.set(LINKS_STORE, all);
 }
 
 /** The screen link with the participant link in its fragment, for the QR code. */

@@ -118,12 +118,12 @@ async def log(backend: Backend) -> EventLog:
 
 
 async def test_create_then_create_again_returns_false(log: EventLog) -> None:
-    first = batch("s1", 1, event("public", 1))
+    first = batch("ses1", 1, event("public", 1))
     assert await log.create(first)
-    assert not await log.create(batch("s1", 1, event("public", 1), epoch="other", note="b"))
-    assert await log.head("s1") == Head(1, EPOCH)
-    assert await log.batches("s1", 0) == [first]
-    assert await log.frames("s1", "public", 0) == [(1, first.events[0].frame)]
+    assert not await log.create(batch("ses1", 1, event("public", 1), epoch="other", note="b"))
+    assert await log.head("ses1") == Head(1, EPOCH)
+    assert await log.batches("ses1", 0) == [first]
+    assert await log.frames("ses1", "public", 0) == [(1, first.events[0].frame)]
 
 
 async def test_head_of_unknown_session_is_none(log: EventLog) -> None:
@@ -133,27 +133,27 @@ async def test_head_of_unknown_session_is_none(log: EventLog) -> None:
 
 
 async def test_append_extends_gap_free(log: EventLog) -> None:
-    made = await fill(log, "s1", 5)
-    assert await log.head("s1") == Head(5, EPOCH)
-    assert await log.batches("s1", 0) == made
+    made = await fill(log, "ses1", 5)
+    assert await log.head("ses1") == Head(5, EPOCH)
+    assert await log.batches("ses1", 0) == made
 
 
 @pytest.mark.parametrize("offset", [1, 2, 4, 7])
 async def test_append_with_wrong_offset_conflicts_with_head(log: EventLog, offset: int) -> None:
-    made = await fill(log, "s1", 2)
+    made = await fill(log, "ses1", 2)
     with pytest.raises(LogConflict) as caught:
-        await log.append(batch("s1", offset, event("public", 9)))
+        await log.append(batch("ses1", offset, event("public", 9)))
     assert caught.value.head == Head(2, EPOCH)
-    assert await log.batches("s1", 0) == made  # nothing stored
-    assert [off for off, _ in await log.frames("s1", "public", 0)] == [1, 2]
+    assert await log.batches("ses1", 0) == made  # nothing stored
+    assert [off for off, _ in await log.frames("ses1", "public", 0)] == [1, 2]
 
 
 async def test_append_with_wrong_epoch_conflicts_with_head(log: EventLog) -> None:
-    made = await fill(log, "s1", 2)
+    made = await fill(log, "ses1", 2)
     with pytest.raises(LogConflict) as caught:
-        await log.append(batch("s1", 3, event("public", 3), epoch="stale"))
+        await log.append(batch("ses1", 3, event("public", 3), epoch="stale"))
     assert caught.value.head == Head(2, EPOCH)
-    assert await log.batches("s1", 0) == made
+    assert await log.batches("ses1", 0) == made
 
 
 async def test_append_to_unknown_session_conflicts_without_head(log: EventLog) -> None:
@@ -165,9 +165,9 @@ async def test_append_to_unknown_session_conflicts_without_head(log: EventLog) -
 
 async def test_concurrent_appends_of_the_same_offset_one_wins(backend: Backend) -> None:
     first, second = await backend.open(), await backend.open()
-    await fill(first, "s1", 1)
+    await fill(first, "ses1", 1)
     for offset in range(2, 22):
-        rivals = [batch("s1", offset, event("public", offset, who), note=who) for who in ("a", "b")]
+        rivals = [batch("ses1", offset, event("public", offset, who), note=who) for who in ("a", "b")]
         results = await asyncio.gather(
             first.append(rivals[0]), second.append(rivals[1]), return_exceptions=True
         )
@@ -175,21 +175,21 @@ async def test_concurrent_appends_of_the_same_offset_one_wins(backend: Backend) 
         losers = [res for res in results if isinstance(res, LogConflict)]
         assert len(winners) == 1 and len(losers) == 1, results
         assert losers[0].head == Head(offset, EPOCH)
-        assert await second.batches("s1", offset - 1) == winners
-        assert await first.frames("s1", "public", offset - 1) == [
+        assert await second.batches("ses1", offset - 1) == winners
+        assert await first.frames("ses1", "public", offset - 1) == [
             (offset, winners[0].events[0].frame)
         ]
 
 
 async def test_batches_paging_and_order(log: EventLog) -> None:
-    made = await fill(log, "s1", 10)
-    assert await log.batches("s1", 0, limit=3) == made[0:3]
-    assert await log.batches("s1", 3, limit=3) == made[3:6]
-    assert await log.batches("s1", 9, limit=3) == made[9:]
-    assert await log.batches("s1", 10) == []
-    assert await log.batches("s1", 4) == made[4:]
+    made = await fill(log, "ses1", 10)
+    assert await log.batches("ses1", 0, limit=3) == made[0:3]
+    assert await log.batches("ses1", 3, limit=3) == made[3:6]
+    assert await log.batches("ses1", 9, limit=3) == made[9:]
+    assert await log.batches("ses1", 10) == []
+    assert await log.batches("ses1", 4) == made[4:]
     pages, after = [], 0
-    while page := await log.batches("s1", after, limit=4):
+    while page := await log.batches("ses1", after, limit=4):
         pages.append([b.offset for b in page])
         after = page[-1].offset
     assert pages == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]
@@ -208,7 +208,7 @@ async def test_frames_are_indexed_per_channel(log: EventLog) -> None:
             events.append(event("moderation", next(moderation), f"m{n}bis"))
         if n == 5:
             events.append(event("private:alice", 1, "a"))
-        made.append(batch("s1", n, *events))
+        made.append(batch("ses1", n, *events))
     assert await log.create(made[0])
     for each in made[1:]:
         await log.append(each)
@@ -216,28 +216,28 @@ async def test_frames_are_indexed_per_channel(log: EventLog) -> None:
     def expected(channel: str) -> list[tuple[int, bytes]]:
         return [(ev.offset, ev.frame) for b in made for ev in b.events if ev.channel == channel]
 
-    assert await log.frames("s1", "public", 0) == expected("public")
-    assert [off for off, _ in await log.frames("s1", "public", 0)] == list(range(1, 9))
-    assert await log.frames("s1", "moderation", 0) == expected("moderation")
-    assert await log.frames("s1", "moderation", 2, limit=2) == expected("moderation")[2:4]
-    assert await log.frames("s1", "moderation", 5) == expected("moderation")[5:]
-    assert await log.frames("s1", "private:alice", 0) == expected("private:alice")
-    assert await log.frames("s1", "private:bob", 0) == []
-    assert await log.frames("s1", "public", 6, limit=1) == expected("public")[6:7]
+    assert await log.frames("ses1", "public", 0) == expected("public")
+    assert [off for off, _ in await log.frames("ses1", "public", 0)] == list(range(1, 9))
+    assert await log.frames("ses1", "moderation", 0) == expected("moderation")
+    assert await log.frames("ses1", "moderation", 2, limit=2) == expected("moderation")[2:4]
+    assert await log.frames("ses1", "moderation", 5) == expected("moderation")[5:]
+    assert await log.frames("ses1", "private:alice", 0) == expected("private:alice")
+    assert await log.frames("ses1", "private:bob", 0) == []
+    assert await log.frames("ses1", "public", 6, limit=1) == expected("public")[6:7]
 
 
 async def test_new_epoch_replaces_only_the_matching_epoch(log: EventLog) -> None:
-    await fill(log, "s1", 2)
-    assert await log.new_epoch("s1", "not-the-epoch") == EPOCH
-    fresh = await log.new_epoch("s1", EPOCH)
+    await fill(log, "ses1", 2)
+    assert await log.new_epoch("ses1", "not-the-epoch") == EPOCH
+    fresh = await log.new_epoch("ses1", EPOCH)
     assert fresh != EPOCH
-    assert await log.head("s1") == Head(2, fresh)
-    assert await log.new_epoch("s1", EPOCH) == fresh  # a second, late caller gets the new one
+    assert await log.head("ses1") == Head(2, fresh)
+    assert await log.new_epoch("ses1", EPOCH) == fresh  # a second, late caller gets the new one
     with pytest.raises(LogConflict) as caught:
-        await log.append(batch("s1", 3, event("public", 3)))
+        await log.append(batch("ses1", 3, event("public", 3)))
     assert caught.value.head == Head(2, fresh)
-    await log.append(batch("s1", 3, event("public", 3), epoch=fresh))
-    assert await log.head("s1") == Head(3, fresh)
+    await log.append(batch("ses1", 3, event("public", 3), epoch=fresh))
+    assert await log.head("ses1") == Head(3, fresh)
 
 
 async def test_meta_is_set_once(backend: Backend) -> None:
@@ -251,9 +251,9 @@ async def test_meta_is_set_once(backend: Backend) -> None:
 async def test_listeners_get_batches_from_another_instance_in_order(backend: Backend) -> None:
     writer, reader = await backend.open(), await backend.open()
     inbox = Inbox()
-    reader.listen("s1", inbox)
+    reader.listen("ses1", inbox)
     await backend.settle(reader)
-    made = await fill(writer, "s1", 6)
+    made = await fill(writer, "ses1", 6)
     await inbox.wait_count(6)
     assert inbox.batches == made
 
@@ -261,11 +261,11 @@ async def test_listeners_get_batches_from_another_instance_in_order(backend: Bac
 async def test_listeners_of_other_sessions_get_nothing(backend: Backend) -> None:
     writer, reader = await backend.open(), await backend.open()
     one, two = Inbox(), Inbox()
-    reader.listen("s1", one)
-    reader.listen("s2", two)
+    reader.listen("ses1", one)
+    reader.listen("ses2", two)
     await backend.settle(reader)
-    await fill(writer, "s1", 3)
-    made = await fill(writer, "s2", 2)
+    await fill(writer, "ses1", 3)
+    made = await fill(writer, "ses2", 2)
     await two.wait_count(2)
     await one.wait_count(3)
     assert two.batches == made
@@ -275,23 +275,23 @@ async def test_listeners_of_other_sessions_get_nothing(backend: Backend) -> None
 async def test_unlisten_stops_delivery(backend: Backend) -> None:
     writer, reader = await backend.open(), await backend.open()
     gone, staying, sentinel = Inbox(), Inbox(), Inbox()
-    reader.listen("s1", gone)
-    reader.listen("s1", staying)
-    reader.listen("s2", sentinel)
+    reader.listen("ses1", gone)
+    reader.listen("ses1", staying)
+    reader.listen("ses2", sentinel)
     await backend.settle(reader)
-    await fill(writer, "s1", 1)
+    await fill(writer, "ses1", 1)
     await staying.wait_count(1)
-    reader.unlisten("s1", gone)
-    await writer.append(batch("s1", 2, event("public", 2)))
+    reader.unlisten("ses1", gone)
+    await writer.append(batch("ses1", 2, event("public", 2)))
     # Listeners of a batch are called together: once `staying` has it, `gone` would too.
     await staying.wait_count(2)
     assert gone.offsets == [1]
     # The last listener of a session leaving unsubscribes; delivery is in publish
     # order, so a later batch of another session arriving shows nothing came for s1.
-    reader.unlisten("s1", staying)
+    reader.unlisten("ses1", staying)
     await backend.settle(reader)
-    await writer.append(batch("s1", 3, event("public", 3)))
-    await fill(writer, "s2", 1)
+    await writer.append(batch("ses1", 3, event("public", 3)))
+    await fill(writer, "ses2", 1)
     await sentinel.wait_count(1)
     assert staying.offsets == [1, 2]
     assert gone.offsets == [1]
@@ -300,11 +300,11 @@ async def test_unlisten_stops_delivery(backend: Backend) -> None:
 async def test_sessions_lists_every_session(backend: Backend) -> None:
     first, second = await backend.open(), await backend.open()
     assert await first.sessions() == []
-    await fill(first, "s2", 1)
-    await fill(second, "s1", 2)
-    assert not await first.create(batch("s1", 1))
-    assert await first.sessions() == ["s1", "s2"]
-    assert await second.sessions() == ["s1", "s2"]
+    await fill(first, "ses2", 1)
+    await fill(second, "ses1", 2)
+    assert not await first.create(batch("ses1", 1))
+    assert await first.sessions() == ["ses1", "ses2"]
+    assert await second.sessions() == ["ses1", "ses2"]
 
 
 async def test_delete_removes_a_session_and_nothing_else(backend: Backend) -> None:
@@ -325,55 +325,55 @@ async def test_rewrite_replaces_the_whole_history(backend: Backend) -> None:
     once, other sessions are untouched, and listeners of every instance hear of it."""
     log, other = await backend.open(), await backend.open()
     inbox = Inbox()
-    other.listen("s1", inbox)
+    other.listen("ses1", inbox)
     await backend.settle(other)
-    await fill(log, "s1", 2)
-    await log.append(batch("s1", 3, event("public", 3), event("private:p1", 1, "secret")))
-    kept = await fill(log, "s2", 2)
+    await fill(log, "ses1", 2)
+    await log.append(batch("ses1", 3, event("public", 3), event("private:p1", 1, "secret")))
+    kept = await fill(log, "ses2", 2)
     await inbox.wait_count(3)
-    fresh = [batch("s1", 1, epoch="e2", note="clean"),
-             batch("s1", 2, event("public", 1, "clean"), event("private:p2", 1), epoch="e2")]
-    await log.rewrite("s1", Head(3, EPOCH), fresh)
+    fresh = [batch("ses1", 1, epoch="e2", note="clean"),
+             batch("ses1", 2, event("public", 1, "clean"), event("private:p2", 1), epoch="e2")]
+    await log.rewrite("ses1", Head(3, EPOCH), fresh)
     for reader in (log, other):
-        assert await reader.head("s1") == Head(2, "e2")
-        assert await reader.batches("s1", 0) == fresh
-        assert await reader.frames("s1", "public", 0) == [(1, fresh[1].events[0].frame)]
-        assert await reader.frames("s1", "private:p1", 0) == []
-        assert await reader.frames("s1", "private:p2", 0) == [(1, fresh[1].events[1].frame)]
-        assert await reader.batches("s2", 0) == kept
+        assert await reader.head("ses1") == Head(2, "e2")
+        assert await reader.batches("ses1", 0) == fresh
+        assert await reader.frames("ses1", "public", 0) == [(1, fresh[1].events[0].frame)]
+        assert await reader.frames("ses1", "private:p1", 0) == []
+        assert await reader.frames("ses1", "private:p2", 0) == [(1, fresh[1].events[1].frame)]
+        assert await reader.batches("ses2", 0) == kept
     await inbox.wait_count(4)
     assert inbox.batches[-1] == fresh[-1]
-    await log.append(batch("s1", 3, event("public", 2), epoch="e2"))  # and it goes on
-    assert await log.head("s1") == Head(3, "e2")
+    await log.append(batch("ses1", 3, event("public", 2), epoch="e2"))  # and it goes on
+    assert await log.head("ses1") == Head(3, "e2")
 
 
 async def test_rewrite_against_a_moved_head_conflicts_and_changes_nothing(
     backend: Backend,
 ) -> None:
     log = await backend.open()
-    made = await fill(log, "s1", 3)
-    fresh = [batch("s1", 1, event("public", 1, "clean"), epoch="e2")]
+    made = await fill(log, "ses1", 3)
+    fresh = [batch("ses1", 1, event("public", 1, "clean"), epoch="e2")]
     for stale in (Head(2, EPOCH), Head(3, "other")):
         with pytest.raises(LogConflict) as caught:
-            await log.rewrite("s1", stale, fresh)
+            await log.rewrite("ses1", stale, fresh)
         assert caught.value.head == Head(3, EPOCH)
     with pytest.raises(LogConflict):
         await log.rewrite("nope", Head(1, EPOCH), [batch("nope", 1, epoch="e2")])
-    assert await log.head("s1") == Head(3, EPOCH)
-    assert await log.batches("s1", 0) == made
-    assert [o for o, _ in await log.frames("s1", "public", 0)] == [1, 2, 3]
+    assert await log.head("ses1") == Head(3, EPOCH)
+    assert await log.batches("ses1", 0) == made
+    assert [o for o, _ in await log.frames("ses1", "public", 0)] == [1, 2, 3]
     assert await log.head("nope") is None
 
 
 async def test_rewrite_refuses_a_history_it_must_not_store(log: EventLog) -> None:
-    await fill(log, "s1", 2)
+    await fill(log, "ses1", 2)
     head = Head(2, EPOCH)
-    for wrong in ([], [batch("s1", 1)], [batch("s1", 2, epoch="e2")],
-                  [batch("s1", 1, epoch="e2"), batch("s1", 2, epoch="e3")],
-                  [batch("s2", 1, epoch="e2")]):
+    for wrong in ([], [batch("ses1", 1)], [batch("ses1", 2, epoch="e2")],
+                  [batch("ses1", 1, epoch="e2"), batch("ses1", 2, epoch="e3")],
+                  [batch("ses2", 1, epoch="e2")]):
         with pytest.raises(ValueError, match=r"rewrite|epoch"):
-            await log.rewrite("s1", head, wrong)
-    assert await log.head("s1") == head
+            await log.rewrite("ses1", head, wrong)
+    assert await log.head("ses1") == head
 
 
 async def test_ping_is_true_when_up_and_false_after_close(backend: Backend) -> None:
@@ -423,18 +423,18 @@ async def test_redis_listener_recovers_after_client_kill(
     resynced = asyncio.Event()
     reader.resync_hook = resynced.set
     inbox = Inbox()
-    reader.listen("s1", inbox)
+    reader.listen("ses1", inbox)
     await reader.wait_subscribed()
-    await fill(writer, "s1", 2)
+    await fill(writer, "ses1", 2)
     await inbox.wait_count(2)
 
     await kill_feed_connection(redis_url, reader)
     await asyncio.wait_for(resynced.wait(), DELIVERY_TIMEOUT)
     # What was published while the feed was down is read back with `batches`.
-    await writer.append(batch("s1", 3, event("public", 3)))
+    await writer.append(batch("ses1", 3, event("public", 3)))
     await inbox.wait_count(3)
     assert inbox.offsets[-1] == 3
-    assert [b.offset for b in await reader.batches("s1", 0)] == [1, 2, 3]
+    assert [b.offset for b in await reader.batches("ses1", 0)] == [1, 2, 3]
     assert await reader.ping()
 
 
@@ -448,21 +448,21 @@ async def test_redis_outage_raises_log_unavailable_then_recovers(tmp_path: Path)
         resynced = asyncio.Event()
         log.resync_hook = resynced.set
         inbox = Inbox()
-        log.listen("s1", inbox)
+        log.listen("ses1", inbox)
         await log.wait_subscribed()
-        await fill(log, "s1", 1)
+        await fill(log, "ses1", 1)
         await inbox.wait_count(1)
 
         server.kill()
         assert not await log.ping()
         with pytest.raises(LogUnavailable, match="did not answer"):
-            await log.append(batch("s1", 2, event("public", 2)))
+            await log.append(batch("ses1", 2, event("public", 2)))
         with pytest.raises(LogUnavailable):
-            await log.head("s1")
+            await log.head("ses1")
 
         server.start()
         await asyncio.wait_for(resynced.wait(), DELIVERY_TIMEOUT)
-        await log.append(batch("s1", 2, event("public", 2)))
+        await log.append(batch("ses1", 2, event("public", 2)))
         await inbox.wait_count(2)
         assert await log.ping()
     finally:

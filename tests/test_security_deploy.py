@@ -189,11 +189,11 @@ def test_archive_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None
     previous = os.umask(0)
     try:
         archive = Archive(str(tmp_path / "data"))
-        archive.write("s1", [Batch("s1", 1, "e", 0, {"kind": "created"}, ())])
+        archive.write("ses1", [Batch("ses1", 1, "e", 0, {"kind": "created"}, ())])
     finally:
         os.umask(previous)
     assert mode(tmp_path / "data" / "archive") == 0o700
-    assert mode(tmp_path / "data" / "archive" / "s1.jsonl") == 0o600
+    assert mode(tmp_path / "data" / "archive" / "ses1.jsonl") == 0o600
 
 
 def test_secure_data_dir_leaves_symlinks_alone(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import bad_request
 from .captions import CaptionLine
 from .items import Item
+from .sources import bannable, recent
 
 SCHEDULED = "scheduled"
 LIVE = "live"
@@ -81,6 +82,9 @@ class Identity:
     joined: int = 0
     hub: str | None = None  # for an attendee of a remote hub: the hub's identity id
     place: dict[str, str] = field(default_factory=dict)  # a hub's city and country
+    # Where it joined from, for an identity made from a join link (see `sources`): a keyed
+    # hash of the client address, never the address itself.
+    source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,6 +97,7 @@ class HubState:
     attendees: int = 0
     connected: bool = False
     last_seen: int = 0
+    jump: int | None = None  # the count before the latest report, when it jumped implausibly
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +183,8 @@ class SessionState:
     epoch: str = ""
     tops: dict[str, int] = field(default_factory=dict)
     relay: RelayState | None = None  # set when this session is a hub's relay of a meeting
+    # Source -> when its identities joined (ms), the last 10 minutes: budgets per source.
+    arrivals: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def floor_language(self) -> str:
@@ -246,7 +253,21 @@ def _session(state: SessionState, fact: dict[str, Any]) -> None:
 
 def _identity(state: SessionState, fact: dict[str, Any]) -> None:
     data = fact["identity"]
-    state.identities[data["id"]] = Identity(**data)
+    new = data["id"] not in state.identities
+    identity = state.identities[data["id"]] = Identity(**data)
+    if new and identity.source:
+        note_arrival(state, identity.source, identity.joined)
+
+
+def note_arrival(state: SessionState, source: str, joined: int) -> None:
+    """Count one new identity from `source`, keeping the last window's only."""
+    state.arrivals[source] = [*recent(state.arrivals.get(source, ()), joined), joined]
+
+
+def banned_source(state: SessionState, source: str) -> bool:
+    """Whether a banned identity joined from `source` (an address a ban covers)."""
+    return bannable(source) and any(
+        state.identities[b].source == source for b in state.banned if b in state.identities)
 
 
 def _items(state: SessionState, fact: dict[str, Any]) -> None:
@@ -347,7 +368,8 @@ def _hub_status(state: SessionState, fact: dict[str, Any]) -> None:
     known = state.hubs.get(hub, HubState())
     attendees = fact.get("attendees", known.attendees)
     connected = fact.get("connected", known.connected)
-    state.hubs[hub] = HubState(attendees, connected, fact.get("ts", known.last_seen))
+    jump = fact.get("jump") if "attendees" in fact else known.jump
+    state.hubs[hub] = HubState(attendees, connected, fact.get("ts", known.last_seen), jump)
 
 
 _APPLY = {

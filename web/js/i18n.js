@@ -646,6 +646,8 @@ const STRINGS = {
     'hub.attendees_relay': 'People in the room without a device',
     'hub.attendees_relay_help': 'Devices connected to this relay are counted automatically.',
     'hub.reported_relay': 'Without a device: {n} · devices connected here: {devices} · the meeting is told: {total}',
+    'item.hub_attendee': '{name} (forwarded by {hub} on behalf of an attendee)',
+    'roll.jump': 'Check this count: it jumped from {from} to {n} in one report',
   },
   fr: {
     'app.name': 'Espace de participation',
@@ -1183,6 +1185,8 @@ const STRINGS = {
     'hub.attendees_relay': 'Personnes dans la salle sans appareil',
     'hub.attendees_relay_help': 'Les appareils connectés à ce relais sont comptés automatiquement.',
     'hub.reported_relay': 'Sans appareil : {n} · appareils connectés ici : {devices} · annoncé à la réunion : {total}',
+    'item.hub_attendee': '{name} (transmis par {hub} au nom d’un participant)',
+    'roll.jump': 'Vérifiez ce nombre : il est passé de {from} à {n} en un seul envoi',
   },
   es: {
     'app.name': 'Centro de participación',
@@ -1720,6 +1724,8 @@ const STRINGS = {
     'hub.attendees_relay': 'Personas en la sala sin dispositivo',
     'hub.attendees_relay_help': 'Los dispositivos conectados a este repetidor se cuentan automáticamente.',
     'hub.reported_relay': 'Sin dispositivo: {n} · dispositivos conectados aquí: {devices} · comunicado a la reunión: {total}',
+    'item.hub_attendee': '{name} (enviado por {hub} en nombre de un asistente)',
+    'roll.jump': 'Revise esta cifra: pasó de {from} a {n} en un solo informe',
   },
   ar: {
     'app.name': 'منصة المشاركة',
@@ -2257,6 +2263,8 @@ const STRINGS = {
     'hub.attendees_relay': 'عدد الحاضرين في القاعة بلا جهاز',
     'hub.attendees_relay_help': 'تُحتسب الأجهزة المتصلة بخادم الترحيل هذا تلقائيًا.',
     'hub.reported_relay': 'بلا جهاز: {n} · الأجهزة المتصلة هنا: {devices} · العدد المُبلَّغ للاجتماع: {total}',
+    'item.hub_attendee': '{name} (أرسله {hub} نيابةً عن أحد الحاضرين)',
+    'roll.jump': 'تحقّق من هذا العدد: قفز من {from} إلى {n} في تقرير واحد',
   },
   zh: {
     'app.name': '参会平台',
@@ -2794,6 +2802,8 @@ const STRINGS = {
     'hub.attendees_relay': '会场内没有设备的人数',
     'hub.attendees_relay_help': '连接到本中继的设备会自动计入。',
     'hub.reported_relay': '没有设备：{n} · 此处连接的设备：{devices} · 报告给会议：{total}',
+    'item.hub_attendee': '{name}（由{hub}代一位与会者转交）',
+    'roll.jump': '请核实此人数：一次报告中从 {from} 跳到 {n}',
   },
   ru: {
     'app.name': 'Платформа участия',
@@ -3331,5 +3341,7 @@ const STRINGS = {
     'hub.attendees_relay': 'Людей в зале без устройства',
     'hub.attendees_relay_help': 'Устройства, подключённые к этому ретранслятору, учитываются автоматически.',
     'hub.reported_relay': 'Без устройства: {n} · устройств подключено здесь: {devices} · сообщено заседанию: {total}',
+    'item.hub_attendee': '{name} (передано {hub} от имени участника)',
+    'roll.jump': 'Проверьте это число: за одно сообщение оно выросло с {from} до {n}',
   },
 };

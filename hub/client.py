@@ -72,7 +72,7 @@ async def _join(
     else:
         identity = new_identity_id()
     source = ""
-    if grant.identity is None and not grant.admin and address is not None:
+    if grant.identity is None and role in (PARTICIPANT, HUB) and address is not None:
         source = source_of(grant, address, signer, limits)
     known = state.identities.get(identity)
     if known is not None and known.role != role:

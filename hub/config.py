@@ -41,8 +41,9 @@ class Config:
     # One join link makes an identity per `hello`: budgets per source (hub/domain/sources.py).
     new_identities_per_address: int = 100  # per 10 minutes
     votes_per_address: int = 20  # on one item
-    # Venue or hub NATs (addresses or CIDRs): a larger budget, and no address bans.
-    shared_addresses: tuple[str, ...] = ()
+    # Venue or hub NATs (addresses or CIDRs): a larger budget, and no address bans. Loopback
+    # by default: behind a local proxy without HUB_TRUST_PROXY, every client is loopback.
+    shared_addresses: tuple[str, ...] = ("127.0.0.0/8", "::1")
     shared_new_identities: int = 2000  # per 10 minutes, per shared address or hub link
     shared_votes: int = 2000  # on one item, per shared address or hub link
     max_attendees: int = 10_000  # the most one hub may report

@@ -45,7 +45,7 @@ async def approved_question(created: dict[str, Any], hub: RunningHub) -> tuple[C
 async def test_fresh_identities_from_one_address_cannot_pile_votes(
     hub_factory: HubFactory,
 ) -> None:
-    hub = await hub_factory(votes_per_address=3)
+    hub = await hub_factory(votes_per_address=3, shared_addresses=())
     created = await hub.session(title="Votes")
     mod, item = await approved_question(created, hub)
     voters = [hub.client(created, "participant", name=f"Sock {n}") for n in range(5)]
@@ -66,7 +66,7 @@ async def test_fresh_identities_from_one_address_cannot_pile_votes(
 
 
 async def test_new_identities_from_one_address_have_a_budget(hub_factory: HubFactory) -> None:
-    hub = await hub_factory(new_identities_per_address=3)
+    hub = await hub_factory(new_identities_per_address=3, shared_addresses=())
     created = await hub.session(title="Budget")
     joined = [hub.client(created, "participant", name=f"Sock {n}") for n in range(3)]
     for client in joined:
@@ -84,7 +84,10 @@ async def test_new_identities_from_one_address_have_a_budget(hub_factory: HubFac
         await client.close()
 
 
-async def test_a_ban_covers_the_address_and_no_address_is_stored(hub: RunningHub) -> None:
+async def test_a_ban_covers_the_address_and_no_address_is_stored(
+    hub_factory: HubFactory,
+) -> None:
+    hub = await hub_factory(shared_addresses=())  # loopback is shared by default
     created = await hub.session(title="Ban")
     mod = hub.client(created, "moderator", name="Chair")
     troll = hub.client(created, "participant", name="Troll")
@@ -135,7 +138,7 @@ async def test_a_shared_address_has_a_larger_budget_and_no_address_ban(
 async def test_a_hubs_attendee_link_is_bounded_by_the_hub_not_the_address(
     hub_factory: HubFactory,
 ) -> None:
-    hub = await hub_factory(new_identities_per_address=2)
+    hub = await hub_factory(new_identities_per_address=2, shared_addresses=())
     created = await hub.session(title="Hub room")
     sid = created["id"]
     mod = hub.client(created, "moderator", name="Chair")

@@ -35,7 +35,7 @@ class Config:
     max_connections_per_address: int = 1000
     # Commands that store something, per identity (ask, vote and caption above).
     withdraw_per_minute: int = 30
-    hub_status_per_minute: int = 30  # a relay reports at most every few seconds
+    hub_status_per_minute: int = 60  # a relay reports at most about once a second
     hub_queue_per_minute: int = 120  # a hub's forward and decline
     staff_per_minute: int = 600  # moderate, session, note, flag, floor, ban together
     # One join link makes an identity per `hello`: budgets per source (hub/domain/sources.py).

@@ -4,13 +4,15 @@ counts, and hubs posting under any name."""
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hub import keys
 from tests.conftest import HubFactory, RunningHub
-from tests.harness import ADMIN_KEY, Client, ahttp
+from tests.harness import ADMIN_KEY, Client, HubProcess, ahttp, create_session
 
 
 async def mint(hub: RunningHub, sid: str, body: dict[str, Any], token: str) -> dict[str, Any]:
@@ -260,3 +262,27 @@ async def test_a_hubs_declared_names_are_labelled_and_backing_is_bounded(
     assert own[-1]["hub_attendee"] is False and own[-1]["author"] == "Wanjiru"
     for client in (mod, screen, nairobi, attendee):
         await client.close()
+
+
+async def test_an_address_ban_holds_on_every_instance(tmp_path: Path, redis_url: str) -> None:
+    """Two `hub serve --redis` processes: a ban decided on one refuses the banned address's
+    new identities on the other (the sources are in the session's state, not a process)."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    env = {"HUB_SHARED_ADDRESSES": "192.0.2.1"}  # loopback is not shared here
+    hubs = [HubProcess(tmp_path / f"data{n}", redis_url=redis_url, redis_prefix=prefix,
+                       env=env).start() for n in range(2)]
+    try:
+        created = await create_session(hubs[0].url, "Two instances", state="live")
+        mod = Client(hubs[0].ws_url, created["id"], created["tokens"]["moderator"], name="M")
+        troll = Client(hubs[0].ws_url, created["id"], created["tokens"]["participant"],
+                       name="Troll")
+        await mod.connect()
+        await troll.connect()
+        await mod.ok({"type": "ban", "identity": troll.welcome["you"]["id"]})
+        again = Client(hubs[1].ws_url, created["id"], created["tokens"]["participant"],
+                       name="Troll again")
+        assert "'reason': 'banned'" in await refused(again)
+        await mod.close()
+    finally:
+        for hub in hubs:
+            hub.kill()

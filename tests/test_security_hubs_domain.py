@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hub.config import Config
-from hub.domain import commands, sources, views
+from hub.domain import commands, report, sources, views
 from hub.domain.commands import Actor
 from hub.domain.roles import COMMAND_ROLES
 from hub.domain.session import SessionState, apply, new_session
@@ -173,3 +173,14 @@ def test_shared_addresses_parse_and_bad_ones_are_named() -> None:
     assert config.shared_addresses == ("203.0.113.7", "198.51.100.0/24")
     assert (config.max_attendees, config.new_identities_per_address,
             config.votes_per_address) == (500, 7, 3)
+
+
+def test_the_report_labels_a_name_a_hub_declared() -> None:
+    state = make_session(premoderation=False)
+    made = run(state, commands.ask(state, NAIROBI, kind="question", text="x", key="relay-1",
+                                   lang=None, anonymous=False, on_behalf={"name": "Amina"},
+                                   now=2))["item"]
+    raised = report.raised_from_item(state.items[made])
+    assert raised.author == "Amina (forwarded by Nairobi on behalf of an attendee)"
+    own = ask(state, NAIROBI, text="The hub's own", key="own")
+    assert report.raised_from_item(state.items[own]).author == "Nairobi"

@@ -28,6 +28,7 @@ from tests.harness import ADMIN_KEY, Client, HubProcess, ahttp, create_session
 from tests.proxy import Proxy
 
 LIMITS = {"HUB_MAX_CONNECTIONS_PER_ADDRESS": "100000", "HUB_HELLO_PER_MINUTE": "1000000",
+          "HUB_NEW_IDENTITIES_PER_ADDRESS": "1000000", "HUB_SHARED_NEW_IDENTITIES": "1000000",
           "HUB_CAPTION_PER_10S": "100000", "HUB_ASK_PER_10MIN": "1000"}
 
 

@@ -29,6 +29,9 @@ from tests.harness import Client, HubProcess, create_session
 LIMITS = {  # a soak is one address opening thousands of connections: lift the per-address caps
     "HUB_MAX_CONNECTIONS_PER_ADDRESS": "100000",
     "HUB_HELLO_PER_MINUTE": "1000000",
+    "HUB_NEW_IDENTITIES_PER_ADDRESS": "1000000",
+    "HUB_SHARED_NEW_IDENTITIES": "1000000",
+    "HUB_SHARED_VOTES": "1000000",
     "HUB_CAPTION_PER_10S": "100000",
     "HUB_ASK_PER_10MIN": "1000",
 }

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import protocol
 from .connection import Connection, Entry
-from .domain import commands, views
+from .domain import commands, sources, views
 from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import HUB, PARTICIPANT, PRIVILEGED, channels_for, check_allowed, wire_name
@@ -35,24 +35,35 @@ def check_standing(state: SessionState, grant: Grant) -> None:
                        reason="retired_link")
 
 
+def source_of(grant: Grant, address: str, signer: Signer, limits: RateLimits | None) -> str:
+    """Where a new identity comes from: its hub's attendee link, or its address as a keyed
+    hash (the address itself is never stored)."""
+    if grant.hub is not None:
+        return sources.hub_source(grant.hub)
+    shared = limits is not None and limits.shared(address)
+    return sources.address_source(signer.digest("address", address), shared)
+
+
 def default_name(role: str, identity: str) -> str:
     return f"{role.capitalize()} {identity[:4]}"
 
 
 async def join(
     session: Session, conn: Connection, hello: protocol.Hello, signer: Signer, metrics: Metrics,
-    ref: str | None = None,
+    ref: str | None = None, *, address: str | None = None, limits: RateLimits | None = None,
 ) -> None:
-    """Check the token, record the identity, and open `conn` with `welcome` (resumed or fresh)."""
+    """Check the token, record the identity, and open `conn` with `welcome` (resumed or fresh).
+    With the client's `address` and the `limits`, a new identity from a join link is charged
+    to its source (see `hub.domain.sources`)."""
     try:
-        await _join(session, conn, hello, signer, metrics, ref)
+        await _join(session, conn, hello, signer, metrics, ref, address, limits)
     except LogUnavailable as exc:
         raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); reconnect") from exc
 
 
 async def _join(
     session: Session, conn: Connection, hello: protocol.Hello, signer: Signer, metrics: Metrics,
-    ref: str | None,
+    ref: str | None, address: str | None = None, limits: RateLimits | None = None,
 ) -> None:
     grant = signer.verify(hello.token, session.id)
     role = grant.role
@@ -63,6 +74,9 @@ async def _join(
         identity = grant.identity
     else:
         identity = new_identity_id()
+    source = ""
+    if grant.identity is None and role in (PARTICIPANT, HUB) and address is not None:
+        source = source_of(grant, address, signer, limits)
     known = state.identities.get(identity)
     if known is not None and known.role != role:
         raise HubError(UNAUTHORIZED, "this token names an identity of another role")
@@ -73,8 +87,10 @@ async def _join(
         profile = check_profile(hello.profile)
     now = now_ms()
     in_room = hello.in_room if hello.in_room is not None else bool(known and known.in_room)
+    budgets = limits.budgets if limits is not None else None
     await session.execute(lambda st: commands.join(
-        st, identity, role, name, profile, in_room, now, hub=grant.hub, place=grant.place))
+        st, identity, role, name, profile, in_room, now, hub=grant.hub, place=grant.place,
+        source=source, budgets=budgets))
     conn.identity, conn.role = identity, role
     conn.lite = hello.lite
     conn.name = session.state.identities[identity].name
@@ -168,14 +184,16 @@ async def handle(
     if not repeat:  # a retried ask answers with its item, whatever the rate
         limits.check(session.id, conn.identity, frame.type)
     try:
-        return await _dispatch(session, actor, frame)
+        return await _dispatch(session, actor, frame, limits)
     except HubError as exc:
         if exc.code == UNAVAILABLE and not repeat:  # it did not run: it costs nothing
             limits.refund(session.id, conn.identity, frame.type)
         raise
 
 
-async def _dispatch(session: Session, actor: Actor, frame: protocol.Frame) -> dict[str, Any]:
+async def _dispatch(
+    session: Session, actor: Actor, frame: protocol.Frame, limits: RateLimits
+) -> dict[str, Any]:
     cmd = frame.command
     match cmd:
         case protocol.Caption():
@@ -189,7 +207,7 @@ async def _dispatch(session: Session, actor: Actor, frame: protocol.Frame) -> di
                 now=now_ms()))
         case protocol.Vote():
             return await session.execute(lambda st: commands.vote(
-                st, actor, cmd.item, cmd.undo, now_ms()))
+                st, actor, cmd.item, cmd.undo, limits.budgets, now=now_ms()))
         case protocol.Withdraw():
             return await session.execute(lambda st: commands.withdraw(st, actor, cmd.item))
         case protocol.Moderate():
@@ -211,7 +229,8 @@ async def _dispatch(session: Session, actor: Actor, frame: protocol.Frame) -> di
                 lambda st: commands.note(st, actor, cmd.to, cmd.text, now_ms()))
         case protocol.HubStatus():
             return await session.execute(lambda st: commands.hub_status(
-                st, actor, attendees=cmd.attendees, now=now_ms()))
+                st, actor, attendees=cmd.attendees, now=now_ms(),
+                max_attendees=limits.max_attendees, jump=limits.attendee_jump))
         case protocol.Ban():
             return await session.execute(lambda st: commands.ban(
                 st, actor, cmd.identity, cmd.reason, cmd.undo))

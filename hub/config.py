@@ -53,6 +53,21 @@ class Config:
     # Failed token and admin-key checks per client address per minute; past it, every
     # request from that address is `rate_limited` until the oldest failure is a minute old.
     auth_failures_per_minute: int = 20
+    # Commands that store something, per identity (ask, vote and caption above).
+    withdraw_per_minute: int = 30
+    hub_status_per_minute: int = 60  # a relay reports at most about once a second
+    hub_queue_per_minute: int = 120  # a hub's forward and decline
+    staff_per_minute: int = 600  # moderate, session, note, flag, floor, ban together
+    # One join link makes an identity per `hello`: budgets per source (hub/domain/sources.py).
+    new_identities_per_address: int = 100  # per 10 minutes
+    votes_per_address: int = 20  # on one item
+    # Venue or hub NATs (addresses or CIDRs): a larger budget, and no address bans. Loopback
+    # by default: behind a local proxy without HUB_TRUST_PROXY, every client is loopback.
+    shared_addresses: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    shared_new_identities: int = 2000  # per 10 minutes, per shared address or hub link
+    shared_votes: int = 2000  # on one item, per shared address or hub link
+    max_attendees: int = 10_000  # the most one hub may report
+    attendee_jump: int = 200  # a report this many above the last (and over 2x) is marked
     trust_proxy: bool = False  # take the client address from X-Forwarded-For (behind nginx)
     metrics_token: str | None = None  # when set, /metrics wants it as a bearer token
     # Token lifetimes (docs/protocol.md, "Token expiry"): join links, named tokens and hub
@@ -105,9 +120,22 @@ class Config:
                           ("HUB_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address"),
                           ("HUB_AUTH_FAILURES_PER_MINUTE", "auth_failures_per_minute"),
                           ("HUB_OUTBOX_FRAMES", "outbox_frames"),
-                          ("HUB_FIGURES_EVERY", "figures_every")):
+                          ("HUB_FIGURES_EVERY", "figures_every"),
+                          ("HUB_WITHDRAW_PER_MINUTE", "withdraw_per_minute"),
+                          ("HUB_HUB_STATUS_PER_MINUTE", "hub_status_per_minute"),
+                          ("HUB_HUB_QUEUE_PER_MINUTE", "hub_queue_per_minute"),
+                          ("HUB_STAFF_PER_MINUTE", "staff_per_minute"),
+                          ("HUB_NEW_IDENTITIES_PER_ADDRESS", "new_identities_per_address"),
+                          ("HUB_VOTES_PER_ADDRESS", "votes_per_address"),
+                          ("HUB_SHARED_NEW_IDENTITIES", "shared_new_identities"),
+                          ("HUB_SHARED_VOTES", "shared_votes"),
+                          ("HUB_MAX_ATTENDEES", "max_attendees"),
+                          ("HUB_ATTENDEE_JUMP", "attendee_jump")):
             if env.get(name):
                 values[key] = int(env[name])
+        if env.get("HUB_SHARED_ADDRESSES"):
+            values["shared_addresses"] = tuple(
+                a.strip() for a in env["HUB_SHARED_ADDRESSES"].split(",") if a.strip())
         for name, key in (("HUB_RETENTION_DAYS", "retention_days"),
                           ("HUB_RETENTION_SWEEP_SECONDS", "retention_sweep")):
             if env.get(name):

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from .config import Config
 from .domain.limits import Window
+from .domain.sources import Budgets
 from .errors import RATE_LIMITED, UNAUTHORIZED, HubError
 from .tokens import Grant, Signer
 
 # The window of failed credential checks of one address (scope "*", command below).
 AUTH_FAILURE = "auth_failure"
+
+# Commands that store something and share one budget per identity (bucket -> commands).
+SHARED_BUCKETS = {
+    "staff": ("moderate", "session", "note", "flag", "floor", "ban"),
+    "hub_queue": ("forward", "decline"),
+}
 
 
 class RateLimits:
@@ -26,26 +34,57 @@ class RateLimits:
             "hello": (config.hello_per_minute, 60.0),
             "ingest": (config.ingest_per_10s, 10.0),
             AUTH_FAILURE: (config.auth_failures_per_minute, 60.0),
+            "withdraw": (config.withdraw_per_minute, 60.0),
+            "hub_status": (config.hub_status_per_minute, 60.0),
+            "hub_queue": (config.hub_queue_per_minute, 60.0),
+            "staff": (config.staff_per_minute, 60.0),
         }
+        self._bucket = {c: b for b, commands in SHARED_BUCKETS.items() for c in commands}
+        self.budgets = Budgets(
+            identities=config.new_identities_per_address,
+            shared_identities=config.shared_new_identities,
+            votes=config.votes_per_address,
+            shared_votes=config.shared_votes,
+        )
+        self._shared = _networks(config.shared_addresses)
+        self.max_attendees = config.max_attendees
+        self.attendee_jump = config.attendee_jump
         self.max_connections = config.max_connections_per_address
         self._connections: dict[str, int] = {}
         self._windows: dict[tuple[str, str, str], Window] = {}
         self._checks = 0
 
+    def limited(self, command: str) -> bool:
+        """Whether `command` has a budget (every command that stores something does)."""
+        return self._bucket.get(command, command) in self._rules
+
+    def shared(self, address: str) -> bool:
+        """Whether `address` is in HUB_SHARED_ADDRESSES (a venue's or a hub's NAT)."""
+        if not self._shared:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._shared)
+
     def check(self, session: str, identity: str, command: str, count: int = 1) -> None:
-        """Take `count` places (the lines of one caption post) in the window, or raise
-        `rate_limited` and take none."""
-        rule = self._rules.get(command)
+        """Take `count` places (the lines of one caption post) in the window of `command`'s
+        bucket, or raise `rate_limited` and take none."""
+        bucket = self._bucket.get(command, command)
+        rule = self._rules.get(bucket)
         if rule is None:
             return
         now = time.monotonic()
-        wait = self._window(session, identity, command, rule).take(now, count)
+        wait = self._window(session, identity, bucket, rule).take(now, count)
         self._tick(now)
         if wait:
+            together = SHARED_BUCKETS.get(bucket)
+            what = f"{', '.join(together)} commands together" if together else command
             more = f" ({count} at once)" if count > 1 else ""
             raise HubError(
                 RATE_LIMITED,
-                f"too many {command} commands{more}: at most {rule[0]} per {int(rule[1])} s; "
+                f"too many {what}{more}: at most {rule[0]} per {int(rule[1])} s; "
                 f"retry in {wait:.0f} s",
                 retry_after=round(wait, 1),
             )
@@ -98,7 +137,7 @@ class RateLimits:
 
     def refund(self, session: str, identity: str, command: str, count: int = 1) -> None:
         """Give back the places of a command that could not run (the backend was away)."""
-        window = self._windows.get((session, identity, command))
+        window = self._windows.get((session, identity, self._bucket.get(command, command)))
         if window is not None:
             window.refund(count)
 
@@ -124,3 +163,14 @@ class RateLimits:
     def _sweep(self, now: float) -> None:
         for key in [k for k, w in self._windows.items() if w.idle(now)]:
             del self._windows[key]
+
+
+def _networks(entries: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    nets = []
+    for entry in entries:
+        try:
+            nets.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"HUB_SHARED_ADDRESSES: {entry!r} is not an address or a CIDR "
+                             "(like 203.0.113.7 or 198.51.100.0/24)") from exc
+    return nets

@@ -429,6 +429,8 @@ class Relay:
             op = dict(relay.outbox[0])
             frame = self._outbox_frame(op)
             try:
+                if "backing" in frame:  # the meeting bounds backing by the last count
+                    await self._report(ws)
                 reply = await self._request(ws, frame)
             except (ConnectionError, TimeoutError) as exc:
                 await ws.close()  # the link is not answering: start again, resend then
@@ -480,16 +482,20 @@ class Relay:
                     await self._count_wake.wait()
             self._count_wake.clear()
             await asyncio.sleep(REPORT_EVERY / 4)  # let a burst of joins settle
-            count = sum(self._attendees().values())
             ws = self._ws
-            if ws is None or ws.closed or count == self._reported:
+            if ws is None or ws.closed:
                 continue
-            try:
-                reply = await self._request(ws, {"type": "hub_status", "attendees": count})
-            except (ConnectionError, TimeoutError, aiohttp.ClientError):
-                continue
-            if reply.get("type") == "ack":
-                self._reported = count
+            with contextlib.suppress(ConnectionError, TimeoutError, aiohttp.ClientError):
+                await self._report(ws)
+
+    async def _report(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Report the room's count if it changed since the last report."""
+        count = sum(self._attendees().values())
+        if count == self._reported:
+            return
+        reply = await self._request(ws, {"type": "hub_status", "attendees": count})
+        if reply.get("type") == "ack":
+            self._reported = count
 
     async def _execute(self, decide: Callable[[SessionState], Decision]) -> dict[str, Any]:
         assert self.session is not None

@@ -128,7 +128,8 @@ async def _stream(request: web.Request, token: str | None, session: Session
     conn = Connection(sender, outbox_limit=config.outbox_frames,
                       on_slow=metrics.slow_disconnects.inc)
     try:
-        await client.join(session, conn, hello, app[keys.SIGNER], metrics)
+        await client.join(session, conn, hello, app[keys.SIGNER], metrics,
+                          address=client_address(request, config), limits=app[keys.LIMITS])
     except HubError as exc:
         await response.write(b"data: " + protocol.dump(exc.to_wire()) + b"\n\n")
         return response

@@ -661,7 +661,7 @@ class WsConnection(asyncio.Protocol):
             ep.limits.check("*", self.address, "hello")
             conn = self.conn
             await client.join(session, conn, parsed.command, ep.signer, ep.metrics,
-                              ref=parsed.ref)
+                              ref=parsed.ref, address=self.address, limits=ep.limits)
         except HubError as exc:
             ep.metrics.errors.labels(exc.code).inc()
             self._write_frame(protocol.dump(exc.to_wire(ref)))

@@ -355,7 +355,7 @@ def test_hub_status_records_attendees() -> None:
     run(state, commands.hub_status(state, NAIROBI, connected=True, now=8))
     roll = views.snapshot(state, "moderator", MOD.id)["hubs"]
     assert roll == [{"hub": NAIROBI.id, "name": "Nairobi", "place": {}, "attendees": 42,
-                     "connected": True, "last_seen": 8, "waiting": 0}]
+                     "connected": True, "last_seen": 8, "waiting": 0, "jump": None}]
 
 
 def test_projection_keeps_pending_items_off_public() -> None:
@@ -458,6 +458,7 @@ def test_a_hub_attendee_asks_the_hub_which_forwards_it() -> None:
     item = ask(state, attendee, text="What about rural Kenya?", key="a")
     local = state.items[item]
     assert (local.status, local.origin, local.hub) == ("local", "hub:Nairobi", NAIROBI.id)
+    run(state, commands.hub_status(state, NAIROBI, attendees=30, now=2))  # backing <= 30
     channels = [c for c, _, _ in views.project(state, commands.forward(
         state, NAIROBI, item, 12, 3).fact or {})]
     assert f"private:{NAIROBI.id}" in channels and "moderation" in channels

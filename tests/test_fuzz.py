@@ -666,7 +666,8 @@ def _command_fields(world: World) -> dict[str, dict[str, st.SearchStrategy[Any]]
                 "text": TEXT, "key": st.text(max_size=6) | LONG, "lang": LANG,
                 "anonymous": st.booleans(),
                 "on_behalf": st.fixed_dictionaries({"name": TEXT}, optional={
-                    "affiliation": TEXT})},
+                    "affiliation": TEXT}),
+                "backing": st.integers(-5, 2_000_000) | NUMBER},  # bounded by hub counts
         "vote": {"item": ITEM, "undo": st.booleans()},
         "withdraw": {"item": ITEM},
         "moderate": {"item": ITEM, "action": st.sampled_from(

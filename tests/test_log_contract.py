@@ -167,7 +167,8 @@ async def test_concurrent_appends_of_the_same_offset_one_wins(backend: Backend) 
     first, second = await backend.open(), await backend.open()
     await fill(first, "ses1", 1)
     for offset in range(2, 22):
-        rivals = [batch("ses1", offset, event("public", offset, who), note=who) for who in ("a", "b")]
+        rivals = [batch("ses1", offset, event("public", offset, who), note=who)
+                  for who in ("a", "b")]
         results = await asyncio.gather(
             first.append(rivals[0]), second.append(rivals[1]), return_exceptions=True
         )

@@ -174,6 +174,8 @@ async def test_forwarded_items_go_up_once_and_their_fate_comes_back(room: Room) 
     await hub.wait_for(lambda c: len(c.kinds("item", "private")) >= 3)
     assert {e["data"]["status"] for e in hub.kinds("item", "private")} == {"local"}
 
+    # The meeting bounds backing by the room's count: 18 without a device and 2 phones.
+    await hub.ok({"type": "hub_status", "attendees": 18})
     await hub.ok({"type": "forward", "item": first, "backing": 12})
     up_first = await moderator.wait_for(lambda c: [
         e["data"] for e in c.kinds("item", "moderation")
@@ -279,6 +281,7 @@ async def test_the_room_rides_out_a_meeting_server_restart(room: Room) -> None:
     assert room.main.terminate() == 0
     item = (await asker.ok({"type": "ask", "kind": "floor", "key": "f",
                             "text": "Lina asks for the floor"}))["item"]
+    await hub.ok({"type": "hub_status", "attendees": 6})  # backing is bounded by the room
     await hub.ok({"type": "forward", "item": item, "backing": 4})
     local_line = room.local("captioner", name="Room captioner")
     await local_line.connect()

@@ -232,6 +232,7 @@ def test_a_hub_asks_upstream_with_backing_and_an_attendees_name() -> None:
                                  now=1))
     run(state, commands.join(state, HUB.id, "hub", HUB.name, None, False, 1))
     run(state, commands.join(state, AMINA.id, "participant", AMINA.name, None, False, 1))
+    run(state, commands.hub_status(state, HUB, attendees=40, now=1))  # backing <= 40
     item = run(state, commands.ask(state, HUB, kind="question", text="From the room",
                                    key="relay-1-h1", lang=None, anonymous=False,
                                    on_behalf={"name": "Amina"}, backing=12, now=2))["item"]

@@ -23,6 +23,8 @@ from hub.sse import decode_positions
 from tests.conftest import HubFactory, RunningHub
 from tests.harness import ADMIN_KEY, Client, ahttp
 
+METRICS_TOKEN = "metrics-token-0123456789-abcdefghijklmnop"
+
 WS_HEADERS = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
 
@@ -291,7 +293,7 @@ async def test_an_address_over_its_failed_checks_is_refused_on_every_transport(
     hub_factory: HubFactory,
 ) -> None:
     hub = await hub_factory(trust_proxy=True, auth_failures_per_minute=5,
-                            metrics_token="metrics-token-0123456789-abcdefghijklmnop")
+                            metrics_token=METRICS_TOKEN)
     created = await hub.session()
     sid, tokens = created["id"], created["tokens"]
     mallory = {"X-Forwarded-For": "203.0.113.9"}  # documentation addresses (header text)
@@ -317,7 +319,7 @@ async def test_an_address_over_its_failed_checks_is_refused_on_every_transport(
         ("GET", f"/sse/{sid}?token={tokens['participant']}", {}, b""),
         ("POST", f"/api/sessions/{sid}/captions?token={tokens['captioner']}",
          {"Content-Type": "text/plain"}, b"Hello\n"),
-        ("GET", "/metrics", {"Authorization": "Bearer metrics-token-0123456789-abcdefghijklmnop"}, b""),
+        ("GET", "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"}, b""),
     ]
     for method, target, headers, body in valid:
         answer = await raw(hub.base, method, target, header_text({**mallory, **headers}), body)

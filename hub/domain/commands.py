@@ -10,17 +10,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import TOO_LARGE, HubError, bad_request, conflict, forbidden, not_found
+from ..errors import (
+    FORBIDDEN,
+    RATE_LIMITED,
+    TOO_LARGE,
+    HubError,
+    bad_request,
+    conflict,
+    forbidden,
+    not_found,
+)
 from . import items as it
 from .captions import match_language
 from .items import Item
 from .roles import HUB, ORGANIZER, PARTICIPANT, STAFF, check_may_mint, check_may_revoke, has_private
-from .session import CLOSED, STATES, SessionState
+from .session import CLOSED, STATES, SessionState, banned_source
+from .sources import Budgets, bannable, identity_budget, vote_budget, wait_ms
 
 NAME_MAX = 80
 # What a moderator may change during the meeting (the organizer may change every setting).
 MODERATOR_SETTINGS = frozenset({"list_closed", "speaking_time"})
-MAX_ATTENDEES = 1_000_000
+MAX_ATTENDEES = 1_000_000  # what the wire takes at all; HUB_MAX_ATTENDEES bounds reports
+JUMP_FACTOR = 2  # a report above twice the last count and ...
+JUMP_ADD = 200  # ... more than this many above it is marked for the moderators
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +136,19 @@ def ask(
             raise forbidden("only a hub says how many of its attendees back an item")
         if not 1 <= backing <= MAX_ATTENDEES:
             raise bad_request("backing must be a whole number of attendees from 1")
+        if state.relay is None:  # at most the room the hub last reported (a relay's own
+            backing = min(backing, reported_attendees(state, actor.id))  # meeting checks)
     if on_behalf is not None:
-        # A hub's relay sends on an attendee's item under the attendee's name.
+        # A hub's relay sends on an attendee's item under the name the attendee gave it;
+        # the meeting cannot check that name, so the item says who vouches for it (see
+        # `hub_attendee` in views.public_item) and takes no affiliation from a hub.
         if not staff and actor.role != HUB:
             raise forbidden("only a moderator may add an item on behalf of a room speaker")
         author = check_name(on_behalf.get("name", ""))
         affiliation = on_behalf.get("affiliation") or None
+        if affiliation is not None and actor.role == HUB:
+            raise forbidden("a hub forwards an attendee's name only: the meeting cannot check "
+                            "an affiliation a hub declares, so it takes none")
         if affiliation is not None:
             affiliation = check_text(affiliation, NAME_MAX * 2, "the affiliation")
     identity = state.identities.get(actor.id)
@@ -194,10 +213,19 @@ def withdraw(state: SessionState, actor: Actor, item_id: str) -> Decision:
     return Decision(_items_fact(actor, "withdraw", changed, state, **extra), {"item": item.id})
 
 
+def reported_attendees(state: SessionState, hub: str) -> int:
+    """The most attendees a hub may say back an item: its last report, at least 1."""
+    known = state.hubs.get(hub)
+    return max(1, known.attendees if known is not None else 0)
+
+
 def vote(
-    state: SessionState, actor: Actor, item_id: str, undo: bool, now: int | None = None
+    state: SessionState, actor: Actor, item_id: str, undo: bool, budgets: Budgets | None = None,
+    now: int | None = None,
 ) -> Decision:
-    """One vote per identity on an approved question or comment; `undo` takes it back."""
+    """One vote per identity on an approved question or comment; `undo` takes it back.
+    With `budgets`, one item takes at most so many votes from one source (an address, a
+    venue, a hub's attendee link): identities made in bulk from one join link add nothing."""
     item = state.item(item_id)
     _open_for_input(state, "votes")
     if item.author_id == it.UPSTREAM:
@@ -211,12 +239,30 @@ def vote(
     voted = actor.id in voters
     if voted != undo:  # already in the asked-for state: acknowledge, change nothing
         return Decision(None, {"item": item.id, "votes": item.votes, "voted": voted})
+    if not undo and budgets is not None:
+        _check_vote_budget(state, actor, item, voters, budgets)
     votes = item.votes - 1 if undo else item.votes + 1
     fact: dict[str, Any] = {
         "kind": "vote", "item": item.id, "by": actor.id, "undo": undo, "votes": votes}
     if now is not None:  # when the voter started to count in the figures
         fact["ts"] = now
     return Decision(fact, {"item": item.id, "votes": votes, "voted": not undo})
+
+
+def _check_vote_budget(
+    state: SessionState, actor: Actor, item: Item, voters: set[str], budgets: Budgets
+) -> None:
+    me = state.identities.get(actor.id)
+    source = me.source if me is not None else ""
+    limit = vote_budget(budgets, source)
+    if limit is None:
+        return
+    same = sum(1 for v in voters if (o := state.identities.get(v)) is not None
+               and o.source == source)
+    if same >= limit:
+        raise HubError(FORBIDDEN, f"item {item.id} already has {same} votes from your network "
+                       f"address or link: that is the most one source gives one item",
+                       reason="source_votes")
 
 
 def moderate(
@@ -526,6 +572,9 @@ def ban(
     fact: dict[str, Any] = {"kind": "ban", "identity": identity, "undo": False, "reason": text,
                             "by": actor.id, "by_name": actor.name, "action": "ban",
                             "items": [i.to_dict() for i in hidden]}
+    joined = state.identities.get(identity)
+    if joined is not None and bannable(joined.source):  # the ban covers its (hashed) address
+        fact["source"] = joined.source
     return Decision(fact, {"identity": identity, "banned": True})
 
 
@@ -575,19 +624,33 @@ def hub_status(
     attendees: int | None = None,
     connected: bool | None = None,
     now: int,
+    max_attendees: int = MAX_ATTENDEES,
+    jump: int = JUMP_ADD,
 ) -> Decision:
-    """A hub reports how many people are in its room, or the server that it (dis)connected."""
-    if attendees is not None and not 0 <= attendees <= MAX_ATTENDEES:
-        raise bad_request(f"attendees must be a whole number from 0 to {MAX_ATTENDEES}")
+    """A hub reports how many people are in its room, or the server that it (dis)connected.
+    A count above `max_attendees` is refused; one that grows by more than `jump` people and
+    more than twice over in one report is kept but marked for the moderators (`jump`: the
+    count before it)."""
+    if attendees is not None and not 0 <= attendees <= max_attendees:
+        raise bad_request(f"attendees must be a whole number from 0 to {max_attendees}, the "
+                          f"most this meeting takes for one hub (HUB_MAX_ATTENDEES)")
     known = state.hubs.get(actor.id)
     fact: dict[str, Any] = {"kind": "hub_status", "by": actor.id, "name": actor.name, "ts": now}
     if attendees is not None and (known is None or known.attendees != attendees):
         fact["attendees"] = attendees
+        before = known.attendees if known is not None else 0
+        if implausible_jump(before, attendees, jump):
+            fact["jump"] = before
     if connected is not None and (known is None or known.connected != connected):
         fact["connected"] = connected
     result = {"attendees": attendees if attendees is not None else
               (known.attendees if known else 0)}
     return Decision(fact if len(fact) > 4 else None, result)
+
+
+def implausible_jump(before: int, after: int, jump: int = JUMP_ADD) -> bool:
+    """More than `jump` people more, and more than `JUMP_FACTOR` times as many, at once."""
+    return after - before > jump and after > JUMP_FACTOR * before
 
 
 def forward(
@@ -599,6 +662,10 @@ def forward(
     status = it.transition(item, "forward")
     if backing is not None and not 1 <= backing <= MAX_ATTENDEES:
         raise bad_request("backing must be a whole number of attendees from 1")
+    most = reported_attendees(state, actor.id)
+    if backing is not None and backing > most and state.relay is None:
+        raise bad_request(f"backing {backing} is more than the {most} attendees this hub "
+                          "reported: update the room's count first")
     approved = not state.settings.premoderation and state.relay is None
     moved = it.moved(item, it.APPROVED if approved else status, backing=backing or 1)
     extra: dict[str, Any] = {"ts": now}
@@ -635,12 +702,18 @@ def join(
     now: int,
     hub: str | None = None,
     place: dict[str, str] | None = None,
+    source: str = "",
+    budgets: Budgets | None = None,
 ) -> Decision:
-    """Record a new identity, or a changed name or profile of a known one."""
+    """Record a new identity, or a changed name or profile of a known one. A new identity
+    from a join link names its `source` (see `sources`): refused when a ban covers that
+    source, or when the source made its budget of new identities in the last 10 minutes."""
     name = check_name(name)
     known = state.identities.get(identity_id)
     if known is not None and known.role != role:
         raise forbidden("this identity belongs to another role")
+    if known is None and source:
+        _check_source(state, source, budgets or Budgets(), now)
     if (
         known is not None
         and known.name == name
@@ -658,11 +731,24 @@ def join(
         "joined": known.joined if known else now,
         "hub": known.hub if known else hub,
         "place": dict(place) if place else (dict(known.place) if known else {}),
+        "source": known.source if known else source,
     }
     if role not in (PARTICIPANT, HUB):
         data["profile"] = {}
     # `ts`: when a declared profile starts to count in the figures.
     return Decision({"kind": "identity", "identity": data, "ts": now})
+
+
+def _check_source(state: SessionState, source: str, budgets: Budgets, now: int) -> None:
+    if banned_source(state, source):
+        raise HubError(FORBIDDEN, "the moderators removed someone who joined from this network "
+                       "address: no new identities are taken from it", reason="banned")
+    budget = identity_budget(budgets, source)
+    wait = wait_ms(state.arrivals.get(source, []), budget, now) if budget is not None else 0
+    if wait:
+        raise HubError(RATE_LIMITED, f"too many new identities from one network address: at "
+                       f"most {budget} per 10 minutes; retry in {wait // 1000 + 1} s",
+                       retry_after=round(wait / 1000, 1))
 
 
 def create(

@@ -157,10 +157,18 @@ def raised_from_item(item: Item, stakeholder: str | None = None) -> RaisedItem:
         origin=item.origin,
         status=item.status,
         anonymous=item.anonymous,
-        author=item.author,
+        author=_author(item),
         created_ms=item.created,
         stakeholder=stakeholder,
     )
+
+
+def _author(item: Item) -> str:
+    """The name as asked; a name a hub declared for an attendee says so (it is unchecked)."""
+    if item.on_behalf and item.hub is not None and item.hub == item.author_id:
+        hub = item.origin.removeprefix("hub:")
+        return f"{item.author} (forwarded by {hub} on behalf of an attendee)"
+    return item.author
 
 
 def build_report(

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import bad_request
 from .captions import CaptionLine
 from .items import Item
+from .sources import bannable, recent
 
 # What a session id is, everywhere one comes from outside (routes, `POST /api/sessions`)
 # and where one names a file (the archive): 3 to 64 letters, digits, '-' or '_'.
@@ -96,6 +97,9 @@ class Identity:
     # never. Only such identities count in the figures (issue 12: a join link makes unlimited
     # identities, so merely joining must not move a figure).
     counted: int | None = None
+    # Where it joined from, for an identity made from a join link (see `sources`): a keyed
+    # hash of the client address, never the address itself.
+    source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,6 +128,7 @@ class HubState:
     attendees: int = 0
     connected: bool = False
     last_seen: int = 0
+    jump: int | None = None  # the count before the latest report, when it jumped implausibly
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +216,8 @@ class SessionState:
     tops: dict[str, int] = field(default_factory=dict)
     relay: RelayState | None = None  # set when this session is a hub's relay of a meeting
     erased: set[str] = field(default_factory=set)  # identities erased: their tokens are refused
+    # Source -> when its identities joined (ms), the last 10 minutes: budgets per source.
+    arrivals: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def floor_language(self) -> str:
@@ -286,12 +293,15 @@ def _session(state: SessionState, fact: dict[str, Any]) -> None:
 
 
 def _identity(state: SessionState, fact: dict[str, Any]) -> None:
-    identity = Identity(**fact["identity"])
+    data = fact["identity"]
+    identity = Identity(**data)
     known = state.identities.get(identity.id)
     counted = known.counted if known is not None else identity.counted
     if counted is None and identity.profile and state.state != CLOSED:  # closed: figures final
         counted = fact.get("ts", identity.joined)
     state.identities[identity.id] = replace(identity, counted=counted)
+    if known is None and identity.source:
+        note_arrival(state, identity.source, identity.joined)
 
 
 def _count(state: SessionState, identity_id: str, ts: int) -> None:
@@ -299,6 +309,17 @@ def _count(state: SessionState, identity_id: str, ts: int) -> None:
     known = state.identities.get(identity_id)
     if known is not None and known.counted is None:
         state.identities[identity_id] = replace(known, counted=ts)
+
+
+def note_arrival(state: SessionState, source: str, joined: int) -> None:
+    """Count one new identity from `source`, keeping the last window's only."""
+    state.arrivals[source] = [*recent(state.arrivals.get(source, ()), joined), joined]
+
+
+def banned_source(state: SessionState, source: str) -> bool:
+    """Whether a banned identity joined from `source` (an address a ban covers)."""
+    return bannable(source) and any(
+        state.identities[b].source == source for b in state.banned if b in state.identities)
 
 
 def _items(state: SessionState, fact: dict[str, Any]) -> None:
@@ -415,7 +436,8 @@ def _hub_status(state: SessionState, fact: dict[str, Any]) -> None:
     known = state.hubs.get(hub, HubState())
     attendees = fact.get("attendees", known.attendees)
     connected = fact.get("connected", known.connected)
-    state.hubs[hub] = HubState(attendees, connected, fact.get("ts", known.last_seen))
+    jump = fact.get("jump") if "attendees" in fact else known.jump
+    state.hubs[hub] = HubState(attendees, connected, fact.get("ts", known.last_seen), jump)
 
 
 _APPLY = {

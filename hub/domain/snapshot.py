@@ -13,7 +13,17 @@ from typing import Any
 
 from .captions import CaptionLine
 from .items import Item
-from .session import Flag, HubState, Identity, NamedToken, RelayState, SessionState, Settings, Turn
+from .session import (
+    Flag,
+    HubState,
+    Identity,
+    NamedToken,
+    RelayState,
+    SessionState,
+    Settings,
+    Turn,
+    note_arrival,
+)
 
 
 def dump_state(state: SessionState) -> dict[str, Any]:
@@ -56,6 +66,10 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     state.settings = Settings(**data["settings"])
     state.created = data["created"]
     state.identities = {i["id"]: Identity(**i) for i in data["identities"]}
+    state.arrivals = {}
+    for identity in sorted(state.identities.values(), key=lambda i: i.joined):
+        if identity.source:
+            note_arrival(state, identity.source, identity.joined)
     state.items = {i["id"]: Item.from_dict(i) for i in data["items"]}
     state.order = list(data["order"])
     state.live, state.live_since, state.live_limit = (

@@ -34,7 +34,14 @@ def public_item(item: Item) -> dict[str, Any]:
         "edited": item.edited,
         "created": item.created,
         "backing": item.backing,
+        "hub_attendee": hub_attendee(item),
     }
+
+
+def hub_attendee(item: Item) -> bool:
+    """Whether a hub asked `item` on behalf of one of its attendees, under the name the hub
+    declared: pages label it "forwarded by <hub> on behalf of an attendee"."""
+    return item.on_behalf and item.hub is not None and item.hub == item.author_id
 
 
 def own_item(item: Item) -> dict[str, Any]:
@@ -219,13 +226,15 @@ def roll_call_entry(state: SessionState, hub: str, status: HubState) -> dict[str
         "connected": status.connected,
         "last_seen": status.last_seen,
         "waiting": waiting,
+        "jump": status.jump,  # the count before an implausible jump in the latest report
     }
 
 
 def _hub_status(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     known = state.hubs.get(fact["by"], HubState())
+    jump = fact.get("jump") if "attendees" in fact else known.jump
     after = HubState(fact.get("attendees", known.attendees),
-                     fact.get("connected", known.connected), fact.get("ts", known.last_seen))
+                     fact.get("connected", known.connected), fact.get("ts", known.last_seen), jump)
     return [(MODERATION, "hub_status", roll_call_entry(state, fact["by"], after))]
 
 

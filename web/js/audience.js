@@ -194,7 +194,8 @@ export function floorPanel(client, { id = 'floor', big = false } = {}) {
       text.hidden = true;
       meta.hidden = true;
     } else {
-      const who = floor.speaker || (item && item.author) || t('item.anonymous');
+      const who = item && item.hub_attendee ? authorName(item)
+        : floor.speaker || (item && item.author) || t('item.anonymous');
       const affiliation = item && item.affiliation ? ` · ${item.affiliation}` : '';
       speaker.textContent = `${who}${affiliation}`;
       text.hidden = !item || item.kind === 'floor';
@@ -435,6 +436,16 @@ function ownItem(client, item, say) {
   return node;
 }
 
+/** Who asked `item`. A name a hub declared for one of its attendees (the meeting cannot
+ * check it) says so: "Amina (forwarded by Nairobi hub on behalf of an attendee)". */
+export function authorName(item) {
+  if (!item || !item.author) return t('item.anonymous');
+  if (!item.hub_attendee) return item.author;
+  const origin = String(item.origin || '');
+  const hub = origin.startsWith('hub:') ? origin.slice(4) : '';
+  return t('item.hub_attendee', { name: bidi(item.author), hub: bidi(hub) });
+}
+
 /** "Backed by 12 in Nairobi hub": how many of a hub's attendees back a forwarded item. */
 export function backingText(item) {
   const origin = String(item.origin || '');
@@ -493,9 +504,8 @@ function queueItem(client, item, { say, canVote, busy, render }) {
     badge(kindLabel(item.kind), `kind-${item.kind}`),
     badge(originLabel(item.origin), `origin-${originKind(item.origin)}`));
   if (mine) head.append(badge(t('item.yours'), 'mine'));
-  const author = item.author
-    ? (item.affiliation ? `${item.author} · ${item.affiliation}` : item.author)
-    : t('item.anonymous');
+  const author = item.author && item.affiliation
+    ? `${item.author} · ${item.affiliation}` : authorName(item);
   const node = h('li', { class: 'item', dataset: { id: item.id } }, head,
     h('p', { class: 'item-text', dir: 'auto' }, item.text),
     h('p', { class: 'item-author' }, author),

@@ -13,6 +13,7 @@ import {
 } from './ui.js';
 import {
   captionsPanel, floorPanel, askForm, myItemsPanel, queuePanel, notesPanel, shorten, backingText,
+  authorName,
 } from './audience.js';
 import { qrSvg, qrAvailable, labelQr } from './qr.js';
 
@@ -167,7 +168,7 @@ const sentList = $('#sent-list');
 const nodes = new Map();
 
 function authorOf(item) {
-  return `${item.author || t('item.anonymous')} · ${formatTime(item.created)}`;
+  return `${authorName(item)} · ${formatTime(item.created)}`;
 }
 
 function localCard(item) {

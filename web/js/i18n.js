@@ -668,6 +668,8 @@ const STRINGS = {
     'reason.group_budget_spent': 'Their group used up its speaking time',
     'slot.room': 'Room microphone',
     'stats.help_cutoff': 'Totals only, from what people chose to declare, counting people once they asked, voted, spoke or declared a profile. Groups of fewer than 5 people are hidden. The figures move every few minutes, not on each join.',
+    'item.hub_attendee': '{name} (forwarded by {hub} on behalf of an attendee)',
+    'roll.jump': 'Check this count: it jumped from {from} to {n} in one report',
   },
   fr: {
     'app.name': 'Espace de participation',
@@ -1227,6 +1229,8 @@ const STRINGS = {
     'reason.group_budget_spent': 'Son groupe a épuisé son temps de parole',
     'slot.room': 'Micro de la salle',
     'stats.help_cutoff': 'Totaux seulement, d’après ce que les personnes ont choisi de déclarer ; une personne compte dès qu’elle a posé une question, soutenu, parlé ou déclaré un profil. Les groupes de moins de 5 personnes sont masqués. Les chiffres changent toutes les quelques minutes, pas à chaque arrivée.',
+    'item.hub_attendee': '{name} (transmis par {hub} au nom d’un participant)',
+    'roll.jump': 'Vérifiez ce nombre : il est passé de {from} à {n} en un seul envoi',
   },
   es: {
     'app.name': 'Centro de participación',
@@ -1786,6 +1790,8 @@ const STRINGS = {
     'reason.group_budget_spent': 'Su grupo agotó su tiempo de palabra',
     'slot.room': 'Micrófono de la sala',
     'stats.help_cutoff': 'Solo totales, según lo que cada persona eligió declarar; una persona cuenta desde que preguntó, apoyó, habló o declaró un perfil. Los grupos de menos de 5 personas se ocultan. Las cifras cambian cada pocos minutos, no con cada llegada.',
+    'item.hub_attendee': '{name} (enviado por {hub} en nombre de un asistente)',
+    'roll.jump': 'Revise esta cifra: pasó de {from} a {n} en un solo informe',
   },
   ar: {
     'app.name': 'منصة المشاركة',
@@ -2345,6 +2351,8 @@ const STRINGS = {
     'reason.group_budget_spent': 'استنفدت مجموعته وقت الكلام المخصص لها',
     'slot.room': 'ميكروفون القاعة',
     'stats.help_cutoff': 'مجاميع فقط، مما اختار المشاركون التصريح به؛ يُحتسب الشخص بعد أن يسأل أو يؤيد أو يتكلم أو يصرّح بملفه. تُخفى المجموعات التي تقل عن 5 أشخاص. تتغير الأرقام كل بضع دقائق، لا مع كل انضمام.',
+    'item.hub_attendee': '{name} (أرسله {hub} نيابةً عن أحد الحاضرين)',
+    'roll.jump': 'تحقّق من هذا العدد: قفز من {from} إلى {n} في تقرير واحد',
   },
   zh: {
     'app.name': '参会平台',
@@ -2904,6 +2912,8 @@ const STRINGS = {
     'reason.group_budget_spent': '其所属群体的发言时间已用完',
     'slot.room': '会场话筒',
     'stats.help_cutoff': '仅显示汇总，依据参与者自愿申报的信息；参与者在提问、支持、发言或申报资料后才计入。少于 5 人的群体不显示。数字每隔几分钟更新一次，不随每次加入而变化。',
+    'item.hub_attendee': '{name}（由{hub}代一位与会者转交）',
+    'roll.jump': '请核实此人数：一次报告中从 {from} 跳到 {n}',
   },
   ru: {
     'app.name': 'Платформа участия',
@@ -3463,5 +3473,7 @@ const STRINGS = {
     'reason.group_budget_spent': 'Его группа исчерпала время выступлений',
     'slot.room': 'Микрофон в зале',
     'stats.help_cutoff': 'Только итоги, по данным, которые люди решили указать; человек учитывается, когда задал вопрос, поддержал, выступил или указал профиль. Группы меньше 5 человек скрыты. Цифры меняются раз в несколько минут, а не при каждом подключении.',
+    'item.hub_attendee': '{name} (передано {hub} от имени участника)',
+    'roll.jump': 'Проверьте это число: за одно сообщение оно выросло с {from} до {n}',
   },
 };

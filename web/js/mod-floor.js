@@ -8,7 +8,7 @@ import {
   h, fill, api, badge, kindLabel, originLabel, originKind, errorText, flash, formatDuration,
   dimensionLabel, groupLabel,
 } from './ui.js';
-import { shorten, backingText } from './audience.js';
+import { shorten, backingText, authorName } from './audience.js';
 
 export const ORDERINGS = ['arrival', 'votes', 'balanced', 'mics4_remote2', 'alternate'];
 const SLOTS = ['government', 'civil_society', 'private_sector', 'technical_academic', 'remote', 'room'];
@@ -122,7 +122,7 @@ export function suggestionsPanel(client, { say, giveFloor, top = 5 } = {}) {
         badge(kindLabel(item.kind), `kind-${item.kind}`),
         badge(originLabel(item.origin), `origin-${originKind(item.origin)}`)),
       h('p', { class: 'item-text', dir: 'auto' }, item.text),
-      h('p', { class: 'item-author' }, item.author || t('item.anonymous')),
+      h('p', { class: 'item-author' }, authorName(item)),
       item.backing ? h('p', { class: 'item-detail' }, backingText(item)) : null,
       h('ul', { class: 'reasons', 'aria-label': t('suggest.reasons') },
         s.reasons.map((r) => h('li', { dataset: { code: r.code } }, reasonText(r)))),

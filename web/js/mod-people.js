@@ -36,12 +36,17 @@ export function rollCall(client, list, empty) {
         t('roll.waiting', { n: waiting(hub) })];
       // A connected hub is here now; an offline one says when it was last heard from.
       if (!connected && hub.last_seen) facts.push(t('roll.last_seen', { when: relativeTime(hub.last_seen, now) }));
+      // The hub's latest count jumped implausibly (hub/domain/commands.py hub_status).
+      const jump = typeof hub.jump === 'number'
+        ? h('span', { class: 'hub-jump' },
+          badge(t('roll.jump', { from: hub.jump, n: hub.attendees || 0 }), 'status-pending'))
+        : null;
       return h('li', { class: 'hub-row', dataset: { hub: hub.hub, connected: connected ? 'yes' : 'no' } },
         h('div', { class: 'hub-row-head' },
           h('span', { class: 'hub-name', dir: 'auto' }, hub.name),
           badge(t(connected ? 'roll.connected' : 'roll.offline'), connected ? 'status-approved' : 'muted')),
         where ? h('span', { class: 'hub-place', dir: 'auto' }, where) : null,
-        h('span', { class: 'hub-facts' }, facts.join(' · ')));
+        h('span', { class: 'hub-facts' }, facts.join(' · ')), jump);
     }));
   };
   client.addEventListener('welcome', render);

@@ -11,7 +11,7 @@ import {
   displaySettings, randomKey, formatTime, languageName, originLabel, originKind, kindLabel,
   statusLabel, badge, bidi, errorText, flash, fatalText,
 } from './ui.js';
-import { floorPanel, shorten, backingText } from './audience.js';
+import { floorPanel, shorten, backingText, authorName } from './audience.js';
 import { suggestionsPanel } from './mod-floor.js';
 import { flagForm, flagsPanel, recentCaptions } from './mod-flags.js';
 import { rollCall, bannedPanel } from './mod-people.js';
@@ -41,7 +41,7 @@ const items = () => [...model.items.values()];
 const itemText = (item) => t('mod.item_option', { kind: kindLabel(item.kind), text: shorten(item.text, 50) });
 
 function authorLine(item) {
-  const parts = [item.author || t('item.anonymous')];
+  const parts = [authorName(item)];
   if (item.affiliation) parts.push(item.affiliation);
   parts.push(formatTime(item.created));
   return parts.join(' · ');

@@ -18,7 +18,7 @@ from .log import open_log
 from .metrics import Metrics
 from .ratelimit import RateLimits
 from .security import security_headers
-from .session import Sessions
+from .session import Sessions, position_key
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
         print(f"hub: generated the admin key (keep it safe): {admin_key}", flush=True)
     app[keys.LOG] = event_log
     app[keys.SIGNER] = Signer(secret, admin_key)
-    app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS])
+    app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
     try:
         yield
     finally:

@@ -482,7 +482,8 @@ export class HubClient extends EventTarget {
     this.modelLite = this.lite;
     this.positions = {};
     for (const [name, pos] of Object.entries(channels)) {
-      this.positions[name] = { epoch: pos.epoch, offset: pos.offset };
+      // `sig` is the server's signature of the position: a resume shows it back as proof.
+      this.positions[name] = { epoch: pos.epoch, offset: pos.offset, sig: pos.sig };
     }
     this.model.presence = (frame.snapshot && frame.snapshot.presence) || this.model.presence;
     this.live = true;
@@ -505,6 +506,7 @@ export class HubClient extends EventTarget {
     }
     if (frame.offset <= pos.offset) return; // already folded
     pos.offset = frame.offset;
+    pos.sig = frame.sig;
     this.model.apply(frame.channel, frame.kind, frame.data, frame.ts);
     this.saveSoon();
     this.emit('update', { channel: frame.channel, kind: frame.kind, data: frame.data, ts: frame.ts });

@@ -71,7 +71,8 @@ async def _join(
     now = now_ms()
     in_room = hello.in_room if hello.in_room is not None else bool(known and known.in_room)
     await session.execute(lambda st: commands.join(
-        st, identity, role, name, profile, in_room, now, hub=grant.hub, place=grant.place))
+        st, identity, role, name, profile, in_room, now, hub=grant.hub, place=grant.place,
+        named=grant.name is not None))
     conn.identity, conn.role = identity, role
     conn.lite = hello.lite
     conn.name = session.state.identities[identity].name

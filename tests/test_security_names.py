@@ -211,3 +211,41 @@ async def test_the_staff_may_name_their_roles(hub: RunningHub) -> None:
                                   {"role": "participant", "name": "Bob\u202egnp.exe"},
                                   token=ADMIN_KEY)
     assert status == 400 and body["error"]["reason"] == "name_controls", body
+
+
+# -- the participant page -----------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_participant_page_shows_the_refusal_next_to_the_name(
+    new_session: Any, open_page: Any,
+) -> None:
+    """A refused name is explained next to the name field (in the page's language), the
+    page does not retry it, and the corrected name joins."""
+    expect = pytest.importorskip("playwright.async_api").expect
+    created = await new_session("Names")
+    page = await open_page(created["links"]["participant"], name="name-refused")
+    name = page.locator("#join-name")
+    error = page.locator("#join-name-error")
+    await name.fill("Moderator (official)")
+    await name.press("Enter")
+    await expect(error).to_be_visible()
+    await expect(error).to_contain_text("looks like a role of the organizing team")
+    await expect(name).to_have_attribute("aria-invalid", "true")
+    await expect(name).to_be_focused()
+    await expect(page.locator("#join")).to_be_visible()
+    await name.fill("Bob\u202egnp.exe")
+    await name.press("Enter")
+    await expect(error).to_contain_text("hidden characters")
+    await name.fill("نیلوفر محمدی\u200cنژاد")
+    await name.press("Enter")
+    await expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+    await expect(error).to_be_hidden()
+    await expect(page.locator("#join")).to_be_hidden()
+    # In French, the refusal is in French.
+    page = await open_page(created["links"]["participant"], name="name-refused-fr",
+                           locale="fr-FR")
+    await page.locator("#join-name").fill("Modératrice")
+    await page.locator("#join-name").press("Enter")
+    await expect(page.locator("#join-name-error")).to_contain_text("rôle de l’équipe")

@@ -18,7 +18,7 @@ from .log import open_log
 from .metrics import Metrics
 from .ratelimit import RateLimits
 from .security import security_headers
-from .session import Sessions
+from .session import Sessions, position_key
 from .tokens import DAY, Signer
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     app[keys.LOG] = event_log
     app[keys.SIGNER] = Signer(secret, admin_key, ttl=round(config.token_ttl_days * DAY),
                               grace=round(config.token_grace_hours * 3600))
-    app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS])
+    app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
     try:
         yield
     finally:

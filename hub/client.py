@@ -90,7 +90,7 @@ async def _join(
     budgets = limits.budgets if limits is not None else None
     await session.execute(lambda st: commands.join(
         st, identity, role, name, profile, in_room, now, hub=grant.hub, place=grant.place,
-        source=source, budgets=budgets))
+        source=source, budgets=budgets, named=grant.name is not None))
     conn.identity, conn.role = identity, role
     conn.lite = hello.lite
     conn.name = session.state.identities[identity].name
@@ -132,7 +132,8 @@ def _fresh(
     snapshot = views.snapshot(state, conn.role, conn.identity, lite=conn.lite)
     snapshot["presence"] = session.presence()
     channels = {
-        wire_name(key): {"epoch": state.epoch, "offset": offset, "recovered": False}
+        wire_name(key): {"epoch": state.epoch, "offset": offset, "recovered": False,
+                         "sig": session.sign(key, state.epoch, offset)}
         for key, offset in positions.items()
     }
     conn.open(_welcome(session, you, channels, snapshot, ref), [])
@@ -149,9 +150,15 @@ async def _resume(
     if any(pos is None or pos.epoch != state.epoch for pos in asked.values()):
         return False
     positions = {key: pos.offset for key, pos in asked.items() if pos is not None}
-    if any(offset > state.tops.get(key, 0) for key, offset in positions.items()):
-        # The client saw more than the log holds under this epoch: history went backwards.
-        await session.history_went_back()
+    above = {key: pos for key, pos in asked.items()
+             if pos is not None and pos.offset > state.tops.get(key, 0)}
+    if above:
+        # The client claims more than the log holds under this epoch (the catch-up above
+        # already compared the log with what this process folded). Only this server's
+        # signature proves it sent those offsets, so that history went backwards; a bare
+        # or forged claim gets a fresh snapshot and changes nothing for anyone else.
+        if all(session.signed(key, pos) for key, pos in above.items()):
+            await session.history_went_back()
         return False
     session.attach(conn, positions)
     history: list[Entry] = []
@@ -163,7 +170,8 @@ async def _resume(
             return False
         history.extend(entries)
     channels = {
-        wire_name(key): {"epoch": state.epoch, "offset": offset, "recovered": True}
+        wire_name(key): {"epoch": state.epoch, "offset": offset, "recovered": True,
+                         "sig": session.sign(key, state.epoch, offset)}
         for key, offset in positions.items()
     }
     snapshot = {"presence": session.presence()}

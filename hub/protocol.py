@@ -40,6 +40,7 @@ CLOSE_NOT_FOUND = 4504
 class Position:
     epoch: str
     offset: int
+    sig: str | None = None  # the server's signature of this position (from `event.sig`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +249,8 @@ def _hello(frame: dict[str, Any]) -> Hello:
             epoch = _text(pos, "epoch", limit=MAX_ID)
             offset = _int(pos, "offset", required=True)
             assert offset is not None
-            resume[str(channel)] = Position(epoch, offset)
+            sig = _text(pos, "sig", required=False, limit=MAX_ID)
+            resume[str(channel)] = Position(epoch, offset, sig)
     in_room = frame.get("in_room")
     if in_room is not None and not isinstance(in_room, bool):
         raise bad_request("`in_room` must be true or false")
@@ -415,17 +417,20 @@ def dump(frame: dict[str, Any]) -> bytes:
 
 
 def event_frame(
-    channel: str, epoch: str, offset: int, kind: str, data: dict[str, Any], ts: int
+    channel: str, epoch: str, offset: int, kind: str, data: dict[str, Any], ts: int,
+    sig: str | None = None,
 ) -> bytes:
-    """The `event` frame for one channel event, as every reader receives it."""
-    return orjson.dumps(
-        {
-            "type": "event",
-            "channel": channel,
-            "epoch": epoch,
-            "offset": offset,
-            "kind": kind,
-            "data": data,
-            "ts": ts,
-        }
-    )
+    """The `event` frame for one channel event, as every reader receives it; `sig` signs
+    its position (a resume above the top proves with it that the server sent it)."""
+    frame: dict[str, Any] = {
+        "type": "event",
+        "channel": channel,
+        "epoch": epoch,
+        "offset": offset,
+        "kind": kind,
+        "data": data,
+        "ts": ts,
+    }
+    if sig is not None:
+        frame["sig"] = sig
+    return orjson.dumps(frame)

@@ -190,7 +190,7 @@ class Relay:
             raise HubError(CONFLICT, f"session {up.session} here is not a relay: use another "
                                      "--data folder")
         await session.execute(lambda st: commands.join(
-            st, up.hub, HUB, up.name, None, False, now_ms(), place=up.place))
+            st, up.hub, HUB, up.name, None, False, now_ms(), place=up.place, named=True))
         return session
 
     def links(self, base: str) -> dict[str, str]:

@@ -10,7 +10,10 @@ get one success and one `conflict`, never a corrupted queue.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import logging
 import random
 import time
@@ -42,32 +45,39 @@ APPEND_ATTEMPTS = 40
 CONFLICT_PAUSE = 0.002  # seconds, at most, times the attempt number
 PAGE = 1000
 SUBSCRIBE_TIMEOUT = 5.0
-EPOCH_CHANGE_PAUSE = 300.0  # seconds between epoch changes a client's offsets can cause
+SIG_BYTES = 12  # 96 bits of HMAC-SHA256: 16 characters on the wire
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def make_batch(state: SessionState, fact: dict[str, Any], ts: int) -> Batch:
+# Signs one channel position: (internal channel key, epoch, offset) -> `sig`.
+Sign = Callable[[str, str, int], str]
+
+
+def make_batch(state: SessionState, fact: dict[str, Any], ts: int, sign: Sign) -> Batch:
     """The batch that appends `fact` to the log `state` was folded from: the fact and the
-    events it puts on each channel, each frame encoded once."""
+    events it puts on each channel, each frame encoded once with its signed position."""
     events: list[ChannelEvent] = []
     tops = dict(state.tops)
     for channel, kind, data in views.project(state, fact):
         offset = tops.get(channel, 0) + 1
         tops[channel] = offset
-        frame = protocol.event_frame(wire_name(channel), state.epoch, offset, kind, data, ts)
+        frame = protocol.event_frame(wire_name(channel), state.epoch, offset, kind, data, ts,
+                                     sign(channel, state.epoch, offset))
         events.append(ChannelEvent(channel, offset, frame, kind))
     return Batch(state.id, state.offset + 1, state.epoch, ts, fact, tuple(events))
 
 
-def fold_into_batches(state: SessionState, entries: list[erasure.Entry]) -> list[Batch]:
+def fold_into_batches(
+    state: SessionState, entries: list[erasure.Entry], sign: Sign
+) -> list[Batch]:
     """Facts (with their times) made into batches 1..n under `state.epoch`, folded into
     `state` (a new one) as they go: a whole history written again."""
     out = []
     for ts, fact in entries:
-        batch = make_batch(state, fact, ts)
+        batch = make_batch(state, fact, ts, sign)
         apply(state, fact)
         state.offset = batch.offset
         for event in batch.events:
@@ -76,13 +86,30 @@ def fold_into_batches(state: SessionState, entries: list[erasure.Entry]) -> list
     return out
 
 
+def position_key(secret: str) -> bytes:
+    """The key that signs channel positions, derived from the token secret (every instance
+    of a deployment shares it, so any instance checks what another one sent)."""
+    return hmac.new(secret.encode(), b"hub channel positions", hashlib.sha256).digest()
+
+
+def position_sig(key: bytes, session: str, channel: str, epoch: str, offset: int) -> str:
+    """The signature of one position of one channel (internal channel key: a private
+    channel's names its identity), as `event.sig` and `welcome.channels[].sig` carry it."""
+    message = f"{session}\n{channel}\n{epoch}\n{offset}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:SIG_BYTES]
+    return base64.urlsafe_b64encode(digest).decode()
+
+
 class Session:
     """One session's state and readers in this process."""
 
-    def __init__(self, session_id: str, log: EventLog, metrics: Metrics) -> None:
+    def __init__(
+        self, session_id: str, log: EventLog, metrics: Metrics, position_key: bytes
+    ) -> None:
         self.id = session_id
         self.log = log
         self.metrics = metrics
+        self._position_key = position_key
         self.state: SessionState = new_session(session_id)
         self.readers: dict[str, set[Connection]] = {}
         self.connections: set[Connection] = set()
@@ -96,7 +123,6 @@ class Session:
         self._archiving: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.deleted = False
-        self._epoch_changed = -EPOCH_CHANGE_PAUSE
         # Called with each fact once applied (a hub's relay watches for work upstream).
         self.watchers: list[Callable[[dict[str, Any]], None]] = []
 
@@ -279,7 +305,7 @@ class Session:
     # -- writing -----------------------------------------------------------------------
 
     def _make_batch(self, fact: dict[str, Any], ts: int) -> Batch:
-        return make_batch(self.state, fact, ts)
+        return make_batch(self.state, fact, ts, self.sign)
 
     async def execute(self, decide: Callable[[SessionState], Decision]) -> dict[str, Any]:
         """Decide against the current state and append; retried on a moved head."""
@@ -330,9 +356,9 @@ class Session:
                     scrubbed = erasure.scrub(entries, identity, alias)
                     state = new_session(self.id)
                     state.epoch = new_epoch_id()
-                    batches = fold_into_batches(state, scrubbed)
+                    batches = fold_into_batches(state, scrubbed, self.sign)
                     last = erasure.erased_fact(state, identity, alias, now_ms())
-                    batches.append(make_batch(state, last, last["ts"]))
+                    batches.append(make_batch(state, last, last["ts"], self.sign))
                     await self.log.rewrite(self.id, expect, batches)
                 except LogConflict:
                     await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE * (attempt + 1)))
@@ -438,14 +464,25 @@ class Session:
             return None
         return entries
 
+    def sign(self, channel: str, epoch: str, offset: int) -> str:
+        """This server's signature of a position of `channel` (internal key)."""
+        return position_sig(self._position_key, self.id, channel, epoch, offset)
+
+    def signed(self, channel: str, position: protocol.Position) -> bool:
+        """Whether `position` carries this server's signature: proof that it was sent."""
+        if position.sig is None:
+            return False
+        expected = self.sign(channel, position.epoch, position.offset)
+        return hmac.compare_digest(expected.encode(), position.sig.encode())
+
     async def history_went_back(self) -> None:
-        """A client saw offsets above the top under this epoch: replace the epoch, unless
-        that was done in the last few minutes (a forged offset must not be able to make
-        every reader of the meeting resume, again and again)."""
-        now = time.monotonic()
-        if now - self._epoch_changed < EPOCH_CHANGE_PAUSE:
-            return
-        self._epoch_changed = now
+        """A position this server signed is above the top the log holds under the current
+        epoch: the log lost history the server had sent (a store restored from an older
+        copy, a replica promoted without the last writes). Replace the epoch, so no reader
+        resumes into offsets that will be reused; every reader gets a fresh snapshot.
+        Only a signed position may call this: a client's bare claim changes nothing."""
+        log.warning("session %s: a reader holds a signed position the log no longer has; "
+                    "history went backwards, changing the epoch", self.id)
         await self.log.new_epoch(self.id, self.state.epoch)
         await self.catch_up()
 
@@ -492,9 +529,10 @@ class Session:
 class Sessions:
     """The sessions this process serves, loaded on first use."""
 
-    def __init__(self, log: EventLog, metrics: Metrics) -> None:
+    def __init__(self, log: EventLog, metrics: Metrics, position_key: bytes) -> None:
         self.log = log
         self.metrics = metrics
+        self.position_key = position_key
         self._sessions: dict[str, Session] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         log.resync_hook = self.resync_all
@@ -512,7 +550,7 @@ class Sessions:
             async with lock:
                 session = self._sessions.get(session_id)
                 if session is None:
-                    session = Session(session_id, self.log, self.metrics)
+                    session = Session(session_id, self.log, self.metrics, self.position_key)
                     try:
                         await session.load()
                     except LogUnavailable as exc:

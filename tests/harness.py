@@ -173,7 +173,8 @@ class Client:
         self.welcome = first
         self.token = first["you"]["token"]
         for name, pos in first["channels"].items():
-            self.positions[name] = {"epoch": pos["epoch"], "offset": pos["offset"]}
+            self.positions[name] = {"epoch": pos["epoch"], "offset": pos["offset"],
+                                    "sig": pos["sig"]}
         self.reader = asyncio.create_task(self._read())
         return first
 
@@ -190,7 +191,7 @@ class Client:
                         assert frame["offset"] > pos["offset"], (frame, pos)
                     else:
                         assert frame["offset"] == pos["offset"] + 1, (frame, pos)
-                    pos["offset"] = frame["offset"]
+                    pos["offset"], pos["sig"] = frame["offset"], frame["sig"]
                     self.events.append(frame)
                     self.arrivals.append(time.monotonic())
                 elif frame["type"] in ("ack", "error", "pong") and frame.get("ref") in self.pending:

@@ -7,6 +7,8 @@ import json
 import random
 from typing import Any
 
+from hub import keys
+from hub.session import position_sig
 from tests.conftest import RunningHub
 from tests.harness import Client
 
@@ -57,8 +59,10 @@ async def test_resume_from_any_earlier_offset(meeting: dict[str, Any]) -> None:
         late = Client(hub.ws_base, meeting["session"]["id"], meeting["session"]["tokens"]["screen"])
         late.positions = {"public": {"epoch": epoch, "offset": offset}}
         welcome = await late.connect(resume=True)
-        assert welcome["channels"]["public"] == {"epoch": epoch, "offset": offset,
-                                                 "recovered": True}
+        assert welcome["channels"]["public"] == {
+            "epoch": epoch, "offset": offset, "recovered": True,
+            "sig": position_sig(hub.app[keys.SESSIONS].position_key,
+                                meeting["session"]["id"], "public", epoch, offset)}
         await late.wait_for(lambda c, o=offset: len(c.events) == top - o or o == top)
         assert [e["offset"] for e in late.events] == list(range(offset + 1, top + 1))
         await late.close()
@@ -76,16 +80,19 @@ async def test_unknown_epoch_gets_a_fresh_snapshot(meeting: dict[str, Any]) -> N
     await late.close()
 
 
-async def test_offset_above_the_top_changes_the_epoch(meeting: dict[str, Any]) -> None:
-    """A client that saw more than the log holds: history went backwards, so the epoch moves
-    and nobody can resume into reused offsets."""
+async def test_a_signed_offset_above_the_top_changes_the_epoch(meeting: dict[str, Any]) -> None:
+    """A client shows a position the server signed that the log no longer holds: history
+    went backwards, so the epoch moves and nobody can resume into reused offsets. (A bare
+    claim changes nothing: tests/test_security_resume.py.)"""
     hub: RunningHub = meeting["server"]
     screen = meeting["screen"]
     await meeting["captioner"].ok({"type": "caption", "text": "one", "seq": 1})
     await screen.wait_for(lambda c: c.kinds("caption"))
     epoch = screen.positions["public"]["epoch"]
     late = Client(hub.ws_base, meeting["session"]["id"], meeting["session"]["tokens"]["screen"])
-    late.positions = {"public": {"epoch": epoch, "offset": 999}}
+    sig = position_sig(hub.app[keys.SESSIONS].position_key, meeting["session"]["id"],
+                       "public", epoch, 999)  # as if it had been sent, then lost
+    late.positions = {"public": {"epoch": epoch, "offset": 999, "sig": sig}}
     welcome = await late.connect(resume=True)
     assert welcome["channels"]["public"]["recovered"] is False
     assert welcome["channels"]["public"]["epoch"] != epoch

@@ -24,7 +24,7 @@ from hub.domain.erasure import (
 )
 from hub.domain.session import SessionState, apply, new_session
 from hub.domain.snapshot import dump_state
-from hub.session import fold_into_batches
+from hub.session import fold_into_batches, position_sig
 from tests.conftest import HubFactory, RunningHub
 from tests.harness import ADMIN_KEY, Client, ahttp
 
@@ -182,10 +182,11 @@ def test_rewritten_history_has_fresh_frames_under_the_new_epoch() -> None:
     rec, *_ = meeting()
     state = new_session("s1")
     state.epoch = "fresh"
-    batches = fold_into_batches(state, scrub(rec.entries, ALICE.id, "alias-1"))
+    batches = fold_into_batches(state, scrub(rec.entries, ALICE.id, "alias-1"),
+                                lambda c, e, o: position_sig(b"k" * 32, "s1", c, e, o))
     assert [b.offset for b in batches] == list(range(1, len(batches) + 1))
     frames = [ev.frame for b in batches for ev in b.events]
-    assert frames and all(b'"epoch":"fresh"' in f for f in frames)
+    assert frames and all(b'"epoch":"fresh"' in f and b'"sig":' in f for f in frames)
     assert traces(b"".join(frames)) == []
     assert not any(ev.channel == f"private:{ALICE.id}" for b in batches for ev in b.events)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import (
+    BAD_REQUEST,
     FORBIDDEN,
     RATE_LIMITED,
     TOO_LARGE,
@@ -23,11 +24,22 @@ from ..errors import (
 from . import items as it
 from .captions import match_language
 from .items import Item
-from .roles import HUB, ORGANIZER, PARTICIPANT, STAFF, check_may_mint, check_may_revoke, has_private
+from .names import NameProblem, check_chosen_name, clean_name
+from .roles import (
+    CAPTIONER,
+    HUB,
+    ORGANIZER,
+    PARTICIPANT,
+    STAFF,
+    check_may_mint,
+    check_may_revoke,
+    has_private,
+)
 from .session import CLOSED, STATES, SessionState, banned_source
 from .sources import Budgets, bannable, identity_budget, vote_budget, wait_ms
 
 NAME_MAX = 80
+NAMES_A_ROLE = STAFF | {CAPTIONER}  # roles whose chosen names may say what they are
 # What a moderator may change during the meeting (the organizer may change every setting).
 MODERATOR_SETTINGS = frozenset({"list_closed", "speaking_time"})
 MAX_ATTENDEES = 1_000_000  # what the wire takes at all; HUB_MAX_ATTENDEES bounds reports
@@ -67,13 +79,18 @@ def check_text(text: str, limit: int, what: str) -> str:
     return text
 
 
-def check_name(name: str) -> str:
-    """A display name: stripped, not empty, at most 80 characters."""
-    name = " ".join(name.split())
-    if not name:
-        raise bad_request("the display name is empty")
+def check_name(name: str, *, may_name_a_role: bool = True) -> str:
+    """A display name: whitespace collapsed, invisible marks removed, no direction
+    controls or control characters, not empty, at most 80 characters (hub/domain/names.py).
+    Without `may_name_a_role` (a name a participant, hub or screen chose) it must not pass
+    for a role of the staff either. Refusals carry `field: "name"` and a `reason`."""
+    try:
+        name = clean_name(name) if may_name_a_role else check_chosen_name(name)
+    except NameProblem as exc:
+        raise HubError(BAD_REQUEST, exc.message, field="name", reason=exc.reason) from None
     if len(name) > NAME_MAX:
-        raise HubError(TOO_LARGE, f"the display name is over {NAME_MAX} characters")
+        raise HubError(TOO_LARGE, f"the display name is over {NAME_MAX} characters",
+                       field="name", reason="name_long")
     return name
 
 
@@ -704,12 +721,16 @@ def join(
     place: dict[str, str] | None = None,
     source: str = "",
     budgets: Budgets | None = None,
+    named: bool = False,
 ) -> Decision:
-    """Record a new identity, or a changed name or profile of a known one. A new identity
+    """Record a new identity, or a changed name or profile of a known one. A name the
+    person chose (not `named` by the staff's token) must not pass for a staff role, unless
+    the role is staff's own; a known identity keeps a name it already has. A new identity
     from a join link names its `source` (see `sources`): refused when a ban covers that
     source, or when the source made its budget of new identities in the last 10 minutes."""
-    name = check_name(name)
     known = state.identities.get(identity_id)
+    staff_name = named or role in NAMES_A_ROLE or (known is not None and known.name == name)
+    name = check_name(name, may_name_a_role=staff_name)
     if known is not None and known.role != role:
         raise forbidden("this identity belongs to another role")
     if known is None and source:

@@ -86,6 +86,7 @@ def _scrub_fact(
         fact["from"] = ERASED_NAME
     elif kind == "ban" and fact.get("identity") == who:
         fact["reason"] = None
+        fact.pop("source", None)  # the keyed hash of the address they joined from
     elif kind == "flag" and by_them and "by_name" in fact:
         fact["by_name"] = ERASED_NAME
     elif kind == "hub_status" and by_them:
@@ -104,7 +105,8 @@ def _scrub_fact(
 
 def _anonymous(identity: dict[str, Any]) -> dict[str, Any]:
     """An identity's record with nothing of the person left (the id is renamed later)."""
-    return {**identity, "name": ERASED_NAME, "profile": {}, "place": {}, "in_room": False}
+    return {**identity, "name": ERASED_NAME, "profile": {}, "place": {}, "in_room": False,
+            "source": ""}
 
 
 def _scrub_dump(data: dict[str, Any], who: str, own: set[str]) -> dict[str, Any]:

@@ -239,12 +239,16 @@ export class Model {
  * Events (EventTarget): `status` (connection state changed), `welcome` ({recovered}),
  * `update` ({channel, kind, data, ts} after an event is folded), `presence`, `outbox`
  * (the list of unacknowledged commands changed), `ack` ({frame, reply}), `failed`
- * ({frame, error}), `fatal` ({code, message}: the server refused this page for good).
+ * ({frame, error}), `fatal` ({code, message}: the server refused this page for good),
+ * `name_refused` ({code, message, reason}: with `nameForm`, the server refused the name
+ * at `hello`; the page asks for another and calls `rejoin()`).
  */
 export class HubClient extends EventTarget {
   constructor({ session, role, joinToken, hello = () => ({}), keepCaptions = 300,
-    persist = true } = {}) {
+    persist = true, nameForm = false } = {}) {
     super();
+    this.nameForm = nameForm; // the page can ask for another name when one is refused
+    this.awaitingName = false;
     this.sessionId = session;
     this.role = role;
     this.helloFields = hello;
@@ -340,6 +344,10 @@ export class HubClient extends EventTarget {
 
   /** Say `hello` again (a new name, profile or in-the-room answer) on a fresh connection. */
   rejoin() {
+    if (this.awaitingName) { // a refused name was changed: try again
+      this.awaitingName = false;
+      this.stopped = false;
+    }
     if (this.stopped) return;
     if (this.ws) {
       const ws = this.ws;
@@ -482,7 +490,8 @@ export class HubClient extends EventTarget {
     this.modelLite = this.lite;
     this.positions = {};
     for (const [name, pos] of Object.entries(channels)) {
-      this.positions[name] = { epoch: pos.epoch, offset: pos.offset };
+      // `sig` is the server's signature of the position: a resume shows it back as proof.
+      this.positions[name] = { epoch: pos.epoch, offset: pos.offset, sig: pos.sig };
     }
     this.model.presence = (frame.snapshot && frame.snapshot.presence) || this.model.presence;
     this.live = true;
@@ -505,6 +514,7 @@ export class HubClient extends EventTarget {
     }
     if (frame.offset <= pos.offset) return; // already folded
     pos.offset = frame.offset;
+    pos.sig = frame.sig;
     this.model.apply(frame.channel, frame.kind, frame.data, frame.ts);
     this.saveSoon();
     this.emit('update', { channel: frame.channel, kind: frame.kind, data: frame.data, ts: frame.ts });
@@ -518,6 +528,21 @@ export class HubClient extends EventTarget {
       this.model.reset();
       this.positions = {};
       return; // the server closes; closed() reconnects at once
+    }
+    if (frame.field === 'name') {
+      // The name was refused (hidden characters, a staff role...): the same hello would be
+      // refused again, so wait for another name (or stop, on a page without a name form).
+      ws.close(1000, 'refused');
+      if (!this.nameForm) {
+        this.fatal(frame.code, frame.message, frame.reason);
+        return;
+      }
+      this.stopped = true;
+      this.awaitingName = true;
+      window.clearTimeout(this.timers.retry);
+      this.setState(ConnState.OFFLINE);
+      this.emit('name_refused', { code: frame.code, message: frame.message, reason: frame.reason });
+      return;
     }
     if (TERMINAL_ERRORS.has(frame.code)) {
       this.fatal(frame.code, frame.message);
@@ -592,7 +617,7 @@ export class HubClient extends EventTarget {
     }
   }
 
-  fatal(code, message) {
+  fatal(code, message, reason = undefined) {
     this.stopped = true;
     this.stopReason = message || code;
     window.clearTimeout(this.timers.retry);
@@ -602,7 +627,7 @@ export class HubClient extends EventTarget {
     }
     this.outboxChanged();
     this.setState(ConnState.OFFLINE);
-    this.emit('fatal', { code, message });
+    this.emit('fatal', { code, message, reason });
   }
 
   setState(state) {

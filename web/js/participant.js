@@ -6,7 +6,7 @@ import { t, onLanguageChange } from './i18n.js';
 import {
   h, $, fill, storage, pageLink, api, bootPage, connectionBadge, languagePicker, announcer,
   displaySettings, getPref, regionName, errorText, flash, bidi, STAKEHOLDERS, GENDERS, COUNTRIES,
-  fatalText,
+  fatalText, NAME_REFUSALS,
 } from './ui.js';
 import {
   captionsPanel, floorPanel, askForm, myItemsPanel, queuePanel, notesPanel, relayStatus,
@@ -25,6 +25,7 @@ const client = new HubClient({
   joinToken: link.token,
   keepCaptions: getPref('lite') ? 60 : 300,
   hello: () => helloFields(details),
+  nameForm: true,
 });
 
 /** What the participant tells the hub on `hello`: the profile only with consent. */
@@ -126,6 +127,7 @@ const country = $('#join-country');
 const gender = $('#join-gender');
 const youth = $('#join-youth');
 const joinMessage = $('#join-message');
+const nameError = $('#join-name-error');
 const joinSubmit = $('#join-submit');
 const joinCancel = $('#join-cancel');
 
@@ -148,7 +150,15 @@ function syncJoinForm() {
   nameInput.required = !anonBox.checked;
 }
 
+/** The name field's refusal (shown next to it), or none. */
+function showNameError(message) {
+  flash(nameError, message || '', 'error');
+  if (message) nameInput.setAttribute('aria-invalid', 'true');
+  else nameInput.removeAttribute('aria-invalid');
+}
+
 function showJoin(editing) {
+  showNameError('');
   fillProfileOptions();
   const d = details || {};
   nameInput.value = d.name || '';
@@ -171,6 +181,16 @@ function showJoin(editing) {
   joinSection.hidden = false;
   nameInput.focus();
 }
+
+// The hub refused the name (hidden characters, a staff role's name...): say why next to
+// the field, and join with the corrected name.
+client.addEventListener('name_refused', (ev) => {
+  const { reason } = ev.detail;
+  showJoin(Boolean(client.you));
+  joinCancel.hidden = true; // the old name cannot be kept: a new one is needed
+  showNameError(t(NAME_REFUSALS.has(reason) ? `join.${reason}` : 'join.name_refused'));
+  nameInput.focus();
+});
 
 anonBox.addEventListener('change', syncJoinForm);
 consentBox.addEventListener('change', syncJoinForm);
@@ -208,6 +228,7 @@ joinForm.addEventListener('submit', (ev) => {
   };
   storage.set(helloKey, details);
   flash(joinMessage, '');
+  showNameError('');
   joinSection.hidden = true;
   app.hidden = false;
   if (!client.started) client.start();

@@ -189,6 +189,9 @@ export function announcer() {
 }
 
 /** Show a message in an element flagged as an error or a confirmation. */
+/** The `reason`s of a refused display name (`error.field` "name"), each a `join.*` string. */
+export const NAME_REFUSALS = new Set(['name_controls', 'name_role', 'name_empty', 'name_long']);
+
 export function flash(node, message, kind = 'ok') {
   node.hidden = !message;
   node.textContent = message || '';
@@ -429,7 +432,8 @@ export function wholeNumber(input, min, max) {
  * detail). A retired or expired link is told apart by the server's message: the error code
  * is the same `unauthorized` as for a forged one.
  */
-export function fatalText({ code, message } = {}) {
+export function fatalText({ code, message, reason } = {}) {
+  if (NAME_REFUSALS.has(reason)) return t(`join.${reason}`);
   if (code === 'not_found') return t('link.not_found');
   if (code === 'forbidden') return t(/organizer/i.test(String(message || '')) ? 'link.revoked' : 'link.removed');
   if (/retired/i.test(String(message || ''))) return t('link.retired');

@@ -771,7 +771,8 @@ async def test_a_resume_racing_with_appends_is_still_recovered(
     hub_factory: HubFactory, redis_url: str, redis_prefix: str,
 ) -> None:
     hub: RunningHub = await hub_factory(redis_url=redis_url, redis_prefix=redis_prefix,
-                                        caption_per_10s=100_000, ingest_per_10s=100_000)
+                                        caption_per_10s=100_000, ingest_per_10s=100_000,
+                                        ingest_lines_per_post=2500)
     created = await hub.session(title="Resume race")
     sid, tokens = created["id"], created["tokens"]
     history = "\n".join(f"line {n}" for n in range(2500))  # one batch of 2500 events

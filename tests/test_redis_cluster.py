@@ -84,7 +84,7 @@ def sessions_on_every_shard(
 def counter(prefix: str) -> Iterator[str]:
     n = 0
     while True:
-        yield f"{prefix}{n}"
+        yield f"{prefix}-{n:02d}"  # a session id: 3 characters at least
         n += 1
 
 

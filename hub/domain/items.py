@@ -73,6 +73,15 @@ class Item:
         return cls(**data)
 
 
+def hub_declared(item: Item) -> bool:
+    """Whether a hub asked `item` on behalf of one of its attendees, under a name the hub
+    declared (the meeting cannot check it): asked by the hub itself, or mirrored on a hub's
+    relay from a meeting that said so (`hub_attendee`)."""
+    if not item.on_behalf:
+        return False
+    return item.author_id == UPSTREAM or (item.hub is not None and item.hub == item.author_id)
+
+
 def transition(item: Item, action: str) -> str:
     """The status `action` leads `item` to; `conflict` when the lifecycle has no such step."""
     step = TRANSITIONS.get(action)

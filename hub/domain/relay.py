@@ -73,6 +73,8 @@ def mirrored_item(data: dict[str, Any]) -> Item:
         edited=bool(data.get("edited")),
         affiliation=_opt_str(data.get("affiliation")),
         backing=_int(data["backing"]) if data.get("backing") is not None else None,
+        # A name a hub declared for its attendee stays labelled so on this hub's pages too.
+        on_behalf=data.get("hub_attendee") is True and author is not None,
     )
 
 

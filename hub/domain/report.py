@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from . import regions
 from . import transcript as tr
-from .items import Item
+from .items import Item, hub_declared
 from .ordering import HUB, NOT_DECLARED, REMOTE, ROOM
 from .stats import DIMENSIONS, OTHER_COUNTRIES, K, ParticipationStats, Table
 from .transcript import Cue
@@ -165,7 +165,7 @@ def raised_from_item(item: Item, stakeholder: str | None = None) -> RaisedItem:
 
 def _author(item: Item) -> str:
     """The name as asked; a name a hub declared for an attendee says so (it is unchecked)."""
-    if item.on_behalf and item.hub is not None and item.hub == item.author_id:
+    if hub_declared(item):
         hub = item.origin.removeprefix("hub:")
         return f"{item.author} (forwarded by {hub} on behalf of an attendee)"
     return item.author

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .captions import CaptionLine
-from .items import APPROVED, LOCAL, PENDING, Item
+from .items import APPROVED, LOCAL, PENDING, Item, hub_declared
 from .roles import HUB, MODERATION, PUBLIC, STAFF, has_private, private_channel
 from .session import SNAPSHOT_CAPTIONS, HubState, SessionState
 
@@ -41,7 +41,7 @@ def public_item(item: Item) -> dict[str, Any]:
 def hub_attendee(item: Item) -> bool:
     """Whether a hub asked `item` on behalf of one of its attendees, under the name the hub
     declared: pages label it "forwarded by <hub> on behalf of an attendee"."""
-    return item.on_behalf and item.hub is not None and item.hub == item.author_id
+    return hub_declared(item)
 
 
 def own_item(item: Item) -> dict[str, Any]:

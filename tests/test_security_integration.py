@@ -1,0 +1,114 @@
+"""Where the parts of issue #12 meet: each test pins one place where a fact field, a state
+field or a rule one part added was missed by another part."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import orjson
+
+from hub.domain.captions import CaptionLine
+from hub.domain.items import Item
+from hub.domain.session import (
+    Flag,
+    HubState,
+    Identity,
+    NamedToken,
+    RelayState,
+    SessionState,
+    Settings,
+    Turn,
+    apply,
+    new_session,
+    note_arrival,
+)
+from hub.domain.snapshot import dump_state
+
+
+def _full_state() -> SessionState:
+    """A state with every field set to something other than its default."""
+    state = new_session("s1")
+    state.title, state.state, state.languages = "T", "live", ["en", "fr"]
+    state.settings = Settings(premoderation=False, room_count=12)
+    state.created = 1000
+    state.identities = {
+        "p1": Identity("p1", "participant", "Alice", {"gender": "woman"}, True, 2000,
+                       counted=2500, source="a:abc"),
+        "p2": Identity("p2", "participant", "Bob", {}, False, 2100, hub="h1",
+                       counted=None, source="h:h1"),
+        "h1": Identity("h1", "hub", "Nairobi", {}, False, 1500, place={"city": "Nairobi"},
+                       counted=1600, source=""),
+    }
+    for identity in sorted(state.identities.values(), key=lambda i: i.joined):
+        if identity.source:
+            note_arrival(state, identity.source, identity.joined)
+    item = Item(id="i1", kind="question", text="Q?", status="approved", origin="hub:Nairobi",
+                author_id="h1", author="Attendee", anonymous=False, lang="en", created=3000,
+                public=True, hub="h1", on_behalf=True, backing=4)
+    state.items = {"i1": item}
+    state.order = ["i1"]
+    state.live, state.live_since, state.live_limit = "i1", 4000, 60
+    state.keys = {("h1", "k1"): "i1"}
+    state.voters = {"i1": {"p1"}}
+    state.caption_seq = {"en": 3}
+    state.captions = [CaptionLine(ts=5000, text="hello", lang="en", final=True, seq=3,
+                                  item="i1", speaker="Attendee")]
+    state.partial = {"fr": CaptionLine(ts=5100, text="bon", lang="fr", final=False)}
+    state.hubs = {"h1": HubState(attendees=40, connected=True, last_seen=4500, jump=3)}
+    state.banned = {"p2": "spam"}
+    state.tokens = {"m9": NamedToken("m9", "moderator", "Mo", 9_999_999, "o1", 1200)}
+    state.notes = {"p1": [{"text": "hi", "from": "Mo", "ts": 4100}]}
+    state.links = {"participant": 2}
+    state.turns = [Turn("i1", 4000)]
+    state.flags = {"f1": Flag("f1", "takeaway", "note", "Mo", 4200, item="i1")}
+    state.floor = {"ordering": "balanced", "weights": {"region": 2}}
+    state.relay = RelayState(upstream="https://m.example", hub="h1", hub_name="Nairobi",
+                             positions={"public": ["e", 3]}, linked=True, since=10,
+                             sent={"i1": "u1"}, caption_ts={"en": 5000}, refused="x")
+    state.erased = {"gone1", "gone2"}
+    return state
+
+
+def _public_fields(state: SessionState) -> dict[str, Any]:
+    skip = {"offset", "epoch", "tops", "id"}
+    return {f.name: getattr(state, f.name) for f in fields(state) if f.name not in skip}
+
+
+def test_dump_and_restore_keep_every_state_field() -> None:
+    """A `restored` fact (Redis came back empty) carries every field the parts added:
+    sources, counted, arrivals, hub jump marks, named tokens, the erased set."""
+    state = _full_state()
+    for f in fields(state):
+        if f.name not in ("offset", "epoch", "tops", "id"):
+            assert getattr(state, f.name) != getattr(SessionState("x"), f.name), f.name
+    fact = orjson.loads(orjson.dumps({"kind": "restored", "state": dump_state(state),
+                                      "ts": 6000}))
+    again = new_session("s1")
+    apply(again, fact)
+    assert _public_fields(again) == _public_fields(state)
+
+
+def test_a_relay_keeps_the_label_of_a_name_a_hub_declared() -> None:
+    """Issue #12 item 10 labels a hub-declared name "on every page": a hub's relay mirrors
+    the meeting's queue, so its pages (and its report) must say so too, and an item the
+    meeting's own moderators added for a room speaker must not."""
+    from hub.domain import relay as relay_domain
+    from hub.domain import views
+    from hub.domain.report import _author
+    from tests.test_relay_domain import event, public_item, relay_session
+
+    state = relay_session()
+    apply(state, relay_domain.resync(state, {"channels": {
+        "public": {"epoch": "E1", "offset": 0, "recovered": False}}, "snapshot": {}},
+        1000).fact)
+    declared = public_item("i7", origin="hub:Lima", author="Amina", hub_attendee=True)
+    by_mod = public_item("i8", origin="room", author="Wanjiru", hub_attendee=False)
+    for offset, data in ((1, declared), (2, by_mod)):
+        fact = relay_domain.mirror(state, "public", event("public", offset, "item", data)).fact
+        assert fact is not None
+        apply(state, fact)
+    assert views.public_item(state.items["i7"])["hub_attendee"] is True
+    assert views.public_item(state.items["i8"])["hub_attendee"] is False
+    assert _author(state.items["i7"]) == "Amina (forwarded by Lima on behalf of an attendee)"
+    assert _author(state.items["i8"]) == "Wanjiru"

@@ -77,7 +77,7 @@ class Config:
     token_max_ttl_days: float = 180.0
     token_grace_hours: float = 24.0
     # Participation figures are computed as of the start of each period of this many seconds
-    # (issue 12: figures that move on each join single out who joined). 1 to 3600.
+    # (figures that move on each join single out who joined). 1 to 3600.
     figures_every: int = 300
     web_dir: str | None = None
     # Sessions closed and untouched for this many days are deleted (0: kept forever). A

@@ -6,7 +6,7 @@ identity), `n` (display name for a named identity) and `x` (expiry, seconds
 since the Unix epoch). The signature is HMAC-SHA256 with the server secret.
 
 Every token the hub mints carries `x`, and a token without one is refused: no link
-works for good (issue #12). A personal token, minted in `welcome` for a join link,
+works for good. A personal token, minted in `welcome` for a join link,
 expires a grace period after that link (`Signer.personal`).
 """
 

@@ -568,7 +568,7 @@ def ban(
     """Remove an identity: its connections are closed on every instance, every token naming
     it is refused on every transport, and its items not yet public are withdrawn from the
     queue. A moderator removes participants, hubs and screens; the organizer anyone, staff
-    included, and named tokens never used (revocation, issue #12). `undo` lifts it."""
+    included, and named tokens never used (revocation). `undo` lifts it."""
     target = state.holder(identity)
     if target is None:
         raise not_found(f"no identity {identity!r} in this session")

@@ -5,7 +5,7 @@ Pure functions from `SessionState` to the plain inputs of `ordering`, `stats` an
 leaves here except inside aggregate figures, or a floor reason naming a group that at
 least `stats.K` counted people share (`ordering.disclose`).
 
-Who counts in the figures (issue 12): a participant who acted (asked, voted, took the
+Who counts in the figures: a participant who acted (asked, voted, took the
 floor) or declared a profile, from that moment (`Identity.counted`). Figures are computed
 as of a cut-off (`figures_cutoff`), so they do not move between two cut-offs.
 """
@@ -166,7 +166,7 @@ def build_report(
     for item in state.items.values():
         if not item.public:
             continue  # what never reached the meeting is not in its record
-        # Profiles are for aggregates only (issue 12): the report's readers are staff, who
+        # Profiles are for aggregates only: the report's readers are staff, who
         # know who asked an anonymous question, so no question carries its asker's group.
         items.append(report.raised_from_item(item))
     cues = build_cues(state.captions, state.floor_language)

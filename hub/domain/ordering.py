@@ -6,7 +6,7 @@ machine codes with parameters (pages translate them; `describe` gives English). 
 go first in every ordering. The helpers at the end compute speaking time per turn, per item
 and per group, and what is left of a group's speaking-time budget.
 
-Orderings read people's declared profiles; moderators must not (issue 12). `disclose` turns
+Orderings read people's declared profiles; moderators must not. `disclose` turns
 the reasons into what may be shown: a group from a declared profile is named only for an item
 that is not anonymous and only when at least K people of the session share the group;
 otherwise the reason says "a group" and drops whatever would tie it to earlier speakers.

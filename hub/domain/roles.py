@@ -78,7 +78,7 @@ def check_allowed(role: str, command: str) -> None:
 
 def check_may_mint(actor_role: str, role: str) -> None:
     """Raise `forbidden` unless `actor_role` may mint a named token of `role`: the organizer
-    any link role, a moderator participant, hub and screen tokens (issue #12, item 6)."""
+    any link role, a moderator participant, hub and screen tokens."""
     if actor_role == ORGANIZER or (actor_role == MODERATOR and role not in PRIVILEGED):
         return
     if actor_role == MODERATOR:

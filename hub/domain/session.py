@@ -94,7 +94,7 @@ class Identity:
     hub: str | None = None  # for an attendee of a remote hub: the hub's identity id
     place: dict[str, str] = field(default_factory=dict)  # a hub's city and country
     # When they first acted (asked, voted, took the floor) or declared a profile (ms); None:
-    # never. Only such identities count in the figures (issue 12: a join link makes unlimited
+    # never. Only such identities count in the figures (a join link makes unlimited
     # identities, so merely joining must not move a figure).
     counted: int | None = None
     # Where it joined from, for an identity made from a join link (see `sources`): a keyed

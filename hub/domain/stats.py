@@ -21,7 +21,7 @@ suppressed row. Speaking time per group is published only where the matching cou
 speakers is: the time table reuses its speaker table's suppression. Each table is protected
 on its own.
 
-Differencing rule (issue 12): figures computed live would let a watcher who sees one person
+Differencing rule: figures computed live would let a watcher who sees one person
 join or ask diff two answers (6 -> 7 in two cells) and learn that person's profile. So the
 figures of a session that is not closed are computed as of a cut-off, the start of the
 current period of `EVERY_MS` (`cutoff`): they count the people counted by then and the floor

@@ -44,7 +44,7 @@ export function reasonText(reason) {
     case 'budget_spent':
       return t('reason.budget_spent', { group: groupLabel('stakeholder', p.group) });
     // The server names no one's declared group unless five people share it and the item
-    // is not anonymous: these say "a group" (issue 12).
+    // is not anonymous: these say "a group".
     case 'unheard_group': return t('reason.unheard_group');
     case 'quiet_group': return t('reason.quiet_group');
     case 'passed_over_group': return t('reason.passed_over_group');

@@ -112,3 +112,30 @@ def test_a_relay_keeps_the_label_of_a_name_a_hub_declared() -> None:
     assert views.public_item(state.items["i8"])["hub_attendee"] is False
     assert _author(state.items["i7"]) == "Amina (forwarded by Lima on behalf of an attendee)"
     assert _author(state.items["i8"]) == "Wanjiru"
+
+
+def test_erasing_a_moderator_reaches_their_name_in_a_restored_state() -> None:
+    """A `restored` fact keeps flags and notes by the author's name only (no id): erasing
+    a moderator must reach those names too, as it does in `flag` and `note` facts."""
+    from hub.domain import commands
+    from hub.domain.erasure import ERASED_NAME, scrub
+    from tests.test_security_person import BOB, NAME, Recorder, traces
+
+    rec = Recorder()
+    mod = commands.Actor("m7", "moderator", NAME)
+    rec.join(mod)
+    rec.join(BOB)
+    rec.run(commands.flag(rec.state, mod, kind="takeaway", text="Budgets matter", item=None,
+                          caption=None, flag_id=None, delete=False, now=rec.now))
+    rec.run(commands.note(rec.state, mod, BOB.id, "Please wait", rec.now))
+    live = scrub(rec.entries, mod.id, "alias-1")
+    assert traces(live) == []  # the facts themselves were always scrubbed
+    restored = [(5, {"kind": "restored", "state": dump_state(rec.state), "ts": 5})]
+    assert traces(restored)
+    scrubbed = scrub(restored, mod.id, "alias-1")
+    assert traces(scrubbed) == []
+    state = new_session("s1")
+    apply(state, scrubbed[0][1])
+    assert [f.by for f in state.flags.values()] == [ERASED_NAME]
+    assert [n["from"] for n in state.notes[BOB.id]] == [ERASED_NAME]
+    assert [f.text for f in state.flags.values()] == ["Budgets matter"]

@@ -16,6 +16,8 @@ again, under a fresh epoch, and replaces the stored history with the result (see
 | open items                 | withdrawn (the `erased` fact), out of the queue              |
 | votes                      | still counted, cast by the alias: no longer theirs           |
 | notes sent to them         | dropped, with their private channel                          |
+| flags and notes they wrote | kept, by ERASED_NAME (in a `restored` fact too, found there  |
+|                            | by the names they went by: it keeps no author id)            |
 | ban reason about them      | dropped                                                      |
 | captions of their turn     | text kept (it is the meeting's record), speaker name dropped |
 | name on a named token      | ERASED_NAME                                                  |
@@ -64,16 +66,33 @@ def scrub(entries: Sequence[Entry], who: str, alias: str) -> list[Entry]:
     """`entries` with identity `who` erased (the table above); dropped facts are left out.
     `alias` is a fresh random id that stands for `who` where a fold needs one."""
     own = authored((fact for _, fact in entries), who)
+    names = _names((fact for _, fact in entries), who)
     out: list[Entry] = []
     for ts, fact in entries:
-        clean = _scrub_fact(fact, who, alias, own)
+        clean = _scrub_fact(fact, who, alias, own, names)
         if clean is not None:
             out.append((ts, clean))
     return out
 
 
+def _names(facts: Iterable[dict[str, Any]], who: str) -> set[str]:
+    """Every name `who` went by in `facts` (joined, renamed, or on a named token)."""
+    found: list[Any] = []
+    for fact in facts:
+        kind = fact.get("kind")
+        if kind == "identity" and fact["identity"].get("id") == who:
+            found.append(fact["identity"].get("name"))
+        elif kind == "token" and fact.get("identity") == who:
+            found.append(fact.get("name"))
+        elif kind == "restored":
+            data = fact["state"]
+            found += [i.get("name") for i in data.get("identities", ()) if i.get("id") == who]
+            found += [t.get("name") for t in data.get("tokens", ()) if t.get("identity") == who]
+    return {name for name in found if isinstance(name, str)}
+
+
 def _scrub_fact(
-    fact: dict[str, Any], who: str, alias: str, own: set[str]
+    fact: dict[str, Any], who: str, alias: str, own: set[str], names: set[str]
 ) -> dict[str, Any] | None:
     kind = fact.get("kind")
     if kind == "note" and fact.get("to") == who:
@@ -96,7 +115,7 @@ def _scrub_fact(
     elif kind == "caption" and fact.get("item") in own:
         fact["speaker"] = None
     elif kind == "restored":
-        fact["state"] = _scrub_dump(fact["state"], who, own)
+        fact["state"] = _scrub_dump(fact["state"], who, own, names)
     if "by_name" in fact and by_them:
         fact["by_name"] = ERASED_NAME
     cleaned: dict[str, Any] = _rename(fact, who, alias)
@@ -109,9 +128,15 @@ def _anonymous(identity: dict[str, Any]) -> dict[str, Any]:
             "source": ""}
 
 
-def _scrub_dump(data: dict[str, Any], who: str, own: set[str]) -> dict[str, Any]:
-    """A `restored` fact's whole state, with `who` erased."""
+def _scrub_dump(data: dict[str, Any], who: str, own: set[str], names: set[str]
+                ) -> dict[str, Any]:
+    """A `restored` fact's whole state, with `who` erased. Its flags and notes name their
+    author by name only (no id), so `names` (every name `who` went by) finds theirs."""
     data = dict(data)
+    data["flags"] = [{**f, "by": ERASED_NAME} if f.get("by") in names else f
+                     for f in data.get("flags", ())]
+    data["notes"] = {k: [{**n, "from": ERASED_NAME} if n.get("from") in names else n
+                         for n in v] for k, v in data.get("notes", {}).items()}
     data["identities"] = [_anonymous(i) if i.get("id") == who else i
                           for i in data.get("identities", ())]
     data["notes"] = {k: v for k, v in data.get("notes", {}).items() if k != who}

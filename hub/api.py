@@ -524,12 +524,12 @@ async def _person(request: web.Request) -> tuple[Session, str]:
     """The organizer's session and the identity named in the path (not the organizer)."""
     session, _ = await allowed(request, frozenset({ORGANIZER}))
     identity = request.match_info["identity"]
-    known = session.state.identities.get(identity)
+    known = session.state.holder(identity)  # joined, or named on a token never used
     if known is None:
         erased = identity in session.state.erased
         raise HubError("not_found", f"identity {identity!r} was erased from this session"
                        if erased else f"no identity {identity!r} in this session")
-    if known.role == ORGANIZER:
+    if known[0] == ORGANIZER:
         raise bad_request("the organizer's own identity holds no personal data to export "
                           "or erase")
     return session, identity

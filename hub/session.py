@@ -346,8 +346,7 @@ class Session:
         async with self._write_lock:
             for attempt in range(APPEND_ATTEMPTS):
                 await self._catch_up_or_unavailable()
-                known = self.state.identities.get(identity)
-                if known is None:
+                if self.state.holder(identity) is None:  # joined, or a named token
                     raise not_found(f"no identity {identity!r} in this session")
                 expect = Head(self.state.offset, self.state.epoch)
                 try:
@@ -384,7 +383,7 @@ class Session:
     async def person(self, identity: str) -> dict[str, Any]:
         """Everything this session holds of one identity (hub.domain.erasure.person_data)."""
         await self._catch_up_or_unavailable()
-        if identity not in self.state.identities:
+        if self.state.holder(identity) is None:
             raise not_found(f"no identity {identity!r} in this session")
         try:
             batches = await self._whole_log()

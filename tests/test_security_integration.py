@@ -1,5 +1,5 @@
-"""Where the parts of issue #12 meet: each test pins one place where a fact field, a state
-field or a rule one part added was missed by another part."""
+"""Where the parts of the security hardening meet: each test pins one place where a fact
+field, a state field or a rule one part added was missed by another part."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import fields
 from typing import Any
 
 import orjson
+import pytest
 
 from hub.domain.captions import CaptionLine
 from hub.domain.items import Item
@@ -24,6 +25,8 @@ from hub.domain.session import (
     note_arrival,
 )
 from hub.domain.snapshot import dump_state
+from tests.conftest import RunningHub
+from tests.harness import ADMIN_KEY, Client, ahttp
 
 
 def _full_state() -> SessionState:
@@ -90,7 +93,7 @@ def test_dump_and_restore_keep_every_state_field() -> None:
 
 
 def test_a_relay_keeps_the_label_of_a_name_a_hub_declared() -> None:
-    """Issue #12 item 10 labels a hub-declared name "on every page": a hub's relay mirrors
+    """A hub-declared name is labelled on every page: a hub's relay mirrors
     the meeting's queue, so its pages (and its report) must say so too, and an item the
     meeting's own moderators added for a room speaker must not."""
     from hub.domain import relay as relay_domain
@@ -139,3 +142,31 @@ def test_erasing_a_moderator_reaches_their_name_in_a_restored_state() -> None:
     assert [f.by for f in state.flags.values()] == [ERASED_NAME]
     assert [n["from"] for n in state.notes[BOB.id]] == [ERASED_NAME]
     assert [f.text for f in state.flags.values()] == ["Budgets matter"]
+
+
+async def test_the_organizer_erases_the_name_on_a_named_token_never_used(
+    hub: RunningHub,
+) -> None:
+    """Named tokens (staff revocation) are recorded with a person's name even before anyone
+    joins with them: the organizer's export and erasure must reach that record, and the
+    erased token is refused."""
+    from tests.test_security_person import NAME, stored_bytes, traces
+
+    created = await hub.session(title="Named token erasure")
+    sid = created["id"]
+    url = f"{hub.base}/api/sessions/{sid}"
+    status, minted, _ = await ahttp("POST", f"{url}/tokens",
+                                    {"role": "captioner", "name": NAME}, token=ADMIN_KEY)
+    assert status == 201, minted
+    who = minted["identity"]
+    status, export, _ = await ahttp("GET", f"{url}/people/{who}", token=ADMIN_KEY)
+    assert status == 200, export
+    assert export["identity"]["name"] == NAME and export["token"]["role"] == "captioner"
+    assert traces(await stored_bytes(hub, sid))
+    status, answer, _ = await ahttp("DELETE", f"{url}/people/{who}", token=ADMIN_KEY)
+    assert status == 200, answer
+    assert traces(await stored_bytes(hub, sid)) == []
+    status, listed, _ = await ahttp("GET", f"{url}/tokens", token=ADMIN_KEY)
+    assert status == 200 and traces(listed) == []
+    with pytest.raises(RuntimeError, match="erased"):
+        await Client(hub.ws_base, sid, minted["token"]).connect()

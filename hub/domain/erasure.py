@@ -182,8 +182,16 @@ def erased_fact(state: SessionState, who: str, alias: str, now: int) -> dict[str
 
 def person_data(state: SessionState, entries: Iterable[Entry], who: str) -> dict[str, Any]:
     """Everything the session holds of identity `who`, as JSON-ready data: who they are,
-    what they asked, how they voted and the notes they were sent, with times (ms)."""
-    identity = state.identities[who]
+    what they asked, how they voted and the notes they were sent, with times (ms). A
+    named token never used holds only its record (`token`)."""
+    known = state.identities.get(who)
+    minted = state.tokens.get(who)
+    if known is not None:
+        identity = known.to_dict()
+    elif minted is not None:
+        identity = {"id": who, "role": minted.role, "name": minted.name}
+    else:
+        raise KeyError(who)
     names: list[dict[str, Any]] = []
     votes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
@@ -201,7 +209,8 @@ def person_data(state: SessionState, entries: Iterable[Entry], who: str) -> dict
     asked = [item.to_dict() for item in state.items.values() if item.author_id == who]
     return {
         "session": state.id,
-        "identity": identity.to_dict(),
+        "identity": identity,
+        "token": minted.to_dict() if minted is not None else None,
         "names": names,
         "items": asked,
         "votes": votes,

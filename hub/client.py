@@ -28,6 +28,11 @@ def check_standing(state: SessionState, grant: Grant) -> None:
     if grant.identity is not None and grant.identity in state.banned:
         who = "the organizer" if grant.role in PRIVILEGED else "the moderators"
         raise HubError(FORBIDDEN, f"{who} removed you from this session", reason="banned")
+    if grant.identity is None and grant.hub is not None and (
+        grant.hub in state.banned or grant.hub in state.erased
+    ):  # a hub's attendee link goes with the hub: it makes no more identities
+        raise HubError(FORBIDDEN, "the moderators removed the hub whose attendee link this "
+                       "is", reason="banned")
     if grant.identity is None and not grant.admin and grant.generation < state.links.get(
         grant.role, 0
     ):

@@ -170,3 +170,30 @@ async def test_the_organizer_erases_the_name_on_a_named_token_never_used(
     assert status == 200 and traces(listed) == []
     with pytest.raises(RuntimeError, match="erased"):
         await Client(hub.ws_base, sid, minted["token"]).connect()
+
+
+async def test_a_removed_hub_s_attendee_link_makes_no_more_identities(hub: RunningHub) -> None:
+    """Revoking a hub (a ban) must take its attendee links with it: otherwise they keep
+    making identities, each with the shared budgets (2,000 votes on one item)."""
+    created = await hub.session(title="Hub revoked")
+    sid = created["id"]
+    url = f"{hub.base}/api/sessions/{sid}"
+    status, named, _ = await ahttp("POST", f"{url}/tokens",
+                                   {"role": "hub", "name": "Nairobi hub"}, token=ADMIN_KEY)
+    assert status == 201, named
+    nairobi = Client(hub.ws_base, sid, named["token"])
+    await nairobi.connect()
+    status, link, _ = await ahttp("POST", f"{url}/tokens", {"role": "participant"},
+                                  token=nairobi.welcome["you"]["token"])
+    assert status == 201, link
+    before = Client(hub.ws_base, sid, link["token"], name="Wanjiru")
+    await before.connect()
+    await before.close()
+    status, body, _ = await ahttp("DELETE", f"{url}/tokens/{named['identity']}",
+                                  token=created["tokens"]["moderator"])
+    assert status == 200, body
+    with pytest.raises(RuntimeError, match="banned"):
+        await Client(hub.ws_base, sid, link["token"], name="Another").connect()
+    status, body, _ = await ahttp("GET", f"{hub.base}/sse/{sid}?token={link['token']}")
+    assert status == 403 and body["error"]["reason"] == "banned"
+    await nairobi.close()

@@ -102,6 +102,17 @@ def authorize(request: web.Request, session_id: str | None, roles: frozenset[str
     return grant
 
 
+def http_actor(grant: Grant) -> Actor:
+    """Who acts in an HTTP request, as facts record it (`by`) and the staff budget counts
+    it: the identity a token names, the organizer for the admin key, else the role's join
+    link (`moderator-link`): never the organizer for a moderator's join link."""
+    if grant.identity is not None:
+        return Actor(grant.identity, grant.role, grant.name or "")
+    if grant.admin:
+        return Actor(ORGANIZER, ORGANIZER, grant.name or "Organizer")
+    return Actor(f"{grant.role}-link", grant.role, grant.name or "")
+
+
 async def allowed(request: web.Request, roles: frozenset[str] | None) -> tuple[Session, Grant]:
     """The request's session and grant: a valid token of this session, a role in `roles`,
     not banned, not a retired link."""
@@ -326,7 +337,8 @@ async def mint_token(request: web.Request) -> web.Response:
     if "city" in place:
         place["city"] = commands.check_name(place["city"])
     identity = new_identity_id()
-    actor = Actor(grant.identity or ORGANIZER, grant.role, grant.name or "")
+    actor = http_actor(grant)
+    request.app[keys.LIMITS].check(session_id, actor.id, "token")  # it stores a fact
     await session.execute(lambda st: commands.name_token(
         st, actor, identity=identity, role=role, name=name, expires=expires, now=now_ms()))
     token = signer.mint(session_id, role, identity=identity, name=name, expires=expires,
@@ -352,7 +364,8 @@ async def revoke_token(request: web.Request) -> web.Response:
     identity = request.match_info["identity"]
     body = await read_json(request)
     reason = _opt_str(body, "reason")
-    actor = Actor(grant.identity or ORGANIZER, grant.role, grant.name or "")
+    actor = http_actor(grant)
+    request.app[keys.LIMITS].check(session.id, actor.id, "ban")  # as the `ban` command
     await session.execute(lambda st: commands.ban(st, actor, identity, reason, False))
     return json_response({"identity": identity, "revoked": True})
 

@@ -16,7 +16,9 @@ AUTH_FAILURE = "auth_failure"
 
 # Commands that store something and share one budget per identity (bucket -> commands).
 SHARED_BUCKETS = {
-    "staff": ("moderate", "session", "note", "flag", "floor", "ban"),
+    # `token`: minting a named token over HTTP (it stores a `token` fact); `ban` also
+    # counts a revocation over HTTP (DELETE …/tokens/{identity}).
+    "staff": ("moderate", "session", "note", "flag", "floor", "ban", "token"),
     "hub_queue": ("forward", "decline"),
 }
 

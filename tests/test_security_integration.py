@@ -25,7 +25,7 @@ from hub.domain.session import (
     note_arrival,
 )
 from hub.domain.snapshot import dump_state
-from tests.conftest import RunningHub
+from tests.conftest import HubFactory, RunningHub
 from tests.harness import ADMIN_KEY, Client, ahttp
 
 
@@ -197,3 +197,32 @@ async def test_a_removed_hub_s_attendee_link_makes_no_more_identities(hub: Runni
     status, body, _ = await ahttp("GET", f"{hub.base}/sse/{sid}?token={link['token']}")
     assert status == 403 and body["error"]["reason"] == "banned"
     await nairobi.close()
+
+
+async def test_storing_requests_over_http_count_against_the_staff_budget(
+    hub_factory: HubFactory,
+) -> None:
+    """Minting a named token stores a `token` fact and a revocation over HTTP is a `ban`:
+    both count against the staff budget the websocket commands have, so a moderator's
+    link cannot grow the log without bound over HTTP."""
+    hub = await hub_factory(staff_per_minute=3)
+    created = await hub.session(title="Staff budget over HTTP")
+    sid, moderator = created["id"], created["tokens"]["moderator"]
+    url = f"{hub.base}/api/sessions/{sid}/tokens"
+    minted = []
+    for n in range(3):
+        status, body, _ = await ahttp("POST", url, {"role": "participant", "name": f"P {n}"},
+                                      token=moderator)
+        assert status == 201, body
+        minted.append(body["identity"])
+    status, body, headers = await ahttp("POST", url, {"role": "participant", "name": "P 4"},
+                                        token=moderator)
+    assert status == 429 and body["error"]["code"] == "rate_limited", body
+    assert "Retry-After" in headers
+    status, body, _ = await ahttp("DELETE", f"{url}/{minted[0]}", token=moderator)
+    assert status == 429, body
+    status, body, _ = await ahttp("DELETE", f"{url}/{minted[0]}", token=ADMIN_KEY)
+    assert status == 200, body  # the organizer's budget is its own
+    status, listed, _ = await ahttp("GET", url, token=ADMIN_KEY)
+    assert status == 200
+    assert {t["minted_by"] for t in listed["tokens"] if t["named"]} == {"moderator-link"}

@@ -226,3 +226,26 @@ async def test_storing_requests_over_http_count_against_the_staff_budget(
     status, listed, _ = await ahttp("GET", url, token=ADMIN_KEY)
     assert status == 200
     assert {t["minted_by"] for t in listed["tokens"] if t["named"]} == {"moderator-link"}
+
+
+def test_a_name_a_hub_declares_may_not_pass_for_the_staff() -> None:
+    """The name rules refuse a participant's name that passes for a role; a hub forwarding
+    an attendee's item declares a name that attendee chose, so the same rule holds (the
+    captions show it as the speaker's name). A moderator naming a room speaker may."""
+    from hub.domain import commands
+    from hub.errors import HubError
+    from tests.domain_helpers import MOD, NAIROBI, make_session, run
+
+    state = make_session()
+    run(state, commands.hub_status(state, NAIROBI, attendees=10, now=1500))
+    for name in ("Moderator", "Организатор", "主持人"):
+        with pytest.raises(HubError) as err:
+            commands.ask(state, NAIROBI, kind="question", text="Q?", key=f"k-{name}",
+                         lang=None, anonymous=False, on_behalf={"name": name}, now=2000)
+        assert err.value.extra.get("reason") == "name_role", err.value.message
+    ok = commands.ask(state, NAIROBI, kind="question", text="Q?", key="k-ok", lang=None,
+                      anonymous=False, on_behalf={"name": "Amina"}, now=2000)
+    assert ok.fact is not None
+    by_mod = commands.ask(state, MOD, kind="question", text="Q?", key="k-m", lang=None,
+                          anonymous=False, on_behalf={"name": "Chair of the panel"}, now=2000)
+    assert by_mod.fact is not None

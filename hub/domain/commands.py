@@ -161,7 +161,9 @@ def ask(
         # `hub_attendee` in views.public_item) and takes no affiliation from a hub.
         if not staff and actor.role != HUB:
             raise forbidden("only a moderator may add an item on behalf of a room speaker")
-        author = check_name(on_behalf.get("name", ""))
+        # A hub's attendee chose that name: it may not pass for the staff's (a moderator
+        # names a room speaker as the staff do).
+        author = check_name(on_behalf.get("name", ""), may_name_a_role=actor.role != HUB)
         affiliation = on_behalf.get("affiliation") or None
         if affiliation is not None and actor.role == HUB:
             raise forbidden("a hub forwards an attendee's name only: the meeting cannot check "

@@ -571,7 +571,7 @@ async def export_me(request: web.Request) -> web.Response:
     if grant.identity in session.state.erased:
         raise HubError(FORBIDDEN, "the organizer erased this identity's data from this "
                        "session", reason="erased")
-    if grant.identity not in session.state.identities:
+    if session.state.holder(grant.identity) is None:  # joined, or a named token's record
         raise HubError("not_found", "this session holds nothing of you yet: join first")
     return _export(await session.person(grant.identity), f"{session_id}-me.json")
 

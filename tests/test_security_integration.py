@@ -162,6 +162,8 @@ async def test_the_organizer_erases_the_name_on_a_named_token_never_used(
     status, export, _ = await ahttp("GET", f"{url}/people/{who}", token=ADMIN_KEY)
     assert status == 200, export
     assert export["identity"]["name"] == NAME and export["token"]["role"] == "captioner"
+    status, mine, _ = await ahttp("GET", f"{url}/me", token=minted["token"])
+    assert status == 200 and mine == export  # the holder's own copy, before ever joining
     assert traces(await stored_bytes(hub, sid))
     status, answer, _ = await ahttp("DELETE", f"{url}/people/{who}", token=ADMIN_KEY)
     assert status == 200, answer

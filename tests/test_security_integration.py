@@ -251,3 +251,17 @@ def test_a_name_a_hub_declares_may_not_pass_for_the_staff() -> None:
     by_mod = commands.ask(state, MOD, kind="question", text="Q?", key="k-m", lang=None,
                           anonymous=False, on_behalf={"name": "Chair of the panel"}, now=2000)
     assert by_mod.fact is not None
+
+
+def test_a_state_dumped_before_counted_existed_still_counts_its_people() -> None:
+    """A `restored` fact written before identities had `counted` (and `source`): the people
+    who declared a profile, asked or voted still count in the figures; the others do not."""
+    state = _full_state()
+    data = orjson.loads(orjson.dumps(dump_state(state)))
+    for raw in data["identities"]:
+        del raw["counted"], raw["source"]
+    again = new_session("s1")
+    apply(again, {"kind": "restored", "state": data, "ts": 6000})
+    counted = {i.id: i.counted for i in again.identities.values()}
+    # p1 declared a profile and voted, h1 asked; p2 only joined.
+    assert counted == {"p1": 2000, "p2": None, "h1": 1500}

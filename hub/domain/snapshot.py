@@ -8,7 +8,7 @@ wrong state.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from .captions import CaptionLine
@@ -66,6 +66,8 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     state.settings = Settings(**data["settings"])
     state.created = data["created"]
     state.identities = {i["id"]: Identity(**i) for i in data["identities"]}
+    if any("counted" not in i for i in data["identities"]):
+        _count_older(state, data)
     state.arrivals = {}
     for identity in sorted(state.identities.values(), key=lambda i: i.joined):
         if identity.source:
@@ -91,3 +93,15 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     state.relay = RelayState(**relay) if relay is not None else None
     state.erased = set(data.get("erased", ()))
     state.tops = {}  # a fresh epoch: every channel starts again
+
+
+def _count_older(state: SessionState, data: dict[str, Any]) -> None:
+    """A state dumped before identities recorded when they started to count in the figures
+    (`Identity.counted`): those who declared a profile, asked or voted count from when
+    they joined, as near as the dump tells."""
+    acted = {i["author_id"] for i in data["items"]}
+    acted.update(who for voters in data["voters"].values() for who in voters)
+    for raw in data["identities"]:
+        identity = state.identities[raw["id"]]
+        if "counted" not in raw and (identity.profile or identity.id in acted):
+            state.identities[identity.id] = replace(identity, counted=identity.joined)

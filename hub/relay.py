@@ -41,7 +41,7 @@ from .domain import commands
 from .domain import relay as domain
 from .domain.commands import Decision
 from .domain.roles import CAPTIONER, HUB, ORGANIZER, PARTICIPANT, SCREEN
-from .domain.session import SessionState
+from .domain.session import SessionState, valid_session_id
 from .errors import CONFLICT, NOT_FOUND, RATE_LIMITED, UNAVAILABLE, HubError, bad_request
 from .log.embedded import new_epoch_id
 from .protocol import CLOSE_NOT_FOUND
@@ -135,6 +135,9 @@ def _payload(token: str) -> dict[str, Any]:
         raise bad_request("this token cannot be read: copy the hub's link again") from exc
     if not isinstance(body, dict) or not isinstance(body.get("s"), str):
         raise bad_request("this token names no session")
+    if not valid_session_id(body["s"]):  # it names this relay's local files and routes
+        raise bad_request("this token's session id is not one a hub makes: copy the hub's "
+                          "link again")
     return body
 
 

@@ -265,3 +265,23 @@ def test_a_state_dumped_before_counted_existed_still_counts_its_people() -> None
     counted = {i.id: i.counted for i in again.identities.values()}
     # p1 declared a profile and voted, h1 asked; p2 only joined.
     assert counted == {"p1": 2000, "p2": None, "h1": 1500}
+
+
+def test_a_relay_refuses_a_token_whose_session_id_is_not_one() -> None:
+    """Every route checks session ids, and the archive refuses a path: the relay, which
+    takes its session id from the hub's token, refuses a malformed one at start too."""
+    import base64
+    import json
+
+    from hub.errors import HubError
+    from hub.relay import Upstream
+
+    def token(session: str) -> str:
+        body = {"s": session, "r": "hub", "i": "h1", "n": "Nairobi", "x": 2**40}
+        raw = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+        return f"{raw}.sig"
+
+    assert Upstream.parse("https://m.example", token("Z_cQsjgg")).session == "Z_cQsjgg"
+    for bad in ("../../etc", "a/b", "x" * 65, "ok\n"):
+        with pytest.raises(HubError, match="session id"):
+            Upstream.parse("https://m.example", token(bad))

@@ -3,12 +3,14 @@ field, a state field or a rule one part added was missed by another part."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import fields
 from typing import Any
 
 import orjson
 import pytest
 
+from hub import keys
 from hub.domain.captions import CaptionLine
 from hub.domain.items import Item
 from hub.domain.session import (
@@ -285,3 +287,31 @@ def test_a_relay_refuses_a_token_whose_session_id_is_not_one() -> None:
     for bad in ("../../etc", "a/b", "x" * 65, "ok\n"):
         with pytest.raises(HubError, match="session id"):
             Upstream.parse("https://m.example", token(bad))
+
+
+async def test_erasing_a_connected_hub_writes_nothing_of_it_back(hub: RunningHub) -> None:
+    """An erased hub's connection is closed, and a hub's last connection closing records a
+    `hub_status` (the roll call): that must not write the erased hub's id and name back
+    into the history the erasure just rewrote."""
+    from tests.test_security_person import NAME, stored_bytes, traces
+
+    created = await hub.session(title="Hub erasure")
+    sid = created["id"]
+    url = f"{hub.base}/api/sessions/{sid}"
+    status, named, _ = await ahttp("POST", f"{url}/tokens", {"role": "hub", "name": NAME},
+                                   token=ADMIN_KEY)
+    assert status == 201, named
+    who = named["identity"]
+    nairobi = Client(hub.ws_base, sid, named["token"])
+    await nairobi.connect()
+    await nairobi.ok({"type": "hub_status", "attendees": 12})
+    status, answer, _ = await ahttp("DELETE", f"{url}/people/{who}", token=ADMIN_KEY)
+    assert status == 200, answer
+    await asyncio.wait_for(nairobi.closed.wait(), 10)
+    session = await hub.app[keys.SESSIONS].get(sid)
+    for _ in range(50):  # the roll call's record of a hub leaving is written in the back
+        await asyncio.sleep(0.02)
+    assert who not in str(session.state.hubs) and who not in str(session.state.identities)
+    data = await stored_bytes(hub, sid)
+    assert traces(data) == [] and who.encode() in data.split(b'"kind":"erased"', 1)[1]
+    assert data.count(who.encode()) == 1  # only in the `erased` fact

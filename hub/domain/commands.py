@@ -650,6 +650,8 @@ def hub_status(
     A count above `max_attendees` is refused; one that grows by more than `jump` people and
     more than twice over in one report is kept but marked for the moderators (`jump`: the
     count before it)."""
+    if actor.id in state.erased:  # its last connection closing after its erasure: the
+        return Decision(None, {"attendees": 0})  # history keeps nothing of it
     if attendees is not None and not 0 <= attendees <= max_attendees:
         raise bad_request(f"attendees must be a whole number from 0 to {max_attendees}, the "
                           f"most this meeting takes for one hub (HUB_MAX_ATTENDEES)")

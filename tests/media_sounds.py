@@ -1,0 +1,68 @@
+"""Test sounds made at test time: speech (flite, else espeak-ng), tone markers, silence.
+
+Every file is 48 kHz mono 16-bit WAV, what Chromium's fake microphone
+(`--use-file-for-fake-audio-capture`) plays best. Chromium plays the file in a loop, so
+each sound is laid out to loop: speech with a short pause at its end, one tone burst per
+period.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+SPEECH = ("Thank you chair. I am speaking from the remote hub in Nairobi. We support the "
+          "proposal on capacity building, and we ask that the next session keeps time "
+          "for remote interventions from the global south.")
+TONE_HZ = 1000
+TONE_MS = 100
+TONE_PERIOD_S = 1.0
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed: {done.stderr.decode(errors='replace')}")
+
+
+def speech_wav(path: Path, text: str = SPEECH, pause_s: float = 0.4) -> Path:
+    """Synthesised speech followed by `pause_s` of silence."""
+    raw = path.with_suffix(".raw.wav")
+    if shutil.which("flite"):  # clearer than espeak-ng
+        _run(["flite", "-t", text, "-o", str(raw)])
+    elif shutil.which("espeak-ng"):
+        _run(["espeak-ng", "-w", str(raw), text])
+    else:
+        raise RuntimeError("neither flite nor espeak-ng is installed (scripts/test-deps.sh)")
+    _run(["sox", str(raw), "-r", "48000", "-c", "1", "-b", "16", str(path),
+          "norm", "-3", "pad", "0", str(pause_s)])
+    raw.unlink()
+    return path
+
+
+def tone_wav(path: Path, period_s: float = TONE_PERIOD_S, tone_ms: int = TONE_MS,
+             hz: int = TONE_HZ) -> Path:
+    """One period of the tone marker: a `tone_ms` sine burst, then silence to `period_s`.
+
+    Looped by Chromium, it gives a burst every `period_s` seconds: the onsets that
+    tests/media_measure.py pairs between sender and receiver."""
+    burst = tone_ms / 1000
+    _run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(path),
+          "synth", f"{burst}", "sine", str(hz), "vol", "0.5",
+          "fade", "t", "0.002", f"{burst}", "0.002", "pad", "0", f"{period_s - burst}"])
+    return path
+
+
+def silence_wav(path: Path, seconds: float = 1.0) -> Path:
+    """Silence, for the fake microphone of a browser that only listens."""
+    _run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(path),
+          "trim", "0", str(seconds)])
+    return path
+
+
+def wav_seconds(path: Path) -> float:
+    """The length of a sound file in seconds (sox's soxi)."""
+    out = subprocess.run(["soxi", "-D", str(path)], capture_output=True, timeout=30,
+                         check=True)
+    return float(out.stdout)

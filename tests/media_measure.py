@@ -47,26 +47,30 @@ def span_ms(levels: Levels) -> float:
 
 
 def onsets(levels: Levels, on: float | None = None, off: float | None = None,
-           quiet_ms: float = 200.0) -> list[float]:
-    """Times where a burst starts: the level reaches `on` after at least `quiet_ms` below
-    `off`. By default `on` and `off` are a quarter and a tenth of the loudest sample, so
-    sender and receiver series are each read against their own scale."""
+           quiet_ms: float = 200.0, rise_ms: float = 30.0) -> list[float]:
+    """Times where a burst starts: the level reaches `on` within `rise_ms` of a stretch of
+    at least `quiet_ms` below `off`. By default `on` and `off` are a quarter and a tenth
+    of the loudest sample, so sender and receiver series are each read on their own
+    scale."""
     if not levels:
         return []
     peak = max(rms for _, rms in levels)
     on = peak / 4 if on is None else on
     off = peak / 10 if off is None else off
     found: list[float] = []
-    quiet_since: float | None = None
+    quiet_since: float | None = None  # start of the current (or last) quiet stretch
+    last_quiet = 0.0
     for t, rms in levels:
         if rms < off:
             if quiet_since is None:
                 quiet_since = t
+            last_quiet = t
+        elif quiet_since is not None and t - last_quiet > rise_ms:
+            quiet_since = None  # neither quiet nor a clean rise: sound, not a marker
         elif rms >= on:
-            if quiet_since is not None and t - quiet_since >= quiet_ms:
+            if quiet_since is not None and last_quiet - quiet_since >= quiet_ms:
                 found.append(t)
             quiet_since = None
-        # between off and on: neither quiet nor a start; a quiet stretch goes on
     return found
 
 

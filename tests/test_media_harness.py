@@ -85,6 +85,12 @@ def test_speech_is_heard_while_the_speaker_is_live_and_not_after(
     result = run_in_namespace(SCENARIOS, [kind, "--tag", tag], timeout=200)
     assert result["kind"] == kind
     check_heard_then_quiet(result)
+    # A's recording: one .mjr, at least as long as the stretch measured while A spoke,
+    # and not silent.
+    assert len(result["recordings"]) == 1, result["recordings"]
+    recording = result["recordings"][0]
+    assert recording["seconds"] >= result["spoken_s"], recording
+    assert recording["rms"] > 0.01, recording
     assert wait_no_leftovers(tag) == []
 
 

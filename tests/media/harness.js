@@ -140,9 +140,13 @@ const media = (() => {
     }), 15000, `${peer.name}: answer`);
   }
 
-  async function bridge(name, room, speak) {
+  // Join an AudioBridge room; `speak`: publish the fake microphone, else listen only.
+  // `extra`: more fields of the join request (record, filename...).
+  async function bridge(name, room, speak, extra = {}) {
     const peer = await attach("janus.plugin.audiobridge", name);
-    peer.handle.send({ message: { request: "join", room, display: name, muted: true } });
+    peer.handle.send({
+      message: { request: "join", room, display: name, muted: true, ...extra },
+    });
     const joined = await peer.next((e) => e.msg.audiobridge === "joined");
     if (joined.msg.error) throw new Error(`${name}: join ${room}: ${joined.msg.error}`);
     const tracks = [{ type: "audio", capture: speak ? CAPTURE : false, recv: true }];

@@ -18,7 +18,7 @@ Two halves:
   everything it started (Janus, the Playwright driver, Chromium): no orphans.
 - **Inside** (the scenario, `async with MediaLab(tmp) as lab:`): sets up the network,
   starts a private Janus (`JanusProcess`: config written into a temporary folder, HTTP
-  transport on 127.0.0.1, ICE only on `v0` via `ice_enforce_list`, no STUN/TURN, a
+  and WebSocket transports on 127.0.0.1, ICE only on `v0` via `ice_enforce_list`, no STUN/TURN, a
   private RTP port range, only the AudioBridge, Streaming and EchoTest plugins, a
   generated API secret and plugin admin key kept 0600 in that folder), its HTTP API
   (`JanusApi`: create rooms and mountpoints as the hub would), a small aiohttp server for
@@ -65,6 +65,7 @@ VETH = "v0"
 VETH_PEER = "v1"
 VETH_ADDRESS = "10.213.0.1"  # private, and only inside the namespace
 JANUS_HTTP_PORT = 8088  # free: the namespace has its own ports
+JANUS_WS_PORT = 8188
 RTP_PORTS = "20000-20999"
 PLUGINS = ("audiobridge", "streaming", "echotest")
 CHROMIUM_MEDIA_ARGS = [
@@ -132,6 +133,10 @@ def run_in_namespace(module: str, args: list[str], timeout: float) -> dict[str, 
         proc.kill()
         out, err = proc.communicate(timeout=30)
         raise ScenarioFailed(f"{module} ran past {timeout:.0f} s\n{_tail(err)}") from None
+    finally:
+        if proc.poll() is None:  # interrupted (pytest-timeout, Ctrl-C): take it all down
+            proc.kill()
+            proc.wait(30)
     lines = [line for line in out.decode(errors="replace").splitlines() if line.strip()]
     if proc.returncode != 0 or not lines:
         raise ScenarioFailed(
@@ -207,6 +212,10 @@ class JanusProcess:
         return f"http://127.0.0.1:{JANUS_HTTP_PORT}/janus"
 
     @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{JANUS_WS_PORT}"
+
+    @property
     def pid(self) -> int:
         assert self.proc is not None, "JanusProcess.start() first"
         return self.proc.pid
@@ -223,7 +232,9 @@ class JanusProcess:
         for name in PLUGINS:
             (plugins / f"libjanus_{name}.so").symlink_to(
                 JANUS_LIB / "plugins" / f"libjanus_{name}.so")
-        (transports / "libjanus_http.so").symlink_to(JANUS_LIB / "transports/libjanus_http.so")
+        for name in ("http", "websockets"):
+            (transports / f"libjanus_{name}.so").symlink_to(
+                JANUS_LIB / "transports" / f"libjanus_{name}.so")
         files = {
             "janus.jcfg": f"""
 general: {{
@@ -255,6 +266,11 @@ general: {{ json = "plain" base_path = "/janus" http = true port = {JANUS_HTTP_P
            ip = "127.0.0.1" https = false }}
 admin: {{ admin_http = false admin_https = false }}
 cors: {{}}
+""",
+            "janus.transport.websockets.jcfg": f"""
+general: {{ json = "plain" ws = true ws_port = {JANUS_WS_PORT} ws_ip = "127.0.0.1"
+           wss = false }}
+admin: {{ admin_ws = false admin_wss = false }}
 """,
             "janus.plugin.audiobridge.jcfg":
                 f'general: {{ admin_key = "{self.admin_key}" lock_rtp_forward = true }}\n',
@@ -436,8 +452,9 @@ class MediaLab:
         self._browsers.append(browser)
         return browser
 
-    async def page(self, browser: Any, name: str) -> Any:
-        """A measurement page connected to this lab's Janus (`window.media` ready)."""
+    async def page(self, browser: Any, name: str, transport: str = "http") -> Any:
+        """A measurement page connected to this lab's Janus (`window.media` ready), over
+        its HTTP API (long polls) or its WebSocket API (`transport="ws"`)."""
         assert self.janus is not None
         context = await browser.new_context()
         page = await context.new_page()
@@ -447,7 +464,8 @@ class MediaLab:
             f"{name}: console {msg.type}: {msg.text}", file=sys.stderr))
         await page.goto(self.page_url)
         await page.evaluate("([url, secret]) => media.connect(url, secret)",
-                            [self.janus.url, self.janus.api_secret])
+                            [self.janus.ws_url if transport == "ws" else self.janus.url,
+                             self.janus.api_secret])
         return page
 
     async def close(self) -> None:

@@ -79,7 +79,7 @@ async def wait_metered(page: Any, name: str, seconds: float) -> bool:
     return False
 
 
-async def run(kind: str, folder: Path) -> dict[str, Any]:
+async def run(kind: str, transport: str, folder: Path) -> dict[str, Any]:
     speech = speech_wav(folder / "speech.wav")
     silence = silence_wav(folder / "silence.wav")
     async with MediaLab(folder / "lab") as lab:
@@ -88,13 +88,14 @@ async def run(kind: str, folder: Path) -> dict[str, Any]:
         if kind == "stream":
             await lab.api.create_mountpoint(MOUNTPOINT, FORWARD_PORT)
             await lab.api.forward_bridge(ROOM, FORWARD_PORT)
-        listener = await lab.page(await lab.browser(silence), "B")
-        speaker = await lab.page(await lab.browser(speech), "A")
+        listener = await lab.page(await lab.browser(silence), "B", transport)
+        speaker = await lab.page(await lab.browser(speech), "A", transport)
         if kind == "stream":
             await listener.evaluate("m => media.stream('B', m)", MOUNTPOINT)
         else:
             await listener.evaluate("r => media.bridge('B', r, false)", ROOM)
-        result: dict[str, Any] = {"kind": kind, "address": lab.address}
+        result: dict[str, Any] = {"kind": kind, "transport": transport,
+                                  "address": lab.address}
         result["metered"] = await wait_metered(listener, "B", 0.5)
         result["floor"], _ = await collect(listener, "B", FLOOR_S)
         before = await listener.evaluate("media.stats('B')")
@@ -131,12 +132,14 @@ async def run(kind: str, folder: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("kind", choices=["bridge", "stream"])
+    parser.add_argument("--transport", choices=["http", "ws"], default="http",
+                        help="how the pages reach Janus")
     parser.add_argument("--tag", default="run",
                         help="put in the temporary folder's name (and so in the command "
                              "lines of Janus and Chromium) to find leftovers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix=f"hub-media-{args.tag}-") as tmp:
-        result = asyncio.run(asyncio.wait_for(run(args.kind, Path(tmp)), 150))
+        result = asyncio.run(asyncio.wait_for(run(args.kind, args.transport, Path(tmp)), 150))
     sys.stdout.write(json.dumps(result) + "\n")
 
 

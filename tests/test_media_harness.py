@@ -75,15 +75,17 @@ def check_heard_then_quiet(result: dict[str, Any]) -> None:
     assert result["stats_speaking"]["codec"]["mimeType"] == "audio/opus"
 
 
-@pytest.mark.parametrize("kind", ["bridge", "stream"])
+@pytest.mark.parametrize(("kind", "transport"), [("bridge", "ws"), ("stream", "http")])
 def test_speech_is_heard_while_the_speaker_is_live_and_not_after(
-    media_ready: None, kind: str
+    media_ready: None, kind: str, transport: str
 ) -> None:
     """bridge: A and B in one AudioBridge room. stream: the room's mix forwarded to a
-    Streaming mountpoint that B watches."""
+    Streaming mountpoint that B watches. The pages reach Janus over its WebSocket API in
+    one case and its HTTP API in the other."""
     tag = uuid.uuid4().hex[:12]
-    result = run_in_namespace(SCENARIOS, [kind, "--tag", tag], timeout=200)
-    assert result["kind"] == kind
+    result = run_in_namespace(SCENARIOS, [kind, "--transport", transport, "--tag", tag],
+                              timeout=200)
+    assert (result["kind"], result["transport"]) == (kind, transport)
     check_heard_then_quiet(result)
     # A's recording: one .mjr, at least as long as the stretch measured while A spoke,
     # and not silent.

@@ -94,7 +94,7 @@ def test_hub_serve_refuses_to_start_with_a_weak_secret(
 
 
 def test_hub_relay_refuses_to_start_with_a_weak_admin_key(tmp_path: Path) -> None:
-    token = Signer(STRONG, STRONG).mint("s1", "hub", identity="h1", name="Room")
+    token = Signer(STRONG, STRONG).mint("s01", "hub", identity="h1", name="Room")
     done = run_cli("relay", "--upstream", "https://meeting.example.org", "--port",
                    str(free_port()), "--data", str(tmp_path / "relay"),
                    env={"HUB_ADMIN_KEY": "admin", "HUB_RELAY_TOKEN": token})
@@ -220,9 +220,9 @@ def hub_link(room_main: HubProcess, sid: str, token: str) -> str:
 
 
 def test_the_relay_takes_no_token_on_the_command_line(tmp_path: Path) -> None:
-    token = Signer(STRONG, STRONG).mint("s1", "hub", identity="h1", name="Room")
+    token = Signer(STRONG, STRONG).mint("s01", "hub", identity="h1", name="Room")
     for args in (["--upstream", "https://meeting.example.org", "--token", token],
-                 ["--upstream", f"https://meeting.example.org/s/s1/hub#token={token}"]):
+                 ["--upstream", f"https://meeting.example.org/s/s01/hub#token={token}"]):
         done = run_cli("relay", *args, "--data", str(tmp_path / "relay"))
         assert done.returncode == 2, done
         assert "does not go on the command line" in done.stderr
@@ -231,12 +231,12 @@ def test_the_relay_takes_no_token_on_the_command_line(tmp_path: Path) -> None:
 
 
 def test_the_relay_wants_https_unless_insecure(tmp_path: Path) -> None:
-    token = Signer(STRONG, STRONG).mint("s1", "hub", identity="h1", name="Room")
+    token = Signer(STRONG, STRONG).mint("s01", "hub", identity="h1", name="Room")
     done = run_cli("relay", "--upstream", "http://meeting.example.org",
                    "--data", str(tmp_path / "relay"), env={"HUB_RELAY_TOKEN": token})
     assert done.returncode == 2, done
     assert "is not https" in done.stderr and "--insecure" in done.stderr
-    (tmp_path / "link.txt").write_text(f"http://meeting.example.org/s/s1/hub#token={token}\n")
+    (tmp_path / "link.txt").write_text(f"http://meeting.example.org/s/s01/hub#token={token}\n")
     done = run_cli("relay", "--token-file", str(tmp_path / "link.txt"),
                    "--data", str(tmp_path / "relay"))
     assert done.returncode == 2 and "is not https" in done.stderr, done

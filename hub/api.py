@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 
 from . import keys
-from .client import check_standing
+from .client import check_standing, voice_status
 from .domain import commands, meeting, report, transcript, views
 from .domain.captions import match_language
 from .domain.commands import Actor
@@ -41,6 +41,7 @@ from .errors import (
     forbidden,
 )
 from .log.embedded import new_epoch_id
+from .media.manager import HOW_TO_TURN_ON
 from .security import client_address
 from .session import Session, now_ms
 from .tokens import DAY, Grant, new_identity_id
@@ -276,7 +277,8 @@ async def delete_session(request: web.Request) -> web.Response:
 
 async def get_session(request: web.Request) -> web.Response:
     session, _ = await allowed(request, None)
-    return json_response({**views.session_data(session.state), "presence": session.presence()})
+    return json_response({**views.session_data(session.state), "presence": session.presence(),
+                          "voice": voice_status(session)})
 
 
 def _ttl(request: web.Request, body: dict[str, Any]) -> int | None:
@@ -496,9 +498,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """503 when the backend does not answer; voice off or down keeps 200 (the text meeting
+    works) and is said on the second line."""
+    media = request.app.get(keys.MEDIA)
+    voice = "voice off: " + HOW_TO_TURN_ON
+    if media is not None:
+        status = media.status()
+        voice = f"voice {status['voice']}" + (f": {status['reason']}" if "reason" in status
+                                               else "")
     if await request.app[keys.LOG].ping():
-        return web.Response(text="ready\n")
-    return web.Response(text="backend unavailable\n", status=503)
+        return web.Response(text=f"ready\n{voice}\n")
+    return web.Response(text=f"backend unavailable\n{voice}\n", status=503)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -15,6 +15,8 @@ from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
 from .log import open_log
+from .media.grants import media_key
+from .media.manager import MediaPlane
 from .metrics import Metrics
 from .ratelimit import RateLimits
 from .security import security_headers
@@ -74,9 +76,13 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     app[keys.SIGNER] = Signer(secret, admin_key, ttl=round(config.token_ttl_days * DAY),
                               grace=round(config.token_grace_hours * 3600))
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
+    media = MediaPlane(config, app[keys.SESSIONS], media_key(secret))
+    app[keys.MEDIA] = media
     try:
+        await media.start()
         yield
     finally:
+        await media.stop()
         await app[keys.SESSIONS].close()
         await event_log.close()
 

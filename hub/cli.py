@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--redis", help="Redis URL for several instances (HUB_REDIS_URL)")
     serve_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX, default hub)")
     serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
+    serve_p.add_argument("--media", help="voice: a Janus HTTP API URL, 'auto' (a private "
+                         "Janus when `janus` is on PATH; the default) or 'off' (HUB_MEDIA_URL)")
     serve_p.add_argument("--history", type=int,
                          help="events kept per channel in Redis for resumes (HUB_HISTORY, 10000)")
     serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_env(
             host=args.host, port=args.port, data=args.data, redis_url=args.redis,
             redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web,
-            history=args.history)
+            history=args.history, media=args.media)
         return start(config, "hub")
     if args.command == "relay":
         return run_relay(args)
@@ -152,7 +154,8 @@ def run_relay(args: argparse.Namespace) -> int:
         return 2
     config = Config.from_env(host=args.host, port=args.port, data=args.data,
                              public_url=args.public_url, web_dir=args.web)
-    config = dataclasses.replace(config, redis_url=None)  # a relay is one process, embedded
+    # A relay is one process, embedded; its pages reach the meeting's media server directly.
+    config = dataclasses.replace(config, redis_url=None, media="off")
     return start(config, "relay", upstream)
 
 

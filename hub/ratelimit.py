@@ -16,7 +16,7 @@ AUTH_FAILURE = "auth_failure"
 
 # Commands that store something and share one budget per identity (bucket -> commands).
 SHARED_BUCKETS = {
-    "staff": ("moderate", "session", "note", "flag", "floor", "ban"),
+    "staff": ("moderate", "session", "note", "flag", "floor", "ban", "voice"),
     "hub_queue": ("forward", "decline"),
 }
 
@@ -38,6 +38,7 @@ class RateLimits:
             "hub_status": (config.hub_status_per_minute, 60.0),
             "hub_queue": (config.hub_queue_per_minute, 60.0),
             "staff": (config.staff_per_minute, 60.0),
+            "media": (config.media_per_minute, 60.0),
         }
         self._bucket = {c: b for b, commands in SHARED_BUCKETS.items() for c in commands}
         self.budgets = Budgets(

@@ -12,6 +12,7 @@ from .captions import CaptionLine
 from .items import APPROVED, LOCAL, PENDING, Item
 from .roles import HUB, MODERATION, PUBLIC, STAFF, has_private, private_channel
 from .session import SNAPSHOT_CAPTIONS, HubState, SessionState
+from .voice import voice_data
 
 # (channel key, event kind, data)
 Projection = tuple[str, str, dict[str, Any]]
@@ -132,7 +133,16 @@ def _items(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
         floor = {"item": live, "speaker": speaker, "since": fact.get("since"),
                  "limit": fact.get("limit")}
         out.append((PUBLIC, "floor", floor))
+        if voice_data(state)["item"] is not None or _remote(fact):
+            out += _voice_after(state, fact)
     return out
+
+
+def _remote(fact: dict[str, Any]) -> bool:
+    """Whether a floor change gives the floor to a remote item (its voice event follows)."""
+    live = fact.get("live")
+    raw = next((i for i in fact["items"] if i["id"] == live), None) if live else None
+    return raw is not None and raw.get("origin") != "room" and not raw.get("on_behalf")
 
 
 def _item_events(state: SessionState, item: Item, fact: dict[str, Any]) -> list[Projection]:
@@ -238,6 +248,29 @@ def _hub_status(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return [(MODERATION, "hub_status", roll_call_entry(state, fact["by"], after))]
 
 
+def _voice_after(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    """The `voice` event as it stands after `fact` (projections see the state before it)."""
+    from copy import copy
+    from dataclasses import replace
+
+    from .session import apply
+
+    # Only the containers the fold of an items, ban, erased or voice fact changes are
+    # copied (a whole deep copy would cost a long session's captions each time).
+    after = replace(state, items=dict(state.items), order=list(state.order),
+                    turns=list(state.turns), identities=dict(state.identities),
+                    keys=dict(state.keys), voters={k: set(v) for k, v in state.voters.items()},
+                    banned=dict(state.banned), erased=set(state.erased), relay=None,
+                    voice=replace(copy(state.voice),
+                                  interventions=list(state.voice.interventions)))
+    apply(after, fact)
+    return [(PUBLIC, "voice", voice_data(after)),
+            (MODERATION, "voice", voice_data(after, staff=True))]
+
+
+def _voice(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    return _voice_after(state, fact)
+
 _PROJECT = {
     "created": _none,
     "session": _session,
@@ -254,7 +287,9 @@ _PROJECT = {
     "token": _none,
     "restored": _none,
     "erased": _items,  # the erased person's open items, withdrawn
+    "voice": _voice,
 }
+
 
 
 def _own_ids(state: SessionState, identity_id: str) -> set[str]:
@@ -300,6 +335,7 @@ def snapshot(
         "items": items,
         "order": [] if lite else list(state.order),
         "floor": floor_data(state),
+        "voice": voice_data(state, staff=role in STAFF),
         "captions": captions,
         "partial": {lang: caption_data(line) for lang, line in state.partial.items()},
     }

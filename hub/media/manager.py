@@ -119,9 +119,20 @@ class MediaPlane:
         self.sessions.on_load.append(self.attach)
         for session in self.sessions.held():
             self.attach(session)
-        with contextlib.suppress(JanusDown, JanusError):
-            await asyncio.wait_for(self._setup(), 5)
+        await self._first_setup()
         self._task = asyncio.create_task(self._watch(), name="hub-media")
+
+    async def _first_setup(self) -> None:
+        """Wait (up to 5 s) for Janus to answer at start, so that the first pages already
+        find voice on; after that the watch loop keeps trying."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                await self._setup()
+                return
+            except (JanusDown, JanusError, TimeoutError) as exc:
+                self.reason = f"the media server does not answer yet ({exc})"
+                await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -1,0 +1,234 @@
+"""Voice with a real Janus: the hub runs a private one, and the tests speak to Janus's own
+API as pages (and attackers) would. No audio flows here (that needs the network-namespace
+harness); what is checked is who Janus lets in, and when it throws them out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from typing import Any
+
+import pytest
+
+from tests.conftest import RunningHub
+from tests.harness import Client
+from tests.janus_probe import JanusAdmin, JanusPage, JanusRefused, until
+
+pytestmark = pytest.mark.skipif(shutil.which("janus") is None,
+                                reason="janus is not installed (scripts/test-deps.sh)")
+AUDIOBRIDGE, STREAMING = "janus.plugin.audiobridge", "janus.plugin.streaming"
+
+
+@pytest.fixture
+async def voice_hub(hub_factory: Any) -> RunningHub:
+    hub: RunningHub = await hub_factory(media="auto")
+    return hub
+
+
+async def floor_to(hub: RunningHub, created: dict[str, Any], who: Client,
+                   mod: Client, **live: Any) -> str:
+    """`who` asks for the floor and a moderator gives it; the item id."""
+    asked = await who.ok({"type": "ask", "kind": "floor", "text": "I wish to speak",
+                          "key": f"floor-{who.welcome['you']['id']}"})
+    await mod.ok({"type": "moderate", "item": asked["item"], "action": "live", **live})
+    return str(asked["item"])
+
+
+async def people(hub: RunningHub) -> tuple[dict[str, Any], Client, Client, Client]:
+    created = await hub.session(settings={"premoderation": False})
+    mod = hub.client(created, "moderator", name="Moderator")
+    alice = hub.client(created, "participant", name="Alice")
+    bob = hub.client(created, "participant", name="Bob")
+    for client in (mod, alice, bob):
+        await client.connect()
+    return created, mod, alice, bob
+
+
+async def participant_ids(probe: JanusPage, room: int) -> set[int]:
+    listed = await probe.send({"request": "listparticipants", "room": room})
+    return {p["id"] for p in listed.get("participants", [])}
+
+
+async def test_voice_is_on_and_the_room_and_mountpoint_exist(voice_hub: RunningHub) -> None:
+    created, mod, alice, _bob = await people(voice_hub)
+    assert alice.welcome["session"]["voice"]["voice"] == "on"
+    await alice.wait_for(lambda c: any(f["type"] == "media" for f in c.frames))
+    listen = await alice.ok({"type": "media", "want": "listen"})
+    assert listen["janus"].startswith("http://127.0.0.1:")
+    assert listen["mountpoint"] > 0 and listen["pin"] and listen["expires"] > 0
+    assert listen["ice_servers"] == []
+    admin = JanusAdmin(voice_hub.data)
+    probe = await admin.probe(AUDIOBRIDGE)
+    assert (await probe.send({"request": "exists", "room": listen["mountpoint"]}))["exists"]
+    streaming = await admin.probe(STREAMING)
+    info = await streaming.send({"request": "info", "id": listen["mountpoint"]})
+    assert info["info"]["id"] == listen["mountpoint"]
+    # The listen token works on Janus for the Streaming plugin, and only for it.
+    page = await JanusPage(listen["janus"], listen["token"]).open(STREAMING)
+    assert page.handle
+    with pytest.raises(JanusRefused):
+        await JanusPage(listen["janus"], listen["token"]).open(AUDIOBRIDGE)
+    status = await voice_hub_ready(voice_hub)
+    assert status.splitlines() == ["ready", "voice on"]
+    for client in (mod, alice):
+        await client.close()
+
+
+async def voice_hub_ready(hub: RunningHub) -> str:
+    from tests.harness import ahttp
+
+    status, body, _ = await ahttp("GET", f"{hub.base}/readyz")
+    assert status == 200
+    return str(body)
+
+
+async def test_janus_refuses_forged_tokens_and_speakers_without_the_floor(
+        voice_hub: RunningHub) -> None:
+    created, mod, alice, bob = await people(voice_hub)
+    refused = await bob.request({"type": "media", "want": "speak"})
+    assert refused["code"] == "conflict" and refused["reason"] == "not_your_turn"
+    await floor_to(voice_hub, created, alice, mod)
+    grant = await alice.ok({"type": "media", "want": "speak"})
+    # Bob forges a token of the hub's shape: Janus itself refuses it.
+    forged = grant["token"].rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    with pytest.raises(JanusRefused) as err:
+        await JanusPage(grant["janus"], forged).open(AUDIOBRIDGE)
+    assert err.value.code == 403
+    # A listener's own token cannot join the room either (not its plugin, not allowed).
+    listen = await bob.ok({"type": "media", "want": "listen"})
+    with pytest.raises(JanusRefused):
+        await JanusPage(listen["janus"], listen["token"]).open(AUDIOBRIDGE)
+    # Someone with a valid Janus token of their own but not in the room's allowed list:
+    admin = JanusAdmin(voice_hub.data)
+    intruder = await admin.probe(AUDIOBRIDGE)
+    with pytest.raises(JanusRefused):
+        await intruder.join({**grant, "token": intruder.token})
+    # The speaker's own grant joins.
+    page = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    joined = await page.join(grant)
+    assert joined["id"] == grant["id"]
+    for client in (mod, alice, bob):
+        await client.close()
+
+
+async def test_the_turn_ends_on_janus(voice_hub: RunningHub) -> None:
+    """Done: the speaker is kicked from the room on Janus, and their token joins no more."""
+    created, mod, alice, _bob = await people(voice_hub)
+    item = await floor_to(voice_hub, created, alice, mod)
+    grant = await alice.ok({"type": "media", "want": "speak"})
+    assert grant["item"] == item
+    await alice.wait_for(lambda c: any(e["kind"] == "voice" and e["data"]["since"]
+                                       for e in c.events))
+    page = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    await page.join(grant)
+    probe = await JanusAdmin(voice_hub.data).probe(AUDIOBRIDGE)
+    assert grant["id"] in await participant_ids(probe, grant["room"])
+    await mod.ok({"type": "moderate", "item": item, "action": "done"})
+
+    async def gone() -> bool:
+        return grant["id"] not in await participant_ids(probe, grant["room"])
+
+    await until(gone)
+    with pytest.raises(JanusRefused):  # the token itself is gone from Janus
+        await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    refused = await alice.request({"type": "media", "want": "speak"})
+    assert refused["reason"] == "not_your_turn"
+    await mod.wait_for(lambda c: any(e["kind"] == "voice" and e["data"]["item"] is None
+                                     for e in c.kinds("voice", "moderation")))
+    for client in (mod, alice):
+        await client.close()
+
+
+async def test_speaking_time_over_and_cut_close_the_microphone(voice_hub: RunningHub) -> None:
+    created, mod, alice, bob = await people(voice_hub)
+    # A one-second turn: after it (and the grace), Janus no longer lets the speaker in.
+    await floor_to(voice_hub, created, alice, mod, seconds=1)
+    grant = await alice.ok({"type": "media", "want": "speak"})
+    page = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    await page.join(grant)
+    probe = await JanusAdmin(voice_hub.data).probe(AUDIOBRIDGE)
+
+    async def kicked() -> bool:
+        return grant["id"] not in await participant_ids(probe, grant["room"])
+
+    await until(kicked, timeout=20)
+    # Cut: Bob has the floor, joins, a moderator cuts; he is out and may not come back.
+    await floor_to(voice_hub, created, bob, mod)
+    grant = await bob.ok({"type": "media", "want": "speak"})
+    page = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    await page.join(grant)
+    assert (await mod.ok({"type": "voice", "action": "mute"}))["action"] == "mute"
+
+    async def muted() -> bool:
+        listed = await probe.send({"request": "listparticipants", "room": grant["room"]})
+        return any(p["id"] == grant["id"] and p.get("muted") for p in listed["participants"])
+
+    await until(muted)
+    await mod.ok({"type": "voice", "action": "cut"})
+    await until(lambda: _absent(probe, grant))
+    again = await bob.request({"type": "media", "want": "speak"})
+    assert again["code"] == "conflict" and again["reason"] == "cut"
+    for client in (mod, alice, bob):
+        await client.close()
+
+
+async def _absent(probe: JanusPage, grant: dict[str, Any]) -> bool:
+    return grant["id"] not in await participant_ids(probe, grant["room"])
+
+
+async def test_a_desk_takes_over_only_when_asked(voice_hub: RunningHub) -> None:
+    created = await voice_hub.session()
+    one = voice_hub.client(created, "desk", name="Desk A")
+    two = voice_hub.client(created, "desk", name="Desk B")
+    await one.connect()
+    await two.connect()
+    first = await one.ok({"type": "media", "want": "desk"})
+    page = await JanusPage(first["janus"], first["token"]).open(AUDIOBRIDGE)
+    await page.join(first)
+    refused = await two.request({"type": "media", "want": "desk"})
+    assert refused["code"] == "conflict" and refused["reason"] == "desk_active"
+    assert "Desk A" in refused["message"]
+    second = await two.ok({"type": "media", "want": "desk", "take_over": True})
+    assert second["id"] != first["id"]
+    probe = await JanusAdmin(voice_hub.data).probe(AUDIOBRIDGE)
+    await until(lambda: _absent(probe, first))
+    await one.wait_for(lambda c: any(e["data"]["desk_id"] == two.welcome["you"]["id"]
+                                     for e in c.kinds("voice")))
+    page2 = await JanusPage(second["janus"], second["token"]).open(AUDIOBRIDGE)
+    await page2.join(second)
+    with pytest.raises(JanusRefused):  # the old desk's grant is void on Janus
+        await JanusPage(first["janus"], first["token"]).open(AUDIOBRIDGE)
+    # A participant cannot take the desk at all.
+    someone = voice_hub.client(created, "participant", name="P")
+    await someone.connect()
+    assert (await someone.request({"type": "media", "want": "desk"}))["code"] == "forbidden"
+    for client in (one, two, someone):
+        await client.close()
+
+
+async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
+    """kill -9 of Janus mid-meeting: the hub starts it again, makes the rooms again and
+    tells pages (a new `run`); the text meeting goes on meanwhile."""
+    import time
+
+    created, mod, alice, _bob = await people(voice_hub)
+    listen = await alice.ok({"type": "media", "want": "listen"})
+    run = listen["run"]
+    media = voice_hub.app[__import__("hub.keys", fromlist=["MEDIA"]).MEDIA]
+    assert media.process is not None and media.process.proc is not None
+    started = time.monotonic()
+    os.kill(media.process.proc.pid, signal.SIGKILL)
+    await alice.ok({"type": "ask", "kind": "question", "text": "Still here?", "key": "k"})
+    frame = await alice.wait_for(lambda c: next(
+        (f for f in c.frames if f["type"] == "media" and f["voice"] == "on"
+         and f["run"] not in (None, run)), None), timeout=15)
+    print(f"media reset after {time.monotonic() - started:.2f} s")  # target: under 5 s
+    probe = await JanusAdmin(voice_hub.data).probe(AUDIOBRIDGE)
+    assert (await probe.send({"request": "exists", "room": listen["mountpoint"]}))["exists"]
+    again = await alice.ok({"type": "media", "want": "listen"})
+    assert again["run"] == frame["run"]
+    page = await JanusPage(again["janus"], again["token"]).open(STREAMING)
+    assert page.handle
+    for client in (mod, alice):
+        await client.close()

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from hub import keys
+
 from tests.conftest import RunningHub
 from tests.harness import Client
 from tests.janus_probe import JanusAdmin, JanusPage, JanusRefused, until
@@ -51,7 +53,7 @@ async def participant_ids(probe: JanusPage, room: int) -> set[int]:
 
 
 async def test_voice_is_on_and_the_room_and_mountpoint_exist(voice_hub: RunningHub) -> None:
-    created, mod, alice, _bob = await people(voice_hub)
+    _created, mod, alice, _bob = await people(voice_hub)
     assert alice.welcome["session"]["voice"]["voice"] == "on"
     await alice.wait_for(lambda c: any(f["type"] == "media" for f in c.frames))
     listen = await alice.ok({"type": "media", "want": "listen"})
@@ -212,10 +214,10 @@ async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
     tells pages (a new `run`); the text meeting goes on meanwhile."""
     import time
 
-    created, mod, alice, _bob = await people(voice_hub)
+    _created, mod, alice, _bob = await people(voice_hub)
     listen = await alice.ok({"type": "media", "want": "listen"})
     run = listen["run"]
-    media = voice_hub.app[__import__("hub.keys", fromlist=["MEDIA"]).MEDIA]
+    media = voice_hub.app[keys.MEDIA]
     assert media.process is not None and media.process.proc is not None
     started = time.monotonic()
     os.kill(media.process.proc.pid, signal.SIGKILL)

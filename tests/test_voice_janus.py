@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from hub import keys
-
 from tests.conftest import RunningHub
 from tests.harness import Client
 from tests.janus_probe import JanusAdmin, JanusPage, JanusRefused, until

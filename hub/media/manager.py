@@ -125,13 +125,17 @@ class MediaPlane:
     async def _first_setup(self) -> None:
         """Wait (up to 5 s) for Janus to answer at start, so that the first pages already
         find voice on; after that the watch loop keeps trying."""
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        # A private Janus answers within a fraction of a second; a shared one that does not
+        # answer at once must not hold the text meeting's start: the watch loop retries.
+        deadline = time.monotonic() + (5 if self.process is not None else 0)
+        while True:
             try:
                 await self._setup()
                 return
             except (JanusDown, JanusError, TimeoutError) as exc:
                 self.reason = f"the media server does not answer yet ({exc})"
+                if time.monotonic() >= deadline:
+                    return
                 await asyncio.sleep(0.1)
 
     async def stop(self) -> None:

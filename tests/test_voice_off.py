@@ -1,0 +1,58 @@
+"""Without a media server, or with one that does not answer, the hub runs as before: voice
+says it is off or down (and how to turn it on), everything else works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import RunningHub
+from tests.harness import Client, HubProcess, ahttp, create_session, free_port
+
+
+async def test_no_janus_on_path_runs_without_voice(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    proc = HubProcess(tmp_path / "data", env={"HUB_MEDIA_URL": "", "PATH": str(empty)}).start()
+    try:
+        status, body, _ = await ahttp("GET", f"{proc.url}/readyz")
+        assert status == 200
+        lines = str(body).splitlines()
+        assert lines[0] == "ready" and lines[1].startswith("voice off:")
+        assert "apt-get install janus" in lines[1]
+        created = await create_session(proc.url, state="live")
+        status, info, _ = await ahttp("GET", f"{proc.url}/api/sessions/{created['id']}",
+                                      token=created["tokens"]["participant"])
+        assert info["voice"]["voice"] == "off"
+        alice = Client(proc.ws_url, created["id"], created["tokens"]["participant"], name="A")
+        welcome = await alice.connect()
+        assert welcome["session"]["voice"]["voice"] == "off"
+        refused = await alice.request({"type": "media", "want": "listen"})
+        assert refused["code"] == "unavailable" and refused["reason"] == "voice_off"
+        assert (await alice.ok({"type": "ask", "kind": "question", "text": "Q", "key": "q"}))
+        await alice.close()
+        assert not (tmp_path / "data" / "janus").exists()
+    finally:
+        proc.terminate()
+
+
+async def test_janus_down_says_so_and_the_text_meeting_works(hub_factory: Any) -> None:
+    port = free_port()
+    hub: RunningHub = await hub_factory(
+        media=f"http://127.0.0.1:{port}/janus", media_admin_url=f"http://127.0.0.1:{port}/admin",
+        media_admin_secret="x7Qm2LpZ9vRt4WcY8nBk3JhD6fGs1aEu")
+    status, body, _ = await ahttp("GET", f"{hub.base}/readyz")
+    assert status == 200
+    lines = str(body).splitlines()
+    assert lines[0] == "ready" and lines[1].startswith("voice down:")
+    created = await hub.session()
+    alice = hub.client(created, "participant", name="Alice")
+    welcome = await alice.connect()
+    assert welcome["session"]["voice"]["voice"] == "down"
+    media = await alice.wait_for(lambda c: next((f for f in c.frames if f["type"] == "media"),
+                                                None))
+    assert media["voice"] == "down" and media["run"] is None and media["reason"]
+    refused = await alice.request({"type": "media", "want": "listen"})
+    assert refused["code"] == "unavailable" and refused["reason"] == "voice_down"
+    assert (await alice.ok({"type": "ask", "kind": "question", "text": "Q", "key": "q"}))
+    await alice.close()

@@ -15,6 +15,7 @@ from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
 from .log import open_log
+from .media import recordings
 from .media.grants import media_key
 from .media.manager import MediaPlane
 from .metrics import Metrics
@@ -78,6 +79,12 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
     media = MediaPlane(config, app[keys.SESSIONS], media_key(secret))
     app[keys.MEDIA] = media
+
+    async def drop_recordings(session_id: str) -> None:
+        raw = media.recordings or Path(config.data) / "janus" / "recordings"
+        recordings.delete_session(config.data, raw, session_id)
+
+    app[keys.SESSIONS].on_delete.append(drop_recordings)
     try:
         await media.start()
         yield

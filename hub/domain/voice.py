@@ -56,6 +56,7 @@ class Intervention:
     start: int
     limit_end: int | None  # when the speaking time (with the grace) ran out, if limited
     end: int | None = None
+    turn: int = 0  # the turn's number (it names the speaker's participant id on Janus)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -277,7 +278,7 @@ def apply(state: SessionState, fact: dict[str, Any]) -> None:
                      if state.live_limit is not None and state.live_since is not None else None)
         voice.interventions.append(Intervention(
             len(voice.interventions) + 1, item.id, fact["identity"], item.origin, item.hub,
-            ts, limit_end))
+            ts, limit_end, turn=fact["turn"]))
     elif action in ("mute", "unmute"):
         voice.muted = action == "mute"
     elif action == "cut":

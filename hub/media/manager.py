@@ -24,7 +24,7 @@ from .. import protocol
 from ..domain import voice
 from ..domain.commands import Actor
 from ..errors import UNAVAILABLE, HubError
-from . import grants
+from . import grants, recordings
 from .janus import (
     AUDIOBRIDGE,
     MOUNTPOINT_EXISTS,
@@ -49,6 +49,7 @@ ON, DOWN, OFF = "on", "down", "off"
 TICK = 0.5  # seconds between health checks (a restart is noticed within about this)
 RECONCILE_EVERY = 1.0  # seconds between reconciliations of every session held here
 SWEEP_EVERY = 5.0  # seconds between sweeps of Janus's token list
+CONVERT_AFTER_MS = 3000  # an intervention's recording is converted this long after its end
 RUN_PREFIX = "hv1.run."
 HOW_TO_TURN_ON = ("voice is off on this hub: install Janus (apt-get install janus janus-tools) "
                   "and restart it, or set HUB_MEDIA_URL to a Janus shared by the hub's instances")
@@ -79,6 +80,7 @@ class MediaPlane:
         self._task: asyncio.Task[None] | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self.resets = 0  # media resets seen (a restarted Janus)
+        self._tries: dict[tuple[str, int], int] = {}  # recordings conversions tried
 
     # -- lifetime ----------------------------------------------------------------------
 
@@ -117,6 +119,7 @@ class MediaPlane:
         self.janus = Janus(api_url, admin_url, secret)
         self.state, self.reason = DOWN, "the media server is starting"
         self.sessions.on_load.append(self.attach)
+        self.sessions.on_delete.append(self.deleted)
         for session in self.sessions.held():
             self.attach(session)
         await self._first_setup()
@@ -209,6 +212,7 @@ class MediaPlane:
                 if now - last_sweep >= SWEEP_EVERY:
                     last_sweep = now
                     await self._sweep_tokens()
+                    await self._convert_recordings()
             except (JanusDown, TimeoutError) as exc:
                 self._set(DOWN, f"the media server does not answer ({exc}); the hub "
                           "retries every second")
@@ -532,6 +536,34 @@ class MediaPlane:
                 await self.janus.request(AUDIOBRIDGE, {
                     "request": "mute" if want.muted else "unmute", "room": room,
                     "secret": secret, "id": pid})
+
+    async def _convert_recordings(self) -> None:
+        """Ended interventions' recordings into Ogg Opus (a few seconds after the end, so
+        Janus has closed the file); each tried a few times at most."""
+        if self.recordings is None:
+            return
+        now = now_ms()
+        for session in self.sessions.held():
+            for record in session.state.voice.interventions:
+                end = record.ended(now)
+                key = (session.id, record.n)
+                if end is None or now - end < CONVERT_AFTER_MS or self._tries.get(key, 0) >= 3:
+                    continue
+                target = recordings.audio_path(self.config.data, session.id, record.n)
+                if target.exists():
+                    continue
+                self._tries[key] = self._tries.get(key, 0) + 1
+                pid = grants.participant_id(self.key, session.id, record.speaker, grants.SPEAK,
+                                            record.turn)
+                sources = recordings.mjr_files(self.recordings, session.id, pid)
+                if await recordings.convert(sources, target):
+                    log.info("session %s: intervention %s recorded", session.id, record.n)
+
+    async def deleted(self, session_id: str) -> None:
+        """A session was deleted: its room and mountpoint go from Janus."""
+        if self.state == ON and self.janus is not None:
+            with contextlib.suppress(JanusDown, JanusError):
+                await self._drop_room(session_id)
 
     async def _sweep_tokens(self) -> None:
         """Janus's core tokens: expired listen grants removed, and speak and desk grants of

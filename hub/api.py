@@ -501,7 +501,9 @@ async def get_report(request: web.Request) -> web.StreamResponse:
     session_id = session.id
     fmt = request.query.get("format", "md")
     every_ms = request.app[keys.CONFIG].figures_every * 1000
-    built = meeting.build_report(session.state, now_ms(), every_ms)
+    audio = {i["n"]: i["audio"] for i in interventions_json(request, session, staff=False)
+             if i["audio"]}
+    built = meeting.build_report(session.state, now_ms(), every_ms, audio)
     if fmt == "json":
         return json_response(report.to_json(built))
     if fmt not in REPORT_TYPES:

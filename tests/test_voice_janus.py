@@ -233,3 +233,67 @@ async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
     assert page.handle
     for client in (mod, alice):
         await client.close()
+
+
+async def test_interventions_api_report_transcript_and_deletion(voice_hub: RunningHub) -> None:
+    """A remote intervention is recorded as a fact: listed for staff, in the report and the
+    transcript; its recording is served as Ogg Opus; erasure and deletion remove it."""
+    from hub.media import recordings
+    from tests.harness import ADMIN_KEY, ahttp
+
+    created, mod, alice, bob = await people(voice_hub)
+    sid = created["id"]
+    item = await floor_to(voice_hub, created, alice, mod)
+    grant = await alice.ok({"type": "media", "want": "speak"})
+    await mod.ok({"type": "moderate", "item": item, "action": "done"})
+    item2 = await floor_to(voice_hub, created, bob, mod)
+    await bob.ok({"type": "media", "want": "speak"})
+    await mod.ok({"type": "moderate", "item": item2, "action": "done"})
+    base = f"{voice_hub.base}/api/sessions/{sid}"
+    status, body, _ = await ahttp("GET", f"{base}/interventions", token=mod.token)
+    assert status == 200, body
+    listed = body["interventions"]
+    assert [(i["n"], i["item"], i["speaker"]) for i in listed] == [
+        (1, item, "Alice"), (2, item2, "Bob")]
+    assert listed[0]["origin"] == "remote" and listed[0]["end"] >= listed[0]["start"]
+    assert listed[0]["audio"] is None  # no audio flowed here: nothing was recorded
+    assert listed[0]["speaker_id"] == alice.welcome["you"]["id"]
+    status, _, _ = await ahttp("GET", f"{base}/interventions", token=alice.token)
+    assert status == 403
+    # A recording as the conversion leaves it (the conversion itself needs audio: the
+    # network-namespace tests): the API serves it, the report and the transcript link it.
+    for n in (1, 2):
+        path = recordings.audio_path(voice_hub.data, sid, n)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"OggS" + bytes(60))
+    status, body, headers = await ahttp("GET", f"{base}/interventions/1/audio",
+                                        token=mod.token)
+    assert status == 200 and headers["Content-Type"] == "audio/ogg"
+    status, _, _ = await ahttp("GET", f"{base}/interventions/9/audio", token=mod.token)
+    assert status == 404
+    status, report, _ = await ahttp("GET", f"{base}/report?format=json", token=ADMIN_KEY)
+    remote = report["remote_interventions"]
+    assert [r["speaker"] for r in remote["list"]] == ["Alice", "Bob"]
+    assert remote["list"][0]["audio"] == f"/api/sessions/{sid}/interventions/1/audio"
+    assert {t["dimension"] for t in remote["speaking_time"]} == {"origin", "stakeholder"}
+    status, text, _ = await ahttp("GET", f"{base}/report?format=md", token=ADMIN_KEY)
+    assert "## Remote interventions" in str(text)
+    status, tr, _ = await ahttp("GET", f"{base}/transcript?format=json", token=alice.token)
+    assert [i["audio"] for i in tr["interventions"]] == [
+        f"/api/sessions/{sid}/interventions/{n}/audio" for n in (1, 2)]
+    assert "speaker_id" not in tr["interventions"][0]
+    # Erasing Alice removes her recording, not Bob's.
+    status, _, _ = await ahttp("DELETE", f"{base}/people/{alice.welcome['you']['id']}",
+                               token=ADMIN_KEY)
+    assert status == 200
+    assert not recordings.audio_path(voice_hub.data, sid, 1).exists()
+    assert recordings.audio_path(voice_hub.data, sid, 2).exists()
+    status, body, _ = await ahttp("GET", f"{base}/interventions", token=ADMIN_KEY)
+    assert body["interventions"][0]["speaker"] is None  # the erased item is anonymous
+    assert grant["token"] not in str(body)
+    # Deleting the session removes every recording.
+    for client in (mod, alice, bob):
+        await client.close()
+    status, _, _ = await ahttp("DELETE", base, token=ADMIN_KEY)
+    assert status == 200
+    assert not recordings.converted_dir(voice_hub.data, sid).exists()

@@ -184,7 +184,8 @@ class MediaPlane:
         changed = state != self.state
         self.state, self.reason = state, reason
         if changed:
-            log.warning("voice %s%s", state, f": {reason}" if state != ON else "")
+            log.log(logging.INFO if state == ON else logging.WARNING, "voice %s%s", state,
+                    f": {reason}" if state != ON else "")
             self._announce()
 
     # -- health ------------------------------------------------------------------------

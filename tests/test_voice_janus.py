@@ -297,3 +297,53 @@ async def test_interventions_api_report_transcript_and_deletion(voice_hub: Runni
     status, _, _ = await ahttp("DELETE", base, token=ADMIN_KEY)
     assert status == 200
     assert not recordings.converted_dir(voice_hub.data, sid).exists()
+
+
+async def test_two_instances_share_one_janus(hub_factory: Any, redis_url: str,
+                                             redis_prefix: str) -> None:
+    """Two hub instances (one Redis) reconcile one shared Janus every second: they agree on
+    the run, neither undoes what the other granted, and either one ends a turn."""
+    import asyncio
+
+    common = {"redis_url": redis_url, "redis_prefix": redis_prefix,
+              "secret": "k4Vb9QmT2xWz7LpN3rYc8JhF5dGs6aEuKq1o"}
+    a: RunningHub = await hub_factory(media="auto", **common)
+    admin = JanusAdmin(a.data)
+    b: RunningHub = await hub_factory(
+        media=admin.api, media_admin_url=f"http://127.0.0.1:{admin.admin_port}/admin",
+        media_admin_secret=admin.secret, **common)
+    created = await a.session(settings={"premoderation": False})
+    mod = a.client(created, "moderator", name="Moderator")
+    alice = b.client(created, "participant", name="Alice")
+    desk = b.client(created, "desk", name="Desk")
+    for client in (mod, alice, desk):
+        await client.connect()
+    item = await floor_to(a, created, alice, mod)
+    await alice.wait_for(lambda c: any(e["kind"] == "floor" and e["data"]["item"] == item
+                                       for e in c.events))
+    grant = await alice.ok({"type": "media", "want": "speak"})
+    desk_grant = await desk.ok({"type": "media", "want": "desk"})
+    listen_a = await mod.ok({"type": "media", "want": "listen"})
+    assert listen_a["run"] == grant["run"]  # one Janus run, one id, whichever instance
+    assert listen_a["mountpoint"] == grant["room"]
+    speaker = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    await speaker.join(grant)
+    room = await JanusPage(desk_grant["janus"], desk_grant["token"]).open(AUDIOBRIDGE)
+    await room.join(desk_grant)
+    probe = await admin.probe(AUDIOBRIDGE)
+    await asyncio.sleep(2.5)  # both instances reconcile at least twice meanwhile
+    assert {grant["id"], desk_grant["id"]} <= await participant_ids(probe, grant["room"])
+    forwarders = await probe.send({"request": "listforwarders", "room": grant["room"],
+                                   "secret": _room_secret(a, created["id"])})
+    assert len(forwarders["rtp_forwarders"]) == 1  # the room's mix goes out once
+    await mod.ok({"type": "moderate", "item": item, "action": "done"})
+    await until(lambda: _absent(probe, grant))
+    assert desk_grant["id"] in await participant_ids(probe, grant["room"])
+    for client in (mod, alice, desk):
+        await client.close()
+
+
+def _room_secret(hub: RunningHub, session: str) -> str:
+    from hub.media import grants
+
+    return grants.room_secret(hub.app[keys.MEDIA].key, session)

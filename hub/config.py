@@ -181,6 +181,8 @@ class Config:
         if env.get("HUB_ICE_SERVERS"):
             values["ice_servers"] = tuple(
                 u.strip() for u in env["HUB_ICE_SERVERS"].split(",") if u.strip())
+        if env.get("HUB_MEDIA_PER_MINUTE"):
+            values["media_per_minute"] = int(env["HUB_MEDIA_PER_MINUTE"])
         if env.get("HUB_TURN_TTL"):
             values["turn_ttl"] = int(env["HUB_TURN_TTL"])
         if env.get("HUB_PUBLIC_URL"):

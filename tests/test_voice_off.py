@@ -56,3 +56,28 @@ async def test_janus_down_says_so_and_the_text_meeting_works(hub_factory: Any) -
     assert refused["code"] == "unavailable" and refused["reason"] == "voice_down"
     assert (await alice.ok({"type": "ask", "kind": "question", "text": "Q", "key": "q"}))
     await alice.close()
+
+
+def test_media_config_writes_a_shared_janus_config(tmp_path: Path) -> None:
+    """`hub media-config` writes an owner-only configuration with a generated admin secret
+    it never prints, and prints the hub settings that reach it."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("janus") is None:
+        return
+    folder = tmp_path / "janus"
+    done = subprocess.run([sys.executable, "-m", "hub.cli", "media-config", str(folder)],
+                          capture_output=True, text=True, check=True)
+    secret = (folder / "admin-secret").read_text().strip()
+    assert len(secret) >= 32 and secret not in done.stdout + done.stderr
+    assert "HUB_MEDIA_URL=http://127.0.0.1:8088/janus" in done.stdout
+    assert (folder / "admin-secret").stat().st_mode & 0o777 == 0o600
+    config = (folder / "janus.jcfg").read_text()
+    assert "token_auth = true" in config and f'admin_secret = "{secret}"' in config
+    assert "libjanus_audiobridge.so" not in config.split("plugins:")[1].split("}")[0]
+    again = subprocess.run([sys.executable, "-m", "hub.cli", "media-config", str(folder)],
+                           capture_output=True, text=True, check=True)
+    assert again.returncode == 0
+    assert (folder / "admin-secret").read_text().strip() == secret  # kept, not remade

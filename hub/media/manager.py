@@ -299,7 +299,7 @@ class MediaPlane:
             "allowed": []}
         if self.recordings is not None:
             folder = self.recordings / session_id
-            if self.process is not None:
+            with contextlib.suppress(OSError):  # a shared Janus's folder may not be ours
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             create.update({"mjrs": True, "mjrs_dir": str(folder)})
         try:

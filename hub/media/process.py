@@ -94,7 +94,7 @@ class JanusConfig:
 
 def write_config(folder: Path, lib_dir: Path, *, rtp_ports: str = "20000-20999",
                  ice_enforce: str = "", ports: tuple[int, int, int] | None = None,
-                 ip: str = "127.0.0.1") -> JanusConfig:
+                 ip: str = "127.0.0.1", admin_ip: str = "127.0.0.1") -> JanusConfig:
     """Write a private Janus's configuration into `folder` (owner-only)."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     (folder / "recordings").mkdir(mode=0o700, exist_ok=True)
@@ -154,7 +154,7 @@ admin: {{
 \tadmin_base_path = "/admin"
 \tadmin_http = true
 \tadmin_port = {admin_port}
-\tadmin_ip = "127.0.0.1"
+\tadmin_ip = "{admin_ip}"
 \tadmin_https = false
 }}
 cors: {{

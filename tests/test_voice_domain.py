@@ -205,3 +205,21 @@ def test_turn_credentials_follow_coturn_use_auth_secret() -> None:
     assert servers[1]["urls"] == ["turn:turn.example.org:3478", "turns:turn.example.org:5349"]
     assert servers[1]["username"] == "1800000000:p1" and servers[1]["credential"] == expected
     assert grants.ice_servers([], None, "p1", 0, 60) == []
+
+
+def test_a_ban_or_closing_tells_everyone_the_microphone_closed() -> None:
+    state = session()
+    item = ask(state, ALICE, kind="floor", key="f")
+    moderate(state, item, "live", now=3000)
+    run(state, voice.grant(state, DESK, "desk", False, 3000))
+    ban = commands.ban(state, MOD, ALICE.id, None, False).fact or {}
+    events = [e for e in project(state, ban) if e[1] == "voice"]
+    assert events and events[0][2]["item"] is None and events[0][2]["desk"] is True
+    apply(state, ban)
+    close = commands.change_session(state, MOD, new_state="closed", settings=None).fact or {}
+    events = [e for e in project(state, close) if e[1] == "voice"]
+    assert events and events[0][2]["desk"] is False
+    # A ban of someone else, with nothing of voice changing: no voice event.
+    other = session()
+    fact = commands.ban(other, MOD, BOB.id, None, False).fact or {}
+    assert not [e for e in project(other, fact) if e[1] == "voice"]

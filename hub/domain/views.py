@@ -112,7 +112,16 @@ def _session(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     for key in ("title", "state", "languages", "settings"):
         if key in fact:
             data[key] = fact[key]
-    return [(PUBLIC, "session", data)]
+    return [(PUBLIC, "session", data), *_voice_if_changed(state, fact)]
+
+
+def _voice_if_changed(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    """The `voice` events, when `fact` (a ban, an erasure, the session closed) changes
+    who may publish."""
+    if state.live is None and state.voice.desk is None:
+        return []
+    after = _voice_after(state, fact)
+    return after if after[1][2] != voice_data(state, staff=True) else []
 
 
 def _items(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
@@ -201,7 +210,7 @@ def _ban(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     name = _holder_name(state, fact["identity"])
     out.append((MODERATION, "ban", {"identity": fact["identity"], "name": name,
                                     "banned": not fact["undo"], "reason": fact.get("reason")}))
-    return out
+    return [*out, *_voice_if_changed(state, fact)]
 
 
 def _holder_name(state: SessionState, identity_id: str) -> str:
@@ -268,6 +277,10 @@ def _voice_after(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
             (MODERATION, "voice", voice_data(after, staff=True))]
 
 
+def _erased(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    return [*_items(state, fact), *_voice_if_changed(state, fact)]
+
+
 def _voice(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return _voice_after(state, fact)
 
@@ -286,7 +299,7 @@ _PROJECT = {
     "rotate": _none,
     "token": _none,
     "restored": _none,
-    "erased": _items,  # the erased person's open items, withdrawn
+    "erased": _erased,  # the erased person's open items, withdrawn
     "voice": _voice,
 }
 

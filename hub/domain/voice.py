@@ -315,10 +315,17 @@ def after(state: SessionState, fact: dict[str, Any]) -> None:
 def voice_data(state: SessionState, *, staff: bool = False) -> dict[str, Any]:
     """The `voice` event's data (and `snapshot.voice`): see docs/protocol.md §19.4."""
     item = remote_live(state)
+    if item is not None and (item.author_id in state.banned or item.author_id in state.erased
+                             or state.state == "closed"):
+        item = None
+    desk = state.voice.desk
+    if desk is not None and (desk in state.banned or desk in state.erased
+                             or state.state == "closed"):
+        desk = None
     voice = turn_voice(state)
     data: dict[str, Any] = {
-        "desk": state.voice.desk is not None,
-        "desk_id": state.voice.desk,
+        "desk": desk is not None,
+        "desk_id": desk,
         "item": item.id if item else None,
         "speaker": (None if item is None or item.anonymous else item.author),
         "origin": item.origin if item else None,

@@ -41,7 +41,8 @@ def mjr_files(raw: Path | None, session: str, participant: int) -> list[Path]:
     folder = raw / session
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob(f"*-{participant}-*.mjr") if p.is_file())
+    # Janus 1.1 names them audiobridge-<room>-user-<participant id>-<start>-audio.mjr.
+    return sorted(p for p in folder.glob(f"*-user-{participant}-*.mjr") if p.is_file())
 
 
 async def convert(sources: list[Path], target: Path) -> bool:

@@ -56,7 +56,7 @@ async def test_voice_is_on_and_the_room_and_mountpoint_exist(voice_hub: RunningH
     assert alice.welcome["session"]["voice"]["voice"] == "on"
     await alice.wait_for(lambda c: any(f["type"] == "media" for f in c.frames))
     listen = await alice.ok({"type": "media", "want": "listen"})
-    assert listen["janus"].startswith("http://127.0.0.1:")
+    assert listen["janus"] == "/janus"  # through the hub's own origin (hub/media/proxy.py)
     assert listen["mountpoint"] > 0 and listen["pin"] and listen["expires"] > 0
     assert listen["ice_servers"] == []
     admin = JanusAdmin(voice_hub.data)
@@ -66,10 +66,15 @@ async def test_voice_is_on_and_the_room_and_mountpoint_exist(voice_hub: RunningH
     info = await streaming.send({"request": "info", "id": listen["mountpoint"]})
     assert info["info"]["id"] == listen["mountpoint"]
     # The listen token works on Janus for the Streaming plugin, and only for it.
-    page = await JanusPage(listen["janus"], listen["token"]).open(STREAMING)
+    page = await JanusPage(voice_hub.base + listen["janus"], listen["token"]).open(STREAMING)
     assert page.handle
     with pytest.raises(JanusRefused):
-        await JanusPage(listen["janus"], listen["token"]).open(AUDIOBRIDGE)
+        await JanusPage(voice_hub.base + listen["janus"], listen["token"]).open(AUDIOBRIDGE)
+    # The hub forwards Janus's API only, never its admin API.
+    from tests.harness import ahttp
+
+    for path in ("/janus/admin", "/janus/../admin", "/janus/1/2/3"):
+        assert (await ahttp("GET", voice_hub.base + path))[0] == 404
     status = await voice_hub_ready(voice_hub)
     assert status.splitlines() == ["ready", "voice on"]
     for client in (mod, alice):
@@ -94,19 +99,19 @@ async def test_janus_refuses_forged_tokens_and_speakers_without_the_floor(
     # Bob forges a token of the hub's shape: Janus itself refuses it.
     forged = grant["token"].rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     with pytest.raises(JanusRefused) as err:
-        await JanusPage(grant["janus"], forged).open(AUDIOBRIDGE)
+        await JanusPage(voice_hub.base + grant["janus"], forged).open(AUDIOBRIDGE)
     assert err.value.code == 403
     # A listener's own token cannot join the room either (not its plugin, not allowed).
     listen = await bob.ok({"type": "media", "want": "listen"})
     with pytest.raises(JanusRefused):
-        await JanusPage(listen["janus"], listen["token"]).open(AUDIOBRIDGE)
+        await JanusPage(voice_hub.base + listen["janus"], listen["token"]).open(AUDIOBRIDGE)
     # Someone with a valid Janus token of their own but not in the room's allowed list:
     admin = JanusAdmin(voice_hub.data)
     intruder = await admin.probe(AUDIOBRIDGE)
     with pytest.raises(JanusRefused):
         await intruder.join({**grant, "token": intruder.token})
     # The speaker's own grant joins.
-    page = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    page = await JanusPage(voice_hub.base + grant["janus"], grant["token"]).open(AUDIOBRIDGE)
     joined = await page.join(grant)
     assert joined["id"] == grant["id"]
     for client in (mod, alice, bob):
@@ -121,7 +126,7 @@ async def test_the_turn_ends_on_janus(voice_hub: RunningHub) -> None:
     assert grant["item"] == item
     await alice.wait_for(lambda c: any(e["kind"] == "voice" and e["data"]["since"]
                                        for e in c.events))
-    page = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    page = await JanusPage(voice_hub.base + grant["janus"], grant["token"]).open(AUDIOBRIDGE)
     await page.join(grant)
     probe = await JanusAdmin(voice_hub.data).probe(AUDIOBRIDGE)
     assert grant["id"] in await participant_ids(probe, grant["room"])
@@ -132,7 +137,7 @@ async def test_the_turn_ends_on_janus(voice_hub: RunningHub) -> None:
 
     await until(gone)
     with pytest.raises(JanusRefused):  # the token itself is gone from Janus
-        await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+        await JanusPage(voice_hub.base + grant["janus"], grant["token"]).open(AUDIOBRIDGE)
     refused = await alice.request({"type": "media", "want": "speak"})
     assert refused["reason"] == "not_your_turn"
     await mod.wait_for(lambda c: any(e["kind"] == "voice" and e["data"]["item"] is None
@@ -146,7 +151,7 @@ async def test_speaking_time_over_and_cut_close_the_microphone(voice_hub: Runnin
     # A one-second turn: after it (and the grace), Janus no longer lets the speaker in.
     await floor_to(voice_hub, created, alice, mod, seconds=1)
     grant = await alice.ok({"type": "media", "want": "speak"})
-    page = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    page = await JanusPage(voice_hub.base + grant["janus"], grant["token"]).open(AUDIOBRIDGE)
     await page.join(grant)
     probe = await JanusAdmin(voice_hub.data).probe(AUDIOBRIDGE)
 
@@ -157,7 +162,7 @@ async def test_speaking_time_over_and_cut_close_the_microphone(voice_hub: Runnin
     # Cut: Bob has the floor, joins, a moderator cuts; he is out and may not come back.
     await floor_to(voice_hub, created, bob, mod)
     grant = await bob.ok({"type": "media", "want": "speak"})
-    page = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    page = await JanusPage(voice_hub.base + grant["janus"], grant["token"]).open(AUDIOBRIDGE)
     await page.join(grant)
     assert (await mod.ok({"type": "voice", "action": "mute"}))["action"] == "mute"
 
@@ -185,7 +190,7 @@ async def test_a_desk_takes_over_only_when_asked(voice_hub: RunningHub) -> None:
     await one.connect()
     await two.connect()
     first = await one.ok({"type": "media", "want": "desk"})
-    page = await JanusPage(first["janus"], first["token"]).open(AUDIOBRIDGE)
+    page = await JanusPage(voice_hub.base + first["janus"], first["token"]).open(AUDIOBRIDGE)
     await page.join(first)
     refused = await two.request({"type": "media", "want": "desk"})
     assert refused["code"] == "conflict" and refused["reason"] == "desk_active"
@@ -196,10 +201,10 @@ async def test_a_desk_takes_over_only_when_asked(voice_hub: RunningHub) -> None:
     await until(lambda: _absent(probe, first))
     await one.wait_for(lambda c: any(e["data"]["desk_id"] == two.welcome["you"]["id"]
                                      for e in c.kinds("voice")))
-    page2 = await JanusPage(second["janus"], second["token"]).open(AUDIOBRIDGE)
+    page2 = await JanusPage(voice_hub.base + second["janus"], second["token"]).open(AUDIOBRIDGE)
     await page2.join(second)
     with pytest.raises(JanusRefused):  # the old desk's grant is void on Janus
-        await JanusPage(first["janus"], first["token"]).open(AUDIOBRIDGE)
+        await JanusPage(voice_hub.base + first["janus"], first["token"]).open(AUDIOBRIDGE)
     # A participant cannot take the desk at all.
     someone = voice_hub.client(created, "participant", name="P")
     await someone.connect()
@@ -229,7 +234,7 @@ async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
     assert (await probe.send({"request": "exists", "room": listen["mountpoint"]}))["exists"]
     again = await alice.ok({"type": "media", "want": "listen"})
     assert again["run"] == frame["run"]
-    page = await JanusPage(again["janus"], again["token"]).open(STREAMING)
+    page = await JanusPage(voice_hub.base + again["janus"], again["token"]).open(STREAMING)
     assert page.handle
     for client in (mod, alice):
         await client.close()
@@ -326,9 +331,9 @@ async def test_two_instances_share_one_janus(hub_factory: Any, redis_url: str,
     listen_a = await mod.ok({"type": "media", "want": "listen"})
     assert listen_a["run"] == grant["run"]  # one Janus run, one id, whichever instance
     assert listen_a["mountpoint"] == grant["room"]
-    speaker = await JanusPage(grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    speaker = await JanusPage(b.base + grant["janus"], grant["token"]).open(AUDIOBRIDGE)
     await speaker.join(grant)
-    room = await JanusPage(desk_grant["janus"], desk_grant["token"]).open(AUDIOBRIDGE)
+    room = await JanusPage(b.base + desk_grant["janus"], desk_grant["token"]).open(AUDIOBRIDGE)
     await room.join(desk_grant)
     probe = await admin.probe(AUDIOBRIDGE)
     await asyncio.sleep(2.5)  # both instances reconcile at least twice meanwhile

@@ -41,6 +41,7 @@ from .process import JanusProcess
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..metrics import Metrics
     from ..session import Session, Sessions
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,10 @@ def now_ms() -> int:
 class MediaPlane:
     """The media plane as one hub instance runs it."""
 
-    def __init__(self, config: Config, sessions: Sessions, key: bytes) -> None:
+    def __init__(self, config: Config, sessions: Sessions, key: bytes,
+                 metrics: Metrics | None = None) -> None:
         self.config = config
+        self.metrics = metrics
         self.sessions = sessions
         self.key = key
         self.state = OFF
@@ -71,7 +74,10 @@ class MediaPlane:
         self.run: str | None = None
         self.janus: Janus | None = None
         self.process: JanusProcess | None = None
-        self.public_url = config.media_public_url or ""
+        # The Janus API as pages reach it: through this hub (`/janus`, hub/media/proxy.py)
+        # unless the operator says otherwise.
+        self.public_url = config.media_public_url or (
+            f"{config.public_url}/janus" if config.public_url else "/janus")
         self.recordings: Path | None = (Path(config.media_recordings)
                                         if config.media_recordings else None)
         self.rooms: dict[str, int] = {}  # session id -> mountpoint audio port, rooms made
@@ -110,12 +116,10 @@ class MediaPlane:
                                                                     config.media_host),
                                           janus_cfg.admin_url, janus_cfg.admin_secret)
             self.recordings = janus_cfg.recordings
-            self.public_url = self.public_url or api_url
         else:
             api_url = mode
             admin_url = config.media_admin_url or ""
             secret = config.media_admin_secret or ""
-            self.public_url = self.public_url or api_url
         self.janus = Janus(api_url, admin_url, secret)
         self.state, self.reason = DOWN, "the media server is starting"
         self.sessions.on_load.append(self.attach)
@@ -183,6 +187,8 @@ class MediaPlane:
     def _set(self, state: str, reason: str) -> None:
         changed = state != self.state
         self.state, self.reason = state, reason
+        if self.metrics is not None:
+            self.metrics.voice_up.set(1 if state == ON else 0)
         if changed:
             log.log(logging.INFO if state == ON else logging.WARNING, "voice %s%s", state,
                     f": {reason}" if state != ON else "")
@@ -257,6 +263,8 @@ class MediaPlane:
         self.rooms.clear()
         if self.run is not None and run != self.run:
             self.resets += 1
+            if self.metrics is not None:
+                self.metrics.media_resets.inc()
         self.run = run
         self._dirty.update(s.id for s in self.sessions.held())
         for session_id in list(self._dirty):
@@ -412,6 +420,8 @@ class MediaPlane:
                     "ice_servers": grants.ice_servers(list(self.config.ice_servers),
                                                       self.config.turn_secret, actor.id,
                                                       now // 1000, self.config.turn_ttl)})
+        if self.metrics is not None:
+            self.metrics.media_grants.labels(want).inc()
         if want == voice.DESK_WANT:  # a take-over: the previous desk goes at once
             self._dirty.add(session.id)
             self._wake.set()
@@ -472,6 +482,8 @@ class MediaPlane:
                                                   "secret": secret, "id": pid})
                 log.info("session %s: kicked participant %s from the audio room", session.id,
                          pid)
+                if self.metrics is not None:
+                    self.metrics.media_kicks.inc()
             except JanusError as exc:
                 if exc.code not in (487, NO_SUCH_ROOM):
                     raise

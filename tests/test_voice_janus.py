@@ -236,6 +236,10 @@ async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
     assert again["run"] == frame["run"]
     page = await JanusPage(voice_hub.base + again["janus"], again["token"]).open(STREAMING)
     assert page.handle
+    from tests.harness import ahttp
+
+    _, metrics, _ = await ahttp("GET", f"{voice_hub.base}/metrics")
+    assert "hub_media_resets_total 1.0" in str(metrics) and "hub_voice_up 1.0" in str(metrics)
     for client in (mod, alice):
         await client.close()
 

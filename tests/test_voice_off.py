@@ -81,3 +81,46 @@ def test_media_config_writes_a_shared_janus_config(tmp_path: Path) -> None:
                            capture_output=True, text=True, check=True)
     assert again.returncode == 0
     assert (folder / "admin-secret").read_text().strip() == secret  # kept, not remade
+
+
+async def test_a_private_janus_dies_with_its_hub(tmp_path: Path) -> None:
+    """`hub serve` with janus on PATH runs a private Janus; a kill -9 of the hub takes it
+    along (no orphan holding ports), and the next start runs a new one."""
+    import asyncio
+    import os
+    import shutil
+    import time
+
+    if shutil.which("janus") is None:
+        return
+    proc = HubProcess(tmp_path / "data", env={"HUB_MEDIA_URL": ""}).start()
+    try:
+        _, body, _ = await ahttp("GET", f"{proc.url}/readyz")
+        assert str(body).splitlines()[1] == "voice on", body
+        folder = str(tmp_path / "data" / "janus")
+        janus = [int(p) for p in os.listdir("/proc") if p.isdigit() and _is_janus(p, folder)]
+        assert len(janus) == 1
+        proc.kill()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(janus[0]):
+            await asyncio.sleep(0.05)
+        assert not _alive(janus[0])
+    finally:
+        proc.terminate()
+
+
+def _is_janus(pid: str, folder: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().split(b"\0")
+    except OSError:
+        return False
+    return bool(args) and args[0].endswith(b"janus") and folder.encode() in args
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False

@@ -189,6 +189,19 @@ admin: {{
     return JanusConfig(folder, http_port, admin_port, ws_port, secret, rtp_ports, ice_enforce)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when the hub dies, even by
+    `kill -9`, so a private Janus never outlives its hub (and its ports)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class JanusProcess:
     """A private Janus the hub starts, watches and stops: restarted when it dies."""
 
@@ -206,7 +219,7 @@ class JanusProcess:
                 [self.binary, "-F", str(self.config.folder),
                  "-C", str(self.config.folder / "janus.jcfg"), "-o"],
                 stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_die_with_parent)
         finally:
             logfile.close()
         log.info("private janus started (pid %s), api on 127.0.0.1:%s", self.proc.pid,

@@ -86,10 +86,8 @@ def test_media_config_writes_a_shared_janus_config(tmp_path: Path) -> None:
 async def test_a_private_janus_dies_with_its_hub(tmp_path: Path) -> None:
     """`hub serve` with janus on PATH runs a private Janus; a kill -9 of the hub takes it
     along (no orphan holding ports), and the next start runs a new one."""
-    import asyncio
     import os
     import shutil
-    import time
 
     if shutil.which("janus") is None:
         return
@@ -101,10 +99,12 @@ async def test_a_private_janus_dies_with_its_hub(tmp_path: Path) -> None:
         janus = [int(p) for p in os.listdir("/proc") if p.isdigit() and _is_janus(p, folder)]
         assert len(janus) == 1
         proc.kill()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive(janus[0]):
-            await asyncio.sleep(0.05)
-        assert not _alive(janus[0])
+        from tests.janus_probe import until
+
+        async def gone() -> bool:
+            return not _alive(janus[0])
+
+        await until(gone)
     finally:
         proc.terminate()
 

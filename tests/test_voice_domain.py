@@ -223,3 +223,11 @@ def test_a_ban_or_closing_tells_everyone_the_microphone_closed() -> None:
     other = session()
     fact = commands.ban(other, MOD, BOB.id, None, False).fact or {}
     assert not [e for e in project(other, fact) if e[1] == "voice"]
+
+
+def test_a_closed_session_grants_nothing() -> None:
+    state = session()
+    run(state, commands.change_session(state, MOD, new_state="closed", settings=None))
+    for actor, want in ((ALICE, "listen"), (DESK, "desk"), (ALICE, "speak")):
+        assert refusal(lambda a=actor, w=want: voice.grant(state, a, w, False, 1)) == (
+            "conflict", "closed")

@@ -200,6 +200,9 @@ def grant(state: SessionState, actor: Actor, want: Any, take_over: Any, now: int
         raise bad_request(f"`want` must be one of {', '.join(WANTS)}")
     if not isinstance(take_over, bool):
         raise bad_request("`take_over` takes true or false")
+    if state.state == CLOSED:
+        raise HubError("conflict", "the session is closed: it has no sound any more",
+                       reason="closed")
     if want == LISTEN:
         return Decision(None, {"want": want})
     if want == SPEAK:
@@ -225,8 +228,6 @@ def grant(state: SessionState, actor: Actor, want: Any, take_over: Any, now: int
         from ..errors import forbidden
 
         raise forbidden("only the audio desk's link takes the desk")
-    if state.state == CLOSED:
-        raise HubError("conflict", "the session is closed", reason="closed")
     holder = desk_now(state, now)
     if holder is not None and holder != actor.id and not take_over:
         name = state.identities[holder].name if holder in state.identities else holder

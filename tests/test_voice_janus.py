@@ -218,9 +218,11 @@ async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
     tells pages (a new `run`); the text meeting goes on meanwhile."""
     import time
 
-    _created, mod, alice, _bob = await people(voice_hub)
+    created, mod, alice, _bob = await people(voice_hub)
     listen = await alice.ok({"type": "media", "want": "listen"})
     run = listen["run"]
+    await floor_to(voice_hub, created, alice, mod)
+    speak = await alice.ok({"type": "media", "want": "speak"})
     media = voice_hub.app[keys.MEDIA]
     assert media.process is not None and media.process.proc is not None
     started = time.monotonic()
@@ -236,6 +238,9 @@ async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
     assert again["run"] == frame["run"]
     page = await JanusPage(voice_hub.base + again["janus"], again["token"]).open(STREAMING)
     assert page.handle
+    # The speaker's grant was put back: their page joins again with the grant it holds.
+    rejoined = await JanusPage(voice_hub.base + speak["janus"], speak["token"]).open(AUDIOBRIDGE)
+    await rejoined.join(speak)
     from tests.harness import ahttp
 
     _, metrics, _ = await ahttp("GET", f"{voice_hub.base}/metrics")

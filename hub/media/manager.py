@@ -271,6 +271,7 @@ class MediaPlane:
             session = self.sessions.held_one(session_id)
             if session is not None:
                 await self.reconcile(session)
+                await self._restore_grants(session)
         self.state = DOWN  # _set announces the change, with the new run
         self._set(ON, "")
 
@@ -488,6 +489,29 @@ class MediaPlane:
                 if exc.code not in (487, NO_SUCH_ROOM):
                     raise
         await self._mute(session, parts, room, secret)
+
+    async def _restore_grants(self, session: Session) -> None:
+        """After Janus restarted: the current speaker's (once they took a grant) and desk's
+        tokens are put back, so the grants pages hold stay valid (the pages still join
+        again: their Janus sessions died with it). Listen grants are not facts: pages ask
+        again on the new `run`."""
+        janus = self.janus
+        assert janus is not None
+        from ..domain.session import CLOSED
+
+        if session.state.state == CLOSED:
+            return
+        want, tokens, _ = self._wanted(session)
+        if want.speaker is not None and voice.turn_voice(session.state).since is None:
+            tokens.discard(grants.token(self.key, session.id, want.speaker, grants.SPEAK,
+                                        want.turn, want.speak_expires // 1000))
+        if not tokens:
+            return
+        room, secret, _ = self._ids(session.id)
+        for token in tokens:
+            await janus.add_token(token, [AUDIOBRIDGE])
+        await janus.request(AUDIOBRIDGE, {"request": "allowed", "room": room, "secret": secret,
+                                          "action": "add", "allowed": sorted(tokens)})
 
     def _wanted(self, session: Session) -> tuple[voice.Desired, set[str], set[int]]:
         state = session.state

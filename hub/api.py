@@ -8,14 +8,15 @@ import math
 import re
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from . import keys
-from .client import check_standing
-from .domain import commands, meeting, report, transcript, views
+from .client import check_standing, voice_status
+from .domain import commands, meeting, report, transcript, views, voice
 from .domain.captions import match_language
 from .domain.commands import Actor
 from .domain.profiles import check_profile
@@ -41,6 +42,8 @@ from .errors import (
     forbidden,
 )
 from .log.embedded import new_epoch_id
+from .media import grants, recordings
+from .media.manager import HOW_TO_TURN_ON
 from .security import client_address
 from .session import Session, now_ms
 from .tokens import DAY, Grant, new_identity_id
@@ -287,7 +290,8 @@ async def delete_session(request: web.Request) -> web.Response:
 
 async def get_session(request: web.Request) -> web.Response:
     session, _ = await allowed(request, None)
-    return json_response({**views.session_data(session.state), "presence": session.presence()})
+    return json_response({**views.session_data(session.state), "presence": session.presence(),
+                          "voice": voice_status(session)})
 
 
 def _ttl(request: web.Request, body: dict[str, Any]) -> int | None:
@@ -452,7 +456,8 @@ async def get_transcript(request: web.Request) -> web.StreamResponse:
     disposition = {"Content-Disposition": f'inline; filename="{filename}"'}
     if fmt == "json":
         body = {"session": views.session_data(state), "lang": matched,
-                "cues": transcript.to_json(cues)}
+                "cues": transcript.to_json(cues),
+                "interventions": interventions_json(request, session, staff=False)}
         return web.Response(body=orjson.dumps(body), content_type="application/json",
                             headers=disposition)
     if fmt not in transcript.EXPORT_FORMATS:
@@ -460,6 +465,41 @@ async def get_transcript(request: web.Request) -> web.StreamResponse:
     media_type, render = transcript.EXPORT_FORMATS[fmt]
     return web.Response(body=render(cues).encode(), headers={
         "Content-Type": media_type, **disposition})
+
+
+def interventions_json(request: web.Request, session: Session, *,
+                       staff: bool) -> list[dict[str, Any]]:
+    """The session's remote interventions, each with its recording's path when there is
+    one (docs/protocol.md §19.5)."""
+    data = request.app[keys.CONFIG].data
+    now = now_ms()
+    out = []
+    for record in session.state.voice.interventions:
+        path = recordings.audio_path(data, session.id, record.n)
+        audio = (f"/api/sessions/{session.id}/interventions/{record.n}/audio"
+                 if path.is_file() else None)
+        out.append(voice.intervention_view(session.state, record, now, staff=staff,
+                                           audio=audio))
+    return out
+
+
+async def get_interventions(request: web.Request) -> web.Response:
+    session, _ = await allowed(request, STAFF)
+    return json_response({"session": session.id,
+                          "interventions": interventions_json(request, session, staff=True)})
+
+
+async def get_intervention_audio(request: web.Request) -> web.StreamResponse:
+    session, _ = await allowed(request, STAFF)
+    raw = request.match_info["n"]
+    if not raw.isdigit() or not 1 <= int(raw) <= len(session.state.voice.interventions):
+        raise HubError("not_found", f"no intervention {raw!r} in this session")
+    path = recordings.audio_path(request.app[keys.CONFIG].data, session.id, int(raw))
+    if not path.is_file():
+        raise HubError("not_found", f"intervention {raw} has no recording")
+    return web.FileResponse(path, headers={
+        "Content-Type": "audio/ogg",
+        "Content-Disposition": f'inline; filename="{session.id}-intervention-{raw}.opus"'})
 
 
 REPORT_TYPES = {
@@ -474,7 +514,9 @@ async def get_report(request: web.Request) -> web.StreamResponse:
     session_id = session.id
     fmt = request.query.get("format", "md")
     every_ms = request.app[keys.CONFIG].figures_every * 1000
-    built = meeting.build_report(session.state, now_ms(), every_ms)
+    audio = {i["n"]: i["audio"] for i in interventions_json(request, session, staff=False)
+             if i["audio"]}
+    built = meeting.build_report(session.state, now_ms(), every_ms, audio)
     if fmt == "json":
         return json_response(report.to_json(built))
     if fmt not in REPORT_TYPES:
@@ -509,9 +551,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """503 when the backend does not answer; voice off or down keeps 200 (the text meeting
+    works) and is said on the second line."""
+    media = request.app.get(keys.MEDIA)
+    voice = "voice off: " + HOW_TO_TURN_ON
+    if media is not None:
+        status = media.status()
+        voice = f"voice {status['voice']}" + (f": {status['reason']}" if "reason" in status
+                                               else "")
     if await request.app[keys.LOG].ping():
-        return web.Response(text="ready\n")
-    return web.Response(text="backend unavailable\n", status=503)
+        return web.Response(text=f"ready\n{voice}\n")
+    return web.Response(text=f"backend unavailable\n{voice}\n", status=503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -554,9 +604,21 @@ async def export_person(request: web.Request) -> web.Response:
     return _export(await session.person(identity), f"{session.id}-{identity}.json")
 
 
+async def _erase_recordings(request: web.Request, session: Session, identity: str) -> None:
+    """The recordings of a person's interventions go with their data."""
+    media = request.app[keys.MEDIA]
+    config = request.app[keys.CONFIG]
+    raw = media.recordings or Path(config.data) / "janus" / "recordings"
+    found = [(record.n, grants.participant_id(media.key, session.id, identity, grants.SPEAK,
+                                              record.turn))
+             for record in session.state.voice.interventions if record.speaker == identity]
+    recordings.delete_interventions(config.data, raw, session.id, found)
+
+
 async def erase_person(request: web.Request) -> web.Response:
     """Erase one person's data from a session that is kept (hub.domain.erasure)."""
     session, identity = await _person(request)
+    await _erase_recordings(request, session, identity)
     return json_response(await session.erase(identity))
 
 
@@ -597,6 +659,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/sessions/{session_id}/captions/seq", caption_seq),
         web.get("/api/sessions/{session_id}/transcript", get_transcript),
         web.get("/api/sessions/{session_id}/report", get_report),
+        web.get("/api/sessions/{session_id}/interventions", get_interventions),
+        web.get("/api/sessions/{session_id}/interventions/{n}/audio", get_intervention_audio),
         web.get("/api/sessions/{session_id}/links", get_links),
         web.get("/api/sessions/{session_id}/floor", get_floor),
         web.get("/api/sessions/{session_id}/stats", get_stats),

@@ -15,6 +15,10 @@ from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
 from .log import open_log
+from .media import recordings
+from .media.grants import media_key
+from .media.manager import MediaPlane
+from .media.proxy import JanusProxy
 from .metrics import Metrics
 from .ratelimit import RateLimits
 from .security import security_headers
@@ -46,6 +50,15 @@ def create_app(config: Config) -> web.Application:
     app.router.add_routes(api.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
+    proxy = JanusProxy()
+    for method in ("GET", "POST"):
+        app.router.add_route(method, "/janus", proxy.handle)
+        app.router.add_route(method, "/janus{tail:/.*}", proxy.handle)
+
+    async def close_proxy(_: web.Application) -> None:
+        await proxy.close()
+
+    app.on_cleanup.append(close_proxy)
     web_dir = Path(config.web_dir) if config.web_dir else WEB_DIR
     _add_pages(app, web_dir)
     return app
@@ -74,9 +87,19 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     app[keys.SIGNER] = Signer(secret, admin_key, ttl=round(config.token_ttl_days * DAY),
                               grace=round(config.token_grace_hours * 3600))
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
+    media = MediaPlane(config, app[keys.SESSIONS], media_key(secret), app[keys.METRICS])
+    app[keys.MEDIA] = media
+
+    async def drop_recordings(session_id: str) -> None:
+        raw = media.recordings or Path(config.data) / "janus" / "recordings"
+        recordings.delete_session(config.data, raw, session_id)
+
+    app[keys.SESSIONS].on_delete.append(drop_recordings)
     try:
+        await media.start()
         yield
     finally:
+        await media.stop()
         await app[keys.SESSIONS].close()
         await event_log.close()
 

@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--redis", help="Redis URL for several instances (HUB_REDIS_URL)")
     serve_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX, default hub)")
     serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
+    serve_p.add_argument("--media", help="voice: a Janus HTTP API URL, 'auto' (a private "
+                         "Janus when `janus` is on PATH; the default) or 'off' (HUB_MEDIA_URL)")
     serve_p.add_argument("--history", type=int,
                          help="events kept per channel in Redis for resumes (HUB_HISTORY, 10000)")
     serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
@@ -70,6 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     relay_p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"))
     relay_p.add_argument("--log-format", choices=["text", "json"],
                          default=os.environ.get("HUB_LOG_FORMAT", "text"))
+    janus_p = sub.add_parser("media-config", help="write the configuration of a Janus shared "
+                             "by the hub's instances (deploy/README.md, \"Voice\")")
+    janus_p.add_argument("folder", help="where to write it (e.g. /etc/hub/janus)")
+    janus_p.add_argument("--ip", default="127.0.0.1",
+                         help="address of its HTTP and WebSocket APIs (default 127.0.0.1)")
+    janus_p.add_argument("--admin-ip", default="127.0.0.1",
+                         help="address of its admin API (default 127.0.0.1: hub instances on "
+                         "this host only)")
+    janus_p.add_argument("--rtp-ports", default="20000-20999", help="its RTP/UDP port range")
+    janus_p.add_argument("--ice-enforce", default="",
+                         help="interfaces or addresses ICE may use (ice_enforce_list)")
+    janus_p.add_argument("--lib", help="Janus's plugin folder parent (default: found)")
     create = sub.add_parser("create", help="create a session on a running hub, print its links")
     create.add_argument("title")
     create.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
@@ -92,13 +106,43 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_env(
             host=args.host, port=args.port, data=args.data, redis_url=args.redis,
             redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web,
-            history=args.history)
+            history=args.history, media=args.media)
         return start(config, "hub")
     if args.command == "relay":
         return run_relay(args)
     if args.command == "report":
         return download_report(args)
+    if args.command == "media-config":
+        return media_config(args)
     return create_session(args)
+
+
+def media_config(args: argparse.Namespace) -> int:
+    """Write a shared Janus's configuration (the private one's, on fixed ports 8088, 7088
+    and 8188) and print the hub settings that reach it; the admin secret stays in the
+    folder's `admin-secret` (0600), never printed."""
+    from pathlib import Path
+
+    from .media.process import find_janus, janus_lib_dir, write_config
+
+    lib = Path(args.lib) if args.lib else None
+    if lib is None:
+        binary = find_janus()
+        lib = janus_lib_dir(binary) if binary else None
+    if lib is None:
+        print("hub media-config: no Janus found: apt-get install janus janus-tools, or give "
+              "--lib", file=sys.stderr)
+        return 1
+    os.umask(0o077)
+    made = write_config(Path(args.folder), lib, rtp_ports=args.rtp_ports,
+                        ice_enforce=args.ice_enforce, ports=(8088, 7088, 8188), ip=args.ip,
+                        admin_ip=args.admin_ip)
+    print(f"wrote {made.folder}; run: janus -F {made.folder} -C {made.folder}/janus.jcfg")
+    print("hub settings (hub.env):")
+    print(f"HUB_MEDIA_URL=http://{args.ip}:8088/janus")
+    print(f"HUB_MEDIA_ADMIN_URL=http://{args.admin_ip}:7088/admin")
+    print(f"HUB_MEDIA_ADMIN_SECRET=<the content of {made.folder}/admin-secret>")
+    return 0
 
 
 def start(config: Config, name: str, relay_of: Upstream | None = None) -> int:
@@ -152,7 +196,8 @@ def run_relay(args: argparse.Namespace) -> int:
         return 2
     config = Config.from_env(host=args.host, port=args.port, data=args.data,
                              public_url=args.public_url, web_dir=args.web)
-    config = dataclasses.replace(config, redis_url=None)  # a relay is one process, embedded
+    # A relay is one process, embedded; its pages reach the meeting's media server directly.
+    config = dataclasses.replace(config, redis_url=None, media="off")
     return start(config, "relay", upstream)
 
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from . import protocol
 from .connection import Connection, Entry
-from .domain import commands, sources, views
+from .domain import commands, sources, views, voice
 from .domain.commands import Actor
 from .domain.profiles import check_profile
 from .domain.roles import HUB, PARTICIPANT, PRIVILEGED, channels_for, check_allowed, wire_name
 from .domain.session import SessionState
 from .errors import FORBIDDEN, UNAUTHORIZED, UNAVAILABLE, HubError
 from .log import LogUnavailable
+from .media.manager import HOW_TO_TURN_ON, unavailable_reason
 from .metrics import Metrics
 from .ratelimit import RateLimits
 from .session import Session, now_ms
@@ -110,13 +111,24 @@ async def _join(
     _fresh(session, conn, keys, you, ref)
 
 
+def voice_status(session: Session) -> dict[str, Any]:
+    """Whether voice is on here (docs/protocol.md §19.1)."""
+    if session.media is None:
+        return {"voice": "off", "run": None, "reason": HOW_TO_TURN_ON}
+    return session.media.status()
+
+
+def _media_frame(session: Session) -> bytes:
+    return protocol.dump({"type": "media", **voice_status(session)})
+
+
 def _welcome(
     session: Session, you: dict[str, Any], channels: dict[str, Any], snapshot: dict[str, Any],
     ref: str | None,
 ) -> bytes:
     frame: dict[str, Any] = {
         "type": "welcome",
-        "session": views.session_data(session.state),
+        "session": {**views.session_data(session.state), "voice": voice_status(session)},
         "you": you,
         "channels": channels,
         "snapshot": snapshot,
@@ -142,6 +154,8 @@ def _fresh(
         for key, offset in positions.items()
     }
     conn.open(_welcome(session, you, channels, snapshot, ref), [])
+    if session.media is not None:
+        conn.push(_media_frame(session))
 
 
 async def _resume(
@@ -181,6 +195,8 @@ async def _resume(
     }
     snapshot = {"presence": session.presence()}
     conn.open(_welcome(session, you, channels, snapshot, ref), history)
+    if session.media is not None:
+        conn.push(_media_frame(session))
     return True
 
 
@@ -253,6 +269,15 @@ async def _dispatch(
         case protocol.Decline():
             return await session.execute(lambda st: commands.decline(
                 st, actor, cmd.item, cmd.text))
+        case protocol.Media():
+            if session.media is None:
+                raise unavailable_reason(None)
+            return await session.media.grant(session, actor, cmd.want, cmd.take_over)
+        case protocol.Voice():
+            if session.media is None:
+                return await session.execute(lambda st: voice.control(
+                    st, actor, cmd.action, now_ms()))
+            return await session.media.control(session, actor, cmd.action)
     raise HubError("bad_request", f"{frame.type!r} cannot be sent here")
 
 

@@ -85,12 +85,29 @@ class Config:
     # yearly meeting, short enough that people's data is not kept without an end.
     retention_days: float = 365.0
     retention_sweep: float = 3600.0  # seconds between sweeps (each at a random moment)
+    # The media plane (docs/protocol.md §19): "auto" (`hub serve`'s default) runs a private
+    # Janus when `janus` is on PATH; a Janus API URL uses that one; "off" runs without voice
+    # (the default of an app made in code, as tests make them).
+    media: str = "off"
+    media_admin_url: str | None = None  # with a Janus URL: its admin API
+    media_admin_secret: str | None = None
+    media_public_url: str | None = None  # the Janus API URL browsers are given
+    media_host: str = "127.0.0.1"  # where a private Janus's HTTP and WebSocket APIs listen
+    media_rtp_ports: str = "20000-20999"  # a private Janus's RTP port range
+    media_ice_enforce: str = ""  # a private Janus's ice_enforce_list (interfaces, addresses)
+    media_recordings: str | None = None  # a Janus URL's recording folder, when shared
+    ice_servers: tuple[str, ...] = ()  # stun:/turn:/turns: URLs given to browsers
+    turn_secret: str | None = None  # coturn's static-auth-secret
+    turn_ttl: int = 43_200  # seconds a TURN credential is valid
+    media_per_minute: int = 30  # `media` requests per identity
     extra: dict[str, str] = field(default_factory=dict)
 
     def weak_secrets(self) -> list[str]:
         """Why each secret set here is unfit (empty: all are fine, or generated)."""
         named = (("HUB_SECRET", self.secret), ("HUB_ADMIN_KEY", self.admin_key),
-                 ("HUB_METRICS_TOKEN", self.metrics_token))
+                 ("HUB_METRICS_TOKEN", self.metrics_token),
+                 ("HUB_MEDIA_ADMIN_SECRET", self.media_admin_secret),
+                 ("HUB_TURN_SECRET", self.turn_secret))
         return [problem for name, value in named
                 if value is not None and (problem := secret_problem(name, value)) is not None]
 
@@ -150,6 +167,24 @@ class Config:
             values["secret"] = env["HUB_SECRET"]
         if env.get("HUB_ADMIN_KEY"):
             values["admin_key"] = env["HUB_ADMIN_KEY"]
+        values["media"] = env.get("HUB_MEDIA_URL") or "auto"
+        for name, key in (("HUB_MEDIA_ADMIN_URL", "media_admin_url"),
+                          ("HUB_MEDIA_ADMIN_SECRET", "media_admin_secret"),
+                          ("HUB_MEDIA_PUBLIC_URL", "media_public_url"),
+                          ("HUB_MEDIA_HOST", "media_host"),
+                          ("HUB_MEDIA_RTP_PORTS", "media_rtp_ports"),
+                          ("HUB_MEDIA_ICE_ENFORCE", "media_ice_enforce"),
+                          ("HUB_MEDIA_RECORDINGS", "media_recordings"),
+                          ("HUB_TURN_SECRET", "turn_secret")):
+            if env.get(name):
+                values[key] = env[name]
+        if env.get("HUB_ICE_SERVERS"):
+            values["ice_servers"] = tuple(
+                u.strip() for u in env["HUB_ICE_SERVERS"].split(",") if u.strip())
+        if env.get("HUB_MEDIA_PER_MINUTE"):
+            values["media_per_minute"] = int(env["HUB_MEDIA_PER_MINUTE"])
+        if env.get("HUB_TURN_TTL"):
+            values["turn_ttl"] = int(env["HUB_TURN_TTL"])
         if env.get("HUB_PUBLIC_URL"):
             values["public_url"] = env["HUB_PUBLIC_URL"].rstrip("/")
         if env.get("HUB_ALLOWED_ORIGINS"):
@@ -174,6 +209,22 @@ class Config:
         if not 1 <= self.figures_every <= 3600:
             raise ValueError(
                 f"HUB_FIGURES_EVERY takes 1 to 3600 seconds, not {self.figures_every}")
+        if self.media not in ("off", "auto") and not self.media.startswith(
+                ("http://", "https://")):
+            raise ValueError("HUB_MEDIA_URL takes off, auto or the http(s):// URL of a Janus "
+                             f"HTTP API (http://host:8088/janus), not {self.media!r}")
+        if self.media.startswith("http") and not (self.media_admin_url
+                                                  and self.media_admin_secret):
+            raise ValueError("HUB_MEDIA_URL needs HUB_MEDIA_ADMIN_URL (the Janus admin API, "
+                             "http://host:7088/admin) and HUB_MEDIA_ADMIN_SECRET")
+        bad = [u for u in self.ice_servers if not u.startswith(("stun:", "turn:", "turns:"))]
+        if bad:
+            raise ValueError(f"HUB_ICE_SERVERS takes stun:, turn: and turns: URLs, not {bad[0]!r}")
+        if any(u.startswith("turn") for u in self.ice_servers) and not self.turn_secret:
+            raise ValueError("HUB_ICE_SERVERS has a TURN server: set HUB_TURN_SECRET (coturn's "
+                             "static-auth-secret) so the hub can give time-limited credentials")
+        if not 60 <= self.turn_ttl <= 7 * 86400:
+            raise ValueError("HUB_TURN_TTL takes 60 to 604800 seconds")
 
 def secret_problem(name: str, value: str) -> str | None:
     """Why `value` is unfit as the secret `name`, with how to make a good one; None if fit.

@@ -151,9 +151,20 @@ class Ping:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Media:
+    want: str
+    take_over: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    action: str
+
+
 Command = (
     Hello | Caption | Ask | Vote | Withdraw | Moderate | SessionState | Note | HubStatus | Flag
-    | Floor | Forward | Decline | Ban | Ping
+    | Floor | Forward | Decline | Ban | Ping | Media | Voice
 )
 
 
@@ -368,6 +379,14 @@ def _ping(frame: dict[str, Any]) -> Ping:
     return Ping()
 
 
+def _media(frame: dict[str, Any]) -> Media:
+    return Media(_text(frame, "want", limit=16), _bool(frame, "take_over", False))
+
+
+def _voice(frame: dict[str, Any]) -> Voice:
+    return Voice(_text(frame, "action", limit=16))
+
+
 _PARSERS: dict[str, Any] = {
     "hello": _hello,
     "caption": _caption,
@@ -384,6 +403,8 @@ _PARSERS: dict[str, Any] = {
     "decline": _decline,
     "ban": _ban,
     "ping": _ping,
+    "media": _media,
+    "voice": _voice,
 }
 CLIENT_TYPES = frozenset(_PARSERS)
 

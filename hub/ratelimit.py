@@ -18,7 +18,8 @@ AUTH_FAILURE = "auth_failure"
 SHARED_BUCKETS = {
     # `token`: minting a named token over HTTP (it stores a `token` fact); `ban` also
     # counts a revocation over HTTP (DELETE …/tokens/{identity}).
-    "staff": ("moderate", "session", "note", "flag", "floor", "ban", "token"),
+    "staff": ("moderate", "session", "note", "flag", "floor", "ban", "token",
+              "voice"),
     "hub_queue": ("forward", "decline"),
 }
 
@@ -40,6 +41,7 @@ class RateLimits:
             "hub_status": (config.hub_status_per_minute, 60.0),
             "hub_queue": (config.hub_queue_per_minute, 60.0),
             "staff": (config.staff_per_minute, 60.0),
+            "media": (config.media_per_minute, 60.0),
         }
         self._bucket = {c: b for b, commands in SHARED_BUCKETS.items() for c in commands}
         self.budgets = Budgets(

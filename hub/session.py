@@ -17,8 +17,8 @@ import hmac
 import logging
 import random
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from . import protocol
 from .connection import Connection, ConnState, Entry
@@ -32,6 +32,9 @@ from .log import Batch, ChannelEvent, EventLog, Head, LogConflict, LogUnavailabl
 from .log.embedded import new_epoch_id
 from .metrics import Metrics
 from .tokens import new_identity_id
+
+if TYPE_CHECKING:
+    from .media.manager import MediaPlane
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +128,7 @@ class Session:
         self.deleted = False
         # Called with each fact once applied (a hub's relay watches for work upstream).
         self.watchers: list[Callable[[dict[str, Any]], None]] = []
+        self.media: MediaPlane | None = None  # the media plane, when this hub runs one
 
     # -- loading and following the log -------------------------------------------------
 
@@ -514,6 +518,13 @@ class Session:
             "screens": roles.count("screen"),
         }
 
+    def push_all(self, frame: bytes) -> None:
+        """Send a frame that is not a channel event (`presence`, `media`) to every open
+        connection of this session here."""
+        for conn in self.connections:
+            if conn.state is ConnState.OPEN:
+                conn.push(frame)
+
     def _send_presence(self) -> None:
         counts = {**self.local_presence(), **(self._presence_total or {})}
         if counts == self._presence_sent:
@@ -534,7 +545,19 @@ class Sessions:
         self.position_key = position_key
         self._sessions: dict[str, Session] = {}
         self._loading: dict[str, asyncio.Lock] = {}
+        # Called with each session once loaded here (the media plane follows them).
+        self.on_load: list[Callable[[Session], None]] = []
+        # Called with a session's id once it is deleted (its media room and recordings go).
+        self.on_delete: list[Callable[[str], Awaitable[None]]] = []
         log.resync_hook = self.resync_all
+
+    def held(self) -> list[Session]:
+        """The sessions loaded in this process."""
+        return [s for s in self._sessions.values() if not s.deleted]
+
+    def held_one(self, session_id: str) -> Session | None:
+        """The session with this id if it is loaded here."""
+        return self._sessions.get(session_id)
 
     async def get(self, session_id: str) -> Session:
         """The session with this id; `not_found` when the log has none."""
@@ -559,6 +582,8 @@ class Sessions:
                         await session.close()
                         raise
                     self._sessions[session_id] = session
+                    for hook in self.on_load:
+                        hook(session)
         finally:
             # One lock per id being loaded, not one per id ever asked for (unknown ids too).
             if not lock.locked() and self._loading.get(session_id) is lock:
@@ -592,6 +617,8 @@ class Sessions:
         if session is not None:
             session._gone()
             await self.forget(session_id)
+        for hook in self.on_delete:
+            await hook(session_id)
         return deleted
 
     async def forget(self, session_id: str) -> None:

@@ -85,7 +85,8 @@ class HubProcess:
             args += ["--redis", self.redis_url]
         if self.redis_prefix:
             args += ["--redis-prefix", self.redis_prefix]
-        env = {**os.environ, "HUB_ADMIN_KEY": ADMIN_KEY, **self.env}
+        # Voice off unless a test asks for it: a private Janus per hub process is not free.
+        env = {**os.environ, "HUB_ADMIN_KEY": ADMIN_KEY, "HUB_MEDIA_URL": "off", **self.env}
         self.log_path = self.data.parent / f"hub-{self.port}.log"
         self.data.mkdir(parents=True, exist_ok=True)
         seen = self.log_path.stat().st_size if self.log_path.exists() else 0

@@ -1058,7 +1058,8 @@ def test_fuzz_http_create_session(world: World, data: st.DataObject) -> None:
     status, raw = call(world, "POST", path, headers, body, f"POST {path} {body[:200]!r}")
     if status == 201:
         created = json.loads(raw)
-        assert set(created["tokens"]) == {"moderator", "captioner", "participant", "hub", "screen"}
+        assert set(created["tokens"]) == {"moderator", "captioner", "participant", "hub", "screen",
+                                             "desk"}
         world.throwaway.append(created["id"])
 
 

@@ -24,7 +24,7 @@ async def test_create_session_returns_links_and_tokens(hub: RunningHub) -> None:
     assert status == 201, body
     assert body["id"] == "ws-42" and body["session"]["state"] == "scheduled"
     assert set(body["links"]) == set(body["tokens"]) == {
-        "moderator", "captioner", "participant", "hub", "screen"}
+        "moderator", "captioner", "participant", "hub", "screen", "desk"}
     assert body["links"]["participant"].startswith(f"{hub.base}/s/ws-42/participant#token=")
     assert body["session"]["settings"]["premoderation"] is False
     assert "default-src 'self'" in headers["Content-Security-Policy"]

@@ -139,8 +139,42 @@ def participation(state: SessionState, cutoff_ms: int) -> stats.ParticipationSta
     return stats.participation(people, turns, hubs, room, cutoff_ms)
 
 
+def remote_interventions(
+    state: SessionState, now_ms: int, audio: dict[int, str] | None = None
+) -> tuple[list[report.RemoteIntervention], list[report.RemoteTime]]:
+    """The remote interventions as the report lists them, and their speaking time by
+    origin and by stakeholder group (suppressed like every figure: `stats.count_table`)."""
+    listed = []
+    people: dict[str, dict[str, set[str]]] = {"origin": {}, "stakeholder": {}}
+    seconds: dict[str, dict[str, int]] = {"origin": {}, "stakeholder": {}}
+    for record in state.voice.interventions:
+        item = state.items.get(record.item)
+        who = state.identities.get(record.speaker)
+        end = record.ended(now_ms)
+        length = max(0, ((end if end is not None else now_ms) - record.start) // 1000)
+        speaker = None if item is None or item.anonymous or who is None else who.name
+        listed.append(report.RemoteIntervention(record.n, record.item, speaker, record.origin,
+                                                record.start, length,
+                                                (audio or {}).get(record.n)))
+        profile = dict(who.profile) if who is not None else {}
+        for dimension in people:
+            group = ordering.group_of(dimension, record.origin, profile)
+            people[dimension].setdefault(group, set()).add(record.speaker)
+            seconds[dimension][group] = seconds[dimension].get(group, 0) + length
+    cuts = []
+    if listed:
+        for dimension in people:
+            speakers = stats.count_table(
+                dimension, {g: len(who) for g, who in people[dimension].items()})
+            cuts.append(report.RemoteTime(speakers, stats.time_table(dimension,
+                                                                     seconds[dimension],
+                                                                     speakers)))
+    return listed, cuts
+
+
 def build_report(
-    state: SessionState, now_ms: int, every_ms: int = stats.EVERY_MS
+    state: SessionState, now_ms: int, every_ms: int = stats.EVERY_MS,
+    audio: dict[int, str] | None = None,
 ) -> report.Report:
     """The session report: info, takeaways, calls to action, figures, questions, transcript.
 
@@ -171,8 +205,10 @@ def build_report(
         items.append(report.raised_from_item(item))
     cues = build_cues(state.captions, state.floor_language)
     cutoff = figures_cutoff(state, now_ms, every_ms)
+    listed, cuts = remote_interventions(state, now_ms, audio)
     return report.build_report(info, participation(state, cutoff), flags=flags, items=items,
-                               cues=cues, as_of_ms=cutoff)
+                               cues=cues, as_of_ms=cutoff, interventions=listed,
+                               remote_time=cuts)
 
 
 def stats_json(figures: stats.ParticipationStats, as_of: int) -> dict[str, Any]:

@@ -65,6 +65,7 @@ SECTIONS: Final = (
     ("participation", "Participation"),
     ("questions", "Questions raised"),
     ("speaking-time", "Speaking time"),
+    ("remote-interventions", "Remote interventions"),
     ("transcript", "Transcript appendix"),
 )
 """Section anchors and headings, in IGF workshop report order."""
@@ -136,6 +137,27 @@ class Question:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteIntervention:
+    """A remote speaker's turn on audio; `speaker` only when not asked anonymously."""
+
+    number: int
+    item_id: str
+    speaker: str | None
+    origin: str
+    start_ms: int
+    seconds: int
+    audio: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTime:
+    """Remote interventions' speaking time by one cut (suppressed like the figures)."""
+
+    speakers: Table
+    seconds: Table
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything a session report shows, ready to render."""
 
@@ -146,6 +168,8 @@ class Report:
     questions: tuple[Question, ...]
     transcript: tuple[Cue, ...]
     as_of_ms: int | None = None  # the cut-off the figures stand at (`stats.cutoff`)
+    interventions: tuple[RemoteIntervention, ...] = ()
+    remote_time: tuple[RemoteTime, ...] = ()  # by origin, then by stakeholder group
 
 
 def raised_from_item(item: Item, stakeholder: str | None = None) -> RaisedItem:
@@ -179,6 +203,8 @@ def build_report(
     items: Sequence[RaisedItem] = (),
     cues: Sequence[Cue] = (),
     as_of_ms: int | None = None,
+    interventions: Sequence[RemoteIntervention] = (),
+    remote_time: Sequence[RemoteTime] = (),
 ) -> Report:
     """The report: questions are the public questions and comments, oldest first; the
     figures stand as of `as_of_ms` (ms since the epoch), when given."""
@@ -199,6 +225,8 @@ def build_report(
         questions=questions,
         transcript=tuple(cues),
         as_of_ms=as_of_ms,
+        interventions=tuple(interventions),
+        remote_time=tuple(remote_time),
     )
 
 
@@ -447,11 +475,55 @@ def to_markdown(report: Report) -> str:
     for dimension in DIMENSIONS:
         lines += [f"### By {_md(_DIMENSION_LABELS[dimension])}", ""]
         lines += _md_table(["Group", "Speakers", "Speaking time"], _floor_rows(report, dimension))
+    lines += [f"## {titles['remote-interventions']}", "", *_md_remote(report)]
     lines += [f"## {titles['transcript']}", ""]
     lines += [
         f"- \\[{_clock(c.start_ms)}\\] {_md_speaker(c)}{_md(c.text)}" for c in report.transcript
     ] or ["No transcript."]
     return "\n".join(lines).rstrip() + "\n"
+
+
+_REMOTE_HEAD: Final = ("#", "Item", "Speaker", "Origin", "Start", "Length", "Audio")
+
+
+def _remote_cells(r: RemoteIntervention) -> list[str]:
+    return [str(r.number), r.item_id, r.speaker or "(anonymous)", origin_label(r.origin),
+            _clock_utc(r.start_ms), _duration(r.seconds), r.audio or "none"]
+
+
+def _clock_utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S UTC")
+
+
+def _remote_rows(cut: RemoteTime) -> list[tuple[str, str, str]]:
+    rows = [(group_label(cut.speakers.dimension, s.group), _figure(s.value, "people"),
+             _figure(t.value, "seconds"))
+            for s, t in zip(cut.speakers.cells, cut.seconds.cells, strict=True)]
+    rows.append(("Total", _figure(cut.speakers.total, "people"),
+                 _figure(cut.seconds.total, "seconds")))
+    return rows
+
+
+def _md_remote(report: Report) -> list[str]:
+    if not report.interventions:
+        return ["No remote interventions.", ""]
+    lines = _md_table(_REMOTE_HEAD, (_remote_cells(r) for r in report.interventions))
+    for cut in report.remote_time:
+        lines += [f"### By {_md(_DIMENSION_LABELS[cut.speakers.dimension])}", ""]
+        lines += _md_table(["Group", "Speakers", "Speaking time"], _remote_rows(cut))
+    return lines
+
+
+def _html_remote(report: Report) -> str:
+    if not report.interventions:
+        return "<p>No remote interventions.</p>"
+    out = _html_table("Remote interventions", _REMOTE_HEAD,
+                      (_remote_cells(r) for r in report.interventions))
+    for cut in report.remote_time:
+        out += _html_table(
+            f"Remote speaking time, by {_DIMENSION_LABELS[cut.speakers.dimension]}",
+            ["Group", "Speakers", "Speaking time"], _remote_rows(cut))
+    return out
 
 
 def _md_speaker(cue: Cue) -> str:
@@ -625,6 +697,7 @@ def to_html(report: Report) -> str:
             _section("participation", _html_participation(report)),
             _section("questions", _html_questions(report)),
             _section("speaking-time", f"<p>{_h(_figures_note(report))}</p>{floor}"),
+            _section("remote-interventions", _html_remote(report)),
             _section("transcript", _html_transcript(report)),
         ]
     )
@@ -697,6 +770,13 @@ def to_json(report: Report) -> dict[str, Any]:
             "speakers": [table_json(t) for t in stats.speakers],
             "speaking_time": [table_json(t) for t in stats.speaking_time],
         },
+        "remote_interventions": {
+            "list": [{"number": r.number, "item": r.item_id, "speaker": r.speaker,
+                      "origin": r.origin, "start": r.start_ms, "seconds": r.seconds,
+                      "audio": r.audio} for r in report.interventions],
+            "speakers": [table_json(c.speakers) for c in report.remote_time],
+            "speaking_time": [table_json(c.seconds) for c in report.remote_time],
+        },
         "transcript": tr.to_json(report.transcript),
     }
 
@@ -731,6 +811,8 @@ def to_csv(report: Report) -> str:
     sections += [("participants", t) for t in stats.participants]
     sections += [("speakers", t) for t in stats.speakers]
     sections += [("speaking_time", t) for t in stats.speaking_time]
+    sections += [("remote_speakers", c.speakers) for c in report.remote_time]
+    sections += [("remote_speaking_time", c.seconds) for c in report.remote_time]
     for section, table in sections:
         writer.writerows(_csv_rows(section, table))
     return out.getvalue()

@@ -10,14 +10,17 @@ CAPTIONER = "captioner"
 PARTICIPANT = "participant"
 HUB = "hub"
 SCREEN = "screen"
+DESK = "desk"  # the venue's audio desk: the room's sound to remote people, and back
 
-ROLES = (ORGANIZER, MODERATOR, CAPTIONER, PARTICIPANT, HUB, SCREEN)
+ROLES = (ORGANIZER, MODERATOR, CAPTIONER, PARTICIPANT, HUB, SCREEN, DESK)
 # Roles that join links are minted for (the organizer holds the admin key instead).
-LINK_ROLES = (MODERATOR, CAPTIONER, PARTICIPANT, HUB, SCREEN)
+LINK_ROLES = (MODERATOR, CAPTIONER, PARTICIPANT, HUB, SCREEN, DESK)
 STAFF = frozenset({ORGANIZER, MODERATOR})
-# Roles whose tokens only the organizer mints and revokes: staff powers (moderation) or
-# words put in everyone's captions. Moderators mint and revoke the other link roles.
-PRIVILEGED = frozenset({MODERATOR, CAPTIONER})
+# Roles whose tokens only the organizer mints and revokes: staff powers (moderation),
+# words put in everyone's captions, or the room's sound (the desk publishes into the
+# room's loudspeakers and to every remote listener). Moderators mint and revoke the other
+# link roles.
+PRIVILEGED = frozenset({MODERATOR, CAPTIONER, DESK})
 
 PUBLIC = "public"
 MODERATION = "moderation"
@@ -38,6 +41,8 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "forward": frozenset({HUB}),
     "decline": frozenset({HUB}),
     "ban": STAFF,
+    "media": frozenset(ROLES),
+    "voice": STAFF,
     "ping": frozenset(ROLES),
 }
 

@@ -15,6 +15,7 @@ from ..errors import bad_request
 from .captions import CaptionLine
 from .items import Item
 from .sources import bannable, recent
+from .voice import VoiceState
 
 # What a session id is, everywhere one comes from outside (routes, `POST /api/sessions`)
 # and where one names a file (the archive): 3 to 64 letters, digits, '-' or '_'.
@@ -218,6 +219,7 @@ class SessionState:
     erased: set[str] = field(default_factory=set)  # identities erased: their tokens are refused
     # Source -> when its identities joined (ms), the last 10 minutes: budgets per source.
     arrivals: dict[str, list[int]] = field(default_factory=dict)
+    voice: VoiceState = field(default_factory=VoiceState)  # the desk, the speaker's audio
 
     @property
     def floor_language(self) -> str:
@@ -265,6 +267,10 @@ def apply(state: SessionState, fact: dict[str, Any]) -> None:
         apply_relay(state, fact)
         return
     handler(state, fact)
+    if state.voice.interventions and fact["kind"] != "voice":
+        from .voice import after
+
+        after(state, fact)
     if state.relay is not None and fact["kind"] == "items":
         from .relay import owe_upstream
 
@@ -412,6 +418,12 @@ def _erased(state: SessionState, fact: dict[str, Any]) -> None:
         state.items[data["id"]] = Item.from_dict(data)
     if "order" in fact:
         state.order = list(fact["order"])
+def _voice(state: SessionState, fact: dict[str, Any]) -> None:
+    from .voice import apply as apply_voice
+
+    apply_voice(state, fact)
+
+
 def _token(state: SessionState, fact: dict[str, Any]) -> None:
     state.tokens[fact["identity"]] = NamedToken(
         fact["identity"], fact["role"], fact["name"], fact["expires"], fact["by"], fact["ts"])
@@ -455,4 +467,5 @@ _APPLY = {
     "rotate": _rotate,
     "erased": _erased,
     "token": _token,
+    "voice": _voice,
 }

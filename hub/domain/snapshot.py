@@ -24,6 +24,7 @@ from .session import (
     Turn,
     note_arrival,
 )
+from .voice import Intervention, VoiceState
 
 
 def dump_state(state: SessionState) -> dict[str, Any]:
@@ -55,6 +56,8 @@ def dump_state(state: SessionState) -> dict[str, Any]:
         "floor": dict(state.floor),
         "relay": asdict(state.relay) if state.relay is not None else None,
         "erased": sorted(state.erased),
+        "voice": {**{k: v for k, v in asdict(state.voice).items() if k != "interventions"},
+                  "interventions": [i.to_dict() for i in state.voice.interventions]},
     }
 
 
@@ -92,6 +95,9 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     relay = data.get("relay")
     state.relay = RelayState(**relay) if relay is not None else None
     state.erased = set(data.get("erased", ()))
+    voice = dict(data.get("voice") or {})
+    records = [Intervention(**i) for i in voice.pop("interventions", ())]
+    state.voice = VoiceState(**voice, interventions=records)
     state.tops = {}  # a fresh epoch: every channel starts again
 
 

@@ -12,6 +12,7 @@ from .captions import CaptionLine
 from .items import APPROVED, LOCAL, PENDING, Item, hub_declared
 from .roles import HUB, MODERATION, PUBLIC, STAFF, has_private, private_channel
 from .session import SNAPSHOT_CAPTIONS, HubState, SessionState
+from .voice import voice_data
 
 # (channel key, event kind, data)
 Projection = tuple[str, str, dict[str, Any]]
@@ -111,7 +112,16 @@ def _session(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     for key in ("title", "state", "languages", "settings"):
         if key in fact:
             data[key] = fact[key]
-    return [(PUBLIC, "session", data)]
+    return [(PUBLIC, "session", data), *_voice_if_changed(state, fact)]
+
+
+def _voice_if_changed(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    """The `voice` events, when `fact` (a ban, an erasure, the session closed) changes
+    who may publish."""
+    if state.live is None and state.voice.desk is None:
+        return []
+    after = _voice_after(state, fact)
+    return after if after[1][2] != voice_data(state, staff=True) else []
 
 
 def _items(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
@@ -132,7 +142,16 @@ def _items(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
         floor = {"item": live, "speaker": speaker, "since": fact.get("since"),
                  "limit": fact.get("limit")}
         out.append((PUBLIC, "floor", floor))
+        if voice_data(state)["item"] is not None or _remote(fact):
+            out += _voice_after(state, fact)
     return out
+
+
+def _remote(fact: dict[str, Any]) -> bool:
+    """Whether a floor change gives the floor to a remote item (its voice event follows)."""
+    live = fact.get("live")
+    raw = next((i for i in fact["items"] if i["id"] == live), None) if live else None
+    return raw is not None and raw.get("origin") != "room" and not raw.get("on_behalf")
 
 
 def _item_events(state: SessionState, item: Item, fact: dict[str, Any]) -> list[Projection]:
@@ -191,7 +210,7 @@ def _ban(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     name = _holder_name(state, fact["identity"])
     out.append((MODERATION, "ban", {"identity": fact["identity"], "name": name,
                                     "banned": not fact["undo"], "reason": fact.get("reason")}))
-    return out
+    return [*out, *_voice_if_changed(state, fact)]
 
 
 def _holder_name(state: SessionState, identity_id: str) -> str:
@@ -238,6 +257,33 @@ def _hub_status(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return [(MODERATION, "hub_status", roll_call_entry(state, fact["by"], after))]
 
 
+def _voice_after(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    """The `voice` event as it stands after `fact` (projections see the state before it)."""
+    from copy import copy
+    from dataclasses import replace
+
+    from .session import apply
+
+    # Only the containers the fold of an items, ban, erased or voice fact changes are
+    # copied (a whole deep copy would cost a long session's captions each time).
+    after = replace(state, items=dict(state.items), order=list(state.order),
+                    turns=list(state.turns), identities=dict(state.identities),
+                    keys=dict(state.keys), voters={k: set(v) for k, v in state.voters.items()},
+                    banned=dict(state.banned), erased=set(state.erased), relay=None,
+                    voice=replace(copy(state.voice),
+                                  interventions=list(state.voice.interventions)))
+    apply(after, fact)
+    return [(PUBLIC, "voice", voice_data(after)),
+            (MODERATION, "voice", voice_data(after, staff=True))]
+
+
+def _erased(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    return [*_items(state, fact), *_voice_if_changed(state, fact)]
+
+
+def _voice(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+    return _voice_after(state, fact)
+
 _PROJECT = {
     "created": _none,
     "session": _session,
@@ -253,8 +299,10 @@ _PROJECT = {
     "rotate": _none,
     "token": _none,
     "restored": _none,
-    "erased": _items,  # the erased person's open items, withdrawn
+    "erased": _erased,  # the erased person's open items, withdrawn
+    "voice": _voice,
 }
+
 
 
 def _own_ids(state: SessionState, identity_id: str) -> set[str]:
@@ -300,6 +348,7 @@ def snapshot(
         "items": items,
         "order": [] if lite else list(state.order),
         "floor": floor_data(state),
+        "voice": voice_data(state, staff=role in STAFF),
         "captions": captions,
         "partial": {lang: caption_data(line) for lang, line in state.partial.items()},
     }

@@ -1,0 +1,60 @@
+"""`/janus`: the media server's HTTP API under the hub's own origin.
+
+Pages reach Janus through the hub (the pages' Content-Security-Policy allows only the
+hub's origin, and a private Janus listens on loopback): every instance forwards
+`/janus/...` to the Janus it uses, private or shared. Janus sessions live in Janus, so any
+instance can forward any page's requests (a long poll after a reconnect through nginx
+included). Janus's own token check applies to everything forwarded: this opens nothing
+that a grant does not. The admin API is never forwarded.
+"""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+from aiohttp import web
+
+from .. import keys
+from ..errors import HubError
+
+MAX_BODY = 64 * 1024  # a Janus message with an SDP is a few kilobytes
+LONG_POLL = aiohttp.ClientTimeout(total=70)  # Janus answers a long poll within 30 s
+# Janus's paths: /janus, /janus/<session>, /janus/<session>/<handle>, /janus/info.
+TAIL = re.compile(r"(/info|/[0-9]{1,20}(/[0-9]{1,20})?)?")
+
+
+class JanusProxy:
+    """Forwards page requests to the Janus API; one HTTP client per app."""
+
+    def __init__(self) -> None:
+        self._http: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        media = request.app[keys.MEDIA]
+        if media.janus is None:
+            raise HubError("not_found", "voice is off on this hub: there is no media server")
+        tail = request.match_info.get("tail", "")
+        if not TAIL.fullmatch(tail):
+            raise HubError("not_found", "not a Janus API path")
+        body = await request.read() if request.method == "POST" else None
+        if body is not None and len(body) > MAX_BODY:
+            raise HubError("too_large", f"a Janus request is at most {MAX_BODY} bytes")
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=LONG_POLL)
+        url = media.janus.api_url + tail
+        try:
+            async with self._http.request(
+                    request.method, url, params=request.query, data=body,
+                    headers={"Content-Type": "application/json"}) as answer:
+                data = await answer.read()
+                status = answer.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise HubError("unavailable", f"the media server does not answer ({exc})",
+                           reason="voice_down") from None
+        return web.Response(body=data, status=status, content_type="application/json",
+                            headers={"Cache-Control": "no-store"})

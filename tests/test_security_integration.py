@@ -27,6 +27,7 @@ from hub.domain.session import (
     note_arrival,
 )
 from hub.domain.snapshot import dump_state
+from hub.domain.voice import Intervention, VoiceState
 from tests.conftest import HubFactory, RunningHub
 from tests.harness import ADMIN_KEY, Client, ahttp
 
@@ -72,6 +73,10 @@ def _full_state() -> SessionState:
                              positions={"public": ["e", 3]}, linked=True, since=10,
                              sent={"i1": "u1"}, caption_ts={"en": 5000}, refused="x")
     state.erased = {"gone1", "gone2"}
+    state.voice = VoiceState(desk="d1", desk_gen=2, desk_since=3900, turn=1, since=4010,
+                             muted=True, cut=False,
+                             interventions=[Intervention(1, "i1", "p1", "remote", None, 4010,
+                                                         4400, end=4300, turn=1)])
     return state
 
 

@@ -369,3 +369,79 @@ async def test_voice_panels_are_accessible(lang: str, hub_server: HubProcess,
         await client.close()
     serious = {name: v for name, v in found.items() if v}
     assert not serious, json.dumps(serious, indent=1)
+
+
+# ---------------------------------------------------------------- a hub, a relay, a reset
+
+
+async def test_a_hubs_page_speaks_for_its_room(hub_server: HubProcess,
+                                               open_page: OpenPages) -> None:
+    created, chair, amina = await voice_session(hub_server)
+    status, minted, _ = await ahttp("POST", f"{hub_server.url}/api/sessions/{created['id']}/tokens",
+                                    {"role": "hub", "name": "Nairobi hub"}, token=ADMIN_KEY)
+    assert status == 201, minted
+    nairobi = Client(hub_server.ws_url, created["id"], minted["token"])
+    await nairobi.connect()
+    page = await open_page(minted["link"], name="hub")
+    await expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#listen")).to_be_visible()
+    await expect(page.locator("#speak")).to_be_hidden()
+    await give_floor(chair, nairobi)
+    await expect(page.locator("#speak")).to_be_visible()
+    await expect(page.locator("#speak-consent")).to_contain_text("is recorded")
+    for client in (chair, amina, nairobi):
+        await client.close()
+
+
+async def test_on_a_relay_the_pages_say_voice_is_not_available(
+        tmp_path: Path, open_page: OpenPages) -> None:
+    from tests.test_relay import open_room
+
+    async with open_room(tmp_path) as room:
+        page = await open_page(room.links["attendee"], name="relay-participant")
+        await page.locator("#join-name").fill("Wanjiru")
+        await page.locator("#join-name").press("Enter")
+        await expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+        await expect(page.locator("#listen-note")).to_have_text(
+            "Voice is not available through this relay: follow the text here, or listen with "
+            "the meeting\u2019s own link.")
+        await expect(page.locator("#listen-toggle")).to_be_hidden()
+        await open_page.close()  # before the relay goes
+
+
+def janus_of(hub: HubProcess) -> int:
+    """The pid of the private Janus that `hub` started (its child process)."""
+    assert hub.proc is not None
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            name = stat.read_text().split("(", 1)[1].split(")", 1)[0]
+        except OSError:
+            continue
+        if int(fields[1]) == hub.proc.pid and name == "janus":
+            return int(stat.parent.name)
+    raise AssertionError("the hub runs no Janus")
+
+
+async def test_a_media_reset_makes_the_listen_page_join_again(
+        hub_server: HubProcess, open_page: OpenPages) -> None:
+    import os
+    import signal
+
+    created, chair, amina = await voice_session(hub_server)
+    page = await participant_as(open_page, hub_server, created, amina, "Amina")
+    # While Janus is down the hub's /janus answers 503; after it, the old session is gone.
+    open_page.allow("status of (40[34]|503)")
+    button = page.locator("#listen-toggle")
+    async with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/janus")):
+        await button.click()
+    # Janus killed: the hub starts it again (a new `run`); the page asks for a new grant and
+    # opens a new Janus session, without a click.
+    async with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/janus"),
+                                   timeout=30000):
+        os.kill(janus_of(hub_server), signal.SIGKILL)
+    await expect(button).to_have_attribute("aria-pressed", "true")
+    await expect(page.locator("#listen")).to_have_attribute(
+        "data-state", _re("connecting|reconnecting|listening"))
+    for client in (chair, amina):
+        await client.close()

@@ -181,6 +181,30 @@ async def test_listen_button_states_and_stop(hub_server: HubProcess, open_page: 
         await client.close()
 
 
+async def test_listening_in_low_bandwidth_mode(hub_server: HubProcess,
+                                               open_page: OpenPages) -> None:
+    created, chair, amina = await voice_session(hub_server)
+    sid, token = created["id"], amina.welcome["you"]["token"]
+    page = await open_with_storage(
+        open_page, f"{hub_server.url}/s/{sid}/participant#token={token}",
+        {"igf.prefs": {"lite": True},
+         f"igf:{sid}:participant:hello": {"name": "Amina"},
+         f"igf:{sid}:participant:id": {"join": token, "token": token}}, viewport=PHONE)
+    await expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#queue")).to_be_hidden()  # lite: others' items are not sent
+    await expect(page.locator("#listen")).to_be_visible()
+    open_page.allow("status of 40[34]")
+    async with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/janus")):
+        await page.locator("#listen-toggle").click()
+    await expect(page.locator("#listen")).to_have_attribute(
+        "data-state", _re("connecting|reconnecting|listening"))
+    # The voice facts reach a low-bandwidth page too: its own item live shows the prompt.
+    await give_floor(chair, amina)
+    await expect(page.locator("#speak")).to_be_visible()
+    for client in (chair, amina):
+        await client.close()
+
+
 def _re(pattern: str) -> Any:
     import re
 

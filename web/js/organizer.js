@@ -197,12 +197,18 @@ async function showVoice() {
   let line = '';
   try {
     const response = await fetch('/readyz', { cache: 'no-store' });
-    line = (await response.text()).split('\n')[1] || '';
+    line = response.ok ? (await response.text()).split('\n')[1] || '' : '';
   } catch {
     line = '';
   }
-  const state = line.startsWith('voice on') ? 'on' : line.startsWith('voice down') ? 'down' : 'off';
   const node = $('#voice-state');
+  if (!line.startsWith('voice')) {
+    // Not ready (its backend away), or no answer: nothing known about voice right now.
+    node.textContent = '';
+    $('#voice-how').hidden = true;
+    return;
+  }
+  const state = line.startsWith('voice on') ? 'on' : line.startsWith('voice down') ? 'down' : 'off';
   node.dataset.state = state;
   node.textContent = t(`voice.status_${state}`);
   $('#voice-how').hidden = state !== 'off';

@@ -141,7 +141,8 @@ export function speakPanel(client, { say, id = 'speak' } = {}) {
   };
 
   const render = () => {
-    const on = voiceStatus(client).voice === 'on' && !onRelay(client);
+    const voice = voiceStatus(client).voice;
+    const usable = voice !== 'off' && !onRelay(client);
     const own = ownLiveItem(client);
     if (item && own !== item) {
       // The turn ended (done, another speaker, cut, time over): the microphone goes off
@@ -156,14 +157,15 @@ export function speakPanel(client, { say, id = 'speak' } = {}) {
       link.stop();
       if (say) say(t('voice.why_cut'));
     }
-    root.hidden = !(item && (on || link.running));
+    root.hidden = !(item && (usable || link.running));
+    start.disabled = voice !== 'on';
     const live = link.state === VoiceState.LIVE;
     start.hidden = link.running || cut;
     stop.hidden = !link.running;
     level.root.hidden = !link.running;
     const muted = Boolean(client.model.voice && client.model.voice.muted);
     if (cut) status.textContent = t('voice.why_cut');
-    else if (link.state === VoiceState.OFF) status.textContent = '';
+    else if (link.state === VoiceState.OFF) status.textContent = voice === 'down' ? t('voice.down') : '';
     else if (live && muted) status.textContent = t('voice.muted_by_moderator');
     else status.textContent = voiceStateText(link);
     root.dataset.state = link.state;

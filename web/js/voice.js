@@ -270,6 +270,13 @@ export class VoiceLink extends EventTarget {
   }
 
   refused(error) {
+    if (this.client.stopped) {
+      // The page's connection ended for good (removed, link retired): nothing to ask.
+      this.active = false;
+      this.teardown();
+      this.setState(VoiceState.FAILED, 'offline');
+      return;
+    }
     const code = error && error.code;
     const reason = (error && error.reason) || code || 'error';
     if (code === 'unavailable' && reason === 'voice_down') {

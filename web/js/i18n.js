@@ -765,6 +765,7 @@ const STRINGS = {
     'desk.silence_help': 'Silences the remote speaker in the room only, at once. Only a moderator can cut them for everyone.',
     'desk.silenced': 'The loudspeakers are silent.',
     'desk.unsilenced': 'The loudspeakers play the remote speaker again.',
+    'voice.listen_level': 'Sound arriving',
   },
   fr: {
     'app.name': 'Espace de participation',
@@ -1421,6 +1422,7 @@ const STRINGS = {
     'desk.silence_help': 'Coupe l’intervenant à distance dans la salle seulement, immédiatement. Seul un modérateur peut le couper pour tous.',
     'desk.silenced': 'Les haut-parleurs sont coupés.',
     'desk.unsilenced': 'Les haut-parleurs diffusent de nouveau l’intervenant à distance.',
+    'voice.listen_level': 'Son reçu',
   },
   es: {
     'app.name': 'Centro de participación',
@@ -2077,6 +2079,7 @@ const STRINGS = {
     'desk.silence_help': 'Silencia a quien habla a distancia solo en la sala, de inmediato. Solo un moderador puede cortarle para todos.',
     'desk.silenced': 'Los altavoces están en silencio.',
     'desk.unsilenced': 'Los altavoces vuelven a reproducir a quien habla a distancia.',
+    'voice.listen_level': 'Sonido recibido',
   },
   ar: {
     'app.name': 'منصة المشاركة',
@@ -2733,6 +2736,7 @@ const STRINGS = {
     'desk.silence_help': 'يُسكت المتحدث عن بُعد في القاعة فقط، فورًا. وحده المشرف يستطيع قطع صوته عن الجميع.',
     'desk.silenced': 'مكبرات الصوت صامتة.',
     'desk.unsilenced': 'تُشغّل مكبرات الصوت المتحدث عن بُعد من جديد.',
+    'voice.listen_level': 'الصوت الوارد',
   },
   zh: {
     'app.name': '参会平台',
@@ -3389,6 +3393,7 @@ const STRINGS = {
     'desk.silence_help': '立即仅在会场内静音远程发言人。只有主持人能为所有人切断其声音。',
     'desk.silenced': '扬声器已静音。',
     'desk.unsilenced': '扬声器重新播放远程发言人的声音。',
+    'voice.listen_level': '接收到的声音',
   },
   ru: {
     'app.name': 'Платформа участия',
@@ -4045,5 +4050,6 @@ const STRINGS = {
     'desk.silence_help': 'Сразу заглушает удалённого выступающего только в зале. Отключить его для всех может только модератор.',
     'desk.silenced': 'Громкоговорители заглушены.',
     'desk.unsilenced': 'Громкоговорители снова воспроизводят удалённого выступающего.',
+    'voice.listen_level': 'Входящий звук',
   },
 };

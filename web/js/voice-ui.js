@@ -52,11 +52,15 @@ export function listenPanel(client, { say, id = 'listen' } = {}) {
     value: String(typeof stored === 'number' ? stored : 80) });
   const status = h('p', { class: 'voice-status', id: `${id}-status`, role: 'status' });
   const note = h('p', { class: 'hint', id: `${id}-note` });
+  const level = levelMeter(`${id}-level`, 'voice.listen_level');
+  level.root.hidden = true;
   const controls = h('div', { class: 'voice-controls' }, button,
     h('div', { class: 'field voice-volume' },
       h('label', { for: `${id}-volume`, dataset: { i18n: 'voice.volume' } }), volume));
   const root = h('section', { class: 'card voice', id, 'aria-labelledby': `${id}-title`, hidden: true },
-    h('h2', { id: `${id}-title`, dataset: { i18n: 'voice.listen_title' } }), controls, status, note, audio);
+    h('h2', { id: `${id}-title`, dataset: { i18n: 'voice.listen_title' } }), controls, level.root,
+    status, note, audio);
+  let stopLevel = null;
 
   const render = () => {
     const status_ = voiceStatus(client);
@@ -71,6 +75,13 @@ export function listenPanel(client, { say, id = 'listen' } = {}) {
     button.setAttribute('aria-pressed', String(on));
     status.textContent = usable || link.state !== VoiceState.OFF ? voiceStateText(link) : '';
     root.dataset.state = link.state;
+    // What arrives, so a listener can tell silence in the room from a broken link.
+    level.root.hidden = !on;
+    if (on && !stopLevel) stopLevel = followLevel(level.meter, link, 'remote');
+    if (!on && stopLevel) {
+      stopLevel();
+      stopLevel = null;
+    }
   };
 
   button.addEventListener('click', () => {

@@ -155,6 +155,7 @@ export function speakPanel(client, { say, id = 'speak' } = {}) {
     const voice = voiceStatus(client).voice;
     const usable = voice !== 'off' && !onRelay(client);
     const own = ownLiveItem(client);
+    if (own && own !== item && say && voice === 'on') say(t('voice.speak_prompt'));
     if (item && own !== item) {
       // The turn ended (done, another speaker, cut, time over): the microphone goes off
       // here too (the hub has already closed it on the media server).

@@ -153,6 +153,38 @@ async def test_voice_off_hides_the_controls_and_explains_on_the_desk(
         quiet.terminate()
 
 
+async def test_without_the_library_the_voice_controls_are_hidden(
+        hub_server: HubProcess, open_page: OpenPages) -> None:
+    """A hub whose machine lacks libjs-janus-gateway answers 404 for /media-lib/janus.js
+    (test_the_hub_serves_debians_janus_library checks the route); the pages then hide voice
+    as when it is off, and the desk says why. The 404 is made here by the browser's router,
+    since this machine has the package."""
+    created, chair, amina = await voice_session(hub_server)
+    open_page.allow("status of 404")
+    desk = await open_page(name="desk-nolib")
+    await desk.route("**/media-lib/janus.js", lambda route: route.fulfill(status=404))
+    await desk.goto(created["links"]["desk"])
+    await expect(desk.locator("#desk-voice")).to_have_text(
+        "The audio library is not installed on this hub.")
+    await expect(desk.locator("#desk-start")).to_be_disabled()
+    sid, token = created["id"], amina.welcome["you"]["token"]
+    page = await open_page(name="participant-nolib")
+    await page.route("**/media-lib/janus.js", lambda route: route.fulfill(status=404))
+    stored = {f"igf:{sid}:participant:hello": {"name": "Amina"},
+              f"igf:{sid}:participant:id": {"join": token, "token": token}}
+    await page.context.add_init_script(
+        "for (const [k, v] of Object.entries(" + json.dumps(stored) + "))"
+        " localStorage.setItem(k, JSON.stringify(v));")
+    await page.goto(f"{hub_server.url}/s/{sid}/participant#token={token}")
+    await expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+    await give_floor(chair, amina)
+    await expect(page.locator(".floor-speaker")).to_contain_text("Amina")
+    await expect(page.locator("#listen")).to_be_hidden()
+    await expect(page.locator("#speak")).to_be_hidden()
+    for client in (chair, amina):
+        await client.close()
+
+
 # ---------------------------------------------------------------- listening
 
 

@@ -105,8 +105,8 @@ if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
 // ---------------------------------------------------------------- the desk link
 
 function renderDesk() {
-  const voice = voiceStatus(client);
-  const note = voiceUnavailableText(client);
+  const voice = voiceStatus(client, renderDesk);
+  const note = voiceUnavailableText(client, renderDesk);
   const banner = $('#desk-voice');
   banner.hidden = !note;
   banner.textContent = note;

@@ -6,7 +6,6 @@
 
 import { t, onLanguageChange } from './i18n.js';
 import { h, originLabel, formatDuration, flash, errorText } from './ui.js';
-import { voiceStatus } from './voice.js';
 
 export function voicePanel(client, { say, id = 'mod-voice' } = {}) {
   const status = h('p', { class: 'voice-status', id: `${id}-status` });
@@ -26,7 +25,8 @@ export function voicePanel(client, { say, id = 'mod-voice' } = {}) {
   let ticker = 0;
 
   const render = () => {
-    const media = voiceStatus(client);
+    // The hub's word (the moderators' page does not load janus.js itself).
+    const media = client.media && client.media.voice ? client.media : { voice: 'off' };
     const voice = client.model.voice;
     root.hidden = media.voice === 'off' && !client.model.relay;
     status.textContent = t(`voice.status_${media.voice}`);

@@ -20,9 +20,10 @@ export function voiceStateText(link, { want = link.want } = {}) {
 }
 
 /** The explanation shown instead of the controls when voice cannot be used here. */
-export function voiceUnavailableText(client) {
+export function voiceUnavailableText(client, rerender = null) {
   if (onRelay(client)) return t('voice.relay');
-  const status = voiceStatus(client);
+  const status = voiceStatus(client, rerender);
+  if (status.library === false) return t('voice.why_no_library');
   if (status.voice === 'down') return t('voice.down');
   if (status.voice === 'off') return t('voice.off');
   return '';
@@ -63,7 +64,7 @@ export function listenPanel(client, { say, id = 'listen' } = {}) {
   let stopLevel = null;
 
   const render = () => {
-    const status_ = voiceStatus(client);
+    const status_ = voiceStatus(client, render);
     const unavailable = voiceUnavailableText(client);
     root.hidden = status_.voice === 'off' && !onRelay(client);
     const usable = status_.voice !== 'off' && !onRelay(client);
@@ -152,7 +153,7 @@ export function speakPanel(client, { say, id = 'speak' } = {}) {
   };
 
   const render = () => {
-    const voice = voiceStatus(client).voice;
+    const voice = voiceStatus(client, render).voice;
     const usable = voice !== 'off' && !onRelay(client);
     const own = ownLiveItem(client);
     if (own && own !== item && say && voice === 'on') say(t('voice.speak_prompt'));

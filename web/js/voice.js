@@ -30,10 +30,16 @@ const REFRESH_BEFORE_MS = 60000;
 // Refusals of `media` that asking again would not change (docs/protocol.md §19.2).
 const FINAL_REASONS = new Set(['voice_off', 'not_your_turn', 'cut', 'closed', 'desk_active']);
 
-/** The voice status of this page's hub: 'on', 'down' or 'off' (with `reason`, `run`). */
-export function voiceStatus(client) {
+/**
+ * The voice status of this page's hub: 'on', 'down' or 'off' (with `reason`, `run`). A hub
+ * without janus.js installed counts as off for the pages (`library: false`).
+ */
+export function voiceStatus(client, rerender = null) {
   const media = client.media;
   if (!media || !media.voice) return { voice: 'off', reason: '', run: null };
+  if (media.voice !== 'off' && libraryInstalled(rerender) === false) {
+    return { voice: 'off', reason: 'no_library', run: null, library: false };
+  }
   return media;
 }
 
@@ -41,6 +47,24 @@ export function voiceStatus(client) {
 export const onRelay = (client) => Boolean(client.model.relay);
 
 let loading = null;
+let library = null; // null: not checked yet; then a promise of true (installed) or false
+
+/**
+ * Whether this hub serves janus.js (Debian's libjs-janus-gateway): checked once, when a
+ * page first sees voice on; `then` runs when the answer is known (to render again).
+ * Returns true, false, or null while unknown.
+ */
+export function libraryInstalled(then) {
+  if (library === null) {
+    library = { known: null };
+    fetch('/media-lib/janus.js', { method: 'HEAD', cache: 'no-store' })
+      .then((response) => { library.known = response.ok; }, () => { library.known = true; })
+      .finally(() => { for (const fn of library.waiting) fn(); library.waiting = []; });
+    library.waiting = [];
+  }
+  if (library.known === null && then) library.waiting.push(then);
+  return library.known;
+}
 
 function script(src) {
   return new Promise((resolve, reject) => {

@@ -122,6 +122,7 @@ function renderDesk() {
 
 async function start(takeOver = false) {
   takeover.hidden = true;
+  holding = false;
   try {
     // Ask for the input first: the device names appear, and the chosen one is published.
     const stream = await navigator.mediaDevices.getUserMedia({
@@ -169,6 +170,8 @@ const needsFocus = ({ state, reason }) => state === VoiceState.REFUSED && reason
 // ---------------------------------------------------------------- who is live
 
 let liveTimer = 0;
+let holding = false; // this page was granted the desk (since its latest start)
+desk.addEventListener('grant', () => { holding = true; });
 function renderLive() {
   const voice = model.voice;
   const who = $('#desk-live-who');
@@ -194,8 +197,11 @@ function renderLive() {
     tick();
     if (voice.since) liveTimer = window.setInterval(tick, 1000);
   }
-  // A takeover elsewhere: this page no longer holds the desk.
-  if (voice && client.you && desk.running && voice.desk_id && voice.desk_id !== client.you.id) {
+  // A takeover elsewhere: this page no longer holds the desk. Only after this page's own
+  // grant: the facts read before it still name the previous holder.
+  if (voice && client.you && holding && desk.running && voice.desk_id
+      && voice.desk_id !== client.you.id) {
+    holding = false;
     desk.stop();
     flash(status, t('desk.taken_over'), 'error');
     say(t('desk.taken_over'));

@@ -354,7 +354,9 @@ async def test_moderator_mute_unmute_and_cut(hub_server: HubProcess, open_page: 
     await expect(mod.locator("#mod-voice-desk")).to_contain_text("No audio desk is connected")
     await expect(mod.locator("#mod-voice-mute")).to_be_hidden()
     await give_floor(chair, amina)
-    await expect(mod.locator("#mod-voice-live")).to_have_text("Live audio from Amina (Remote)")
+    # The name is wrapped in bidi isolates (U+2068, U+2069) inside the sentence.
+    await expect(mod.locator("#mod-voice-live")).to_have_text(
+        "Live audio from \u2068Amina\u2069 (Remote)")
     await expect(mod.locator("#mod-voice-indicator")).to_have_text("Waiting for their microphone")
     await amina.ok({"type": "media", "want": "speak"})  # the speaker takes their grant
     await expect(mod.locator("#mod-voice-indicator")).to_have_attribute("data-state", "on_air")

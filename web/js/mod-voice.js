@@ -5,7 +5,7 @@
 // indicator is the state, in words and colour.
 
 import { t, onLanguageChange } from './i18n.js';
-import { h, originLabel, formatDuration, flash, errorText } from './ui.js';
+import { h, originLabel, formatDuration, flash, errorText, bidi } from './ui.js';
 
 export function voicePanel(client, { say, id = 'mod-voice' } = {}) {
   const status = h('p', { class: 'voice-status', id: `${id}-status` });
@@ -39,7 +39,7 @@ export function voicePanel(client, { say, id = 'mod-voice' } = {}) {
     indicator.hidden = !item;
     if (!item) return;
     const who = voice.speaker || t('item.anonymous');
-    live.textContent = t('voice.live_from', { name: who, origin: originLabel(voice.origin) });
+    live.textContent = t('voice.live_from', { name: bidi(who), origin: originLabel(voice.origin) });
     let state = 'waiting';
     if (voice.cut) state = 'cut';
     else if (voice.since && voice.muted) state = 'muted';

@@ -28,6 +28,13 @@ from .tokens import DAY, Signer
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# Janus's browser library and the WebRTC adapter it needs, from Debian's packages
+# (libjs-janus-gateway, libjs-webrtc-adapter): served as they are installed, never copied
+# into the project. Pages load them only when voice is on; a 404 hides the voice controls.
+MEDIA_LIBS = {
+    "janus.js": Path("/usr/share/javascript/janus-gateway/janus.js"),
+    "adapter.js": Path("/usr/share/javascript/webrtc-adapter/adapter.js"),
+}
 
 
 def create_app(config: Config) -> web.Application:
@@ -135,6 +142,15 @@ def _add_pages(app: web.Application, web_dir: Path) -> None:
             raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
+    async def media_lib(request: web.Request) -> web.StreamResponse:
+        path = MEDIA_LIBS.get(request.match_info["name"])
+        if path is None or not path.is_file():
+            raise web.HTTPNotFound(text="not installed on this hub")
+        return web.FileResponse(path, headers={
+            "Cache-Control": "public, max-age=3600",
+            "Content-Type": "text/javascript; charset=utf-8"})
+
+    app.router.add_get("/media-lib/{name}", media_lib)
     app.router.add_get("/s/{session_id}/{role}", page)
     app.router.add_get("/", organizer)
     app.router.add_static("/static/", web_dir, append_version=True)

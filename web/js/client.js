@@ -87,6 +87,8 @@ export class Model {
     this.relayed = new Set();
     // On a hub's relay only: the link to the meeting {connected, since, hub, waiting}.
     this.relay = null;
+    // Voice (docs/protocol.md §19.4): the desk, the live speaker's audio and its controls.
+    this.voice = null;
   }
 
   loadSnapshot(session, snapshot) {
@@ -112,6 +114,7 @@ export class Model {
     if (snapshot.floor_settings) this.floorSettings = { ...snapshot.floor_settings };
     if (typeof snapshot.attendees === 'number') this.attendees = snapshot.attendees;
     this.relay = snapshot.relay ? { ...snapshot.relay } : null;
+    this.voice = snapshot.voice ? { ...snapshot.voice } : null;
   }
 
   /** Fold one event; returns nothing, the pages re-render from the model. */
@@ -180,6 +183,12 @@ export class Model {
       case 'relay':
         this.relay = { ...this.relay, ...data };
         break;
+      case 'voice':
+        // Staff read it twice (public, and moderation with `speaker_id`): merge, and drop a
+        // speaker id that belonged to another item.
+        if (this.voice && this.voice.item !== data.item) delete this.voice.speaker_id;
+        this.voice = { ...this.voice, ...data };
+        break;
       default:
         break; // kinds this client does not know yet are extensions: ignore them
     }
@@ -208,6 +217,7 @@ export class Model {
       attendees: this.attendees,
       relayed: [...this.relayed],
       relay: this.relay,
+      voice: this.voice,
     };
   }
 
@@ -230,6 +240,7 @@ export class Model {
     this.attendees = saved.attendees ?? null;
     this.relayed = new Set(saved.relayed || []);
     this.relay = saved.relay || null;
+    this.voice = saved.voice || null;
   }
 }
 
@@ -241,7 +252,8 @@ export class Model {
  * (the list of unacknowledged commands changed), `ack` ({frame, reply}), `failed`
  * ({frame, error}), `fatal` ({code, message}: the server refused this page for good),
  * `name_refused` ({code, message, reason}: with `nameForm`, the server refused the name
- * at `hello`; the page asks for another and calls `rejoin()`).
+ * at `hello`; the page asks for another and calls `rejoin()`), `media` (the voice status
+ * frame {voice, run, reason}: docs/protocol.md §19.1; also set from `welcome.session.voice`).
  */
 export class HubClient extends EventTarget {
   constructor({ session, role, joinToken, hello = () => ({}), keepCaptions = 300,
@@ -268,6 +280,7 @@ export class HubClient extends EventTarget {
     this.timers = {};
     this.bye = null;
     this.usedPersonalToken = false;
+    this.media = null; // the latest `media` frame: is voice on, and the media server's run
     this.retryWithJoinToken = false;
     this.lastHeard = 0;
     this.lastPing = 0;
@@ -363,8 +376,9 @@ export class HubClient extends EventTarget {
    * Commands wait in the outbox while disconnected and are replayed after reconnecting;
    * `persist` keeps them across a page reload too (asks, captions).
    */
-  send(type, fields = {}, { persist = false } = {}) {
-    const entry = { ref: makeRef(), frame: { type, ...fields }, persist, sent: false, replay: false };
+  send(type, fields = {}, { persist = false, retryUnavailable = true } = {}) {
+    const entry = { ref: makeRef(), frame: { type, ...fields }, persist, sent: false, replay: false,
+      retryUnavailable };
     if (JSON.stringify(entry.frame).length > MAX_FRAME_CHARS) {
       return Promise.reject({ code: 'too_large', message: 'frame too large' });
     }
@@ -448,6 +462,12 @@ export class HubClient extends EventTarget {
       case 'event':
         this.event(ws, frame);
         break;
+      case 'media': {
+        const { type, ...status } = frame;
+        this.media = status;
+        this.emit('media', status);
+        break;
+      }
       case 'presence': {
         const { type, ...counts } = frame;
         this.model.presence = counts;
@@ -494,11 +514,16 @@ export class HubClient extends EventTarget {
       this.positions[name] = { epoch: pos.epoch, offset: pos.offset, sig: pos.sig };
     }
     this.model.presence = (frame.snapshot && frame.snapshot.presence) || this.model.presence;
+    // The voice status until the `media` frame that follows (a hub without a media server
+    // sends none: its welcome says `off`).
+    const voice = frame.session && frame.session.voice;
+    if (voice && (!this.media || voice.voice === 'off')) this.media = { ...voice };
     this.live = true;
     this.attempt = 0;
     this.stopReason = '';
     this.setState(ConnState.LIVE);
     this.emit('welcome', { recovered, you: frame.you });
+    if (this.media) this.emit('media', this.media);
     this.saveSoon();
     this.flush(true);
   }
@@ -662,7 +687,7 @@ export class HubClient extends EventTarget {
     const index = this.outbox.findIndex((e) => e.ref === frame.ref);
     if (index < 0) return;
     const entry = this.outbox[index];
-    if (frame.type === 'error' && frame.code === 'unavailable') {
+    if (frame.type === 'error' && frame.code === 'unavailable' && entry.retryUnavailable) {
       // A backend is away: the same key or seq is safe to send again shortly.
       entry.sent = false;
       window.setTimeout(() => this.transmit(entry), 1000 + Math.random() * 2000);

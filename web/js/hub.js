@@ -15,6 +15,7 @@ import {
   captionsPanel, floorPanel, askForm, myItemsPanel, queuePanel, notesPanel, shorten, backingText,
   authorName,
 } from './audience.js';
+import { listenPanel, speakPanel } from './voice-ui.js';
 import { qrSvg, qrAvailable, labelQr } from './qr.js';
 
 bootPage('page.hub');
@@ -312,10 +313,12 @@ const ask = askForm(client, { say, id: 'hub-ask' });
 const mine = myItemsPanel(client, { say, titleKey: 'hub.items_title', id: 'hub-items' });
 const queue = queuePanel(client, { say });
 const notes = notesPanel(client, { say });
+const listen = listenPanel(client, { say });
+const speak = speakPanel(client, { say }); // a hub's page speaks for its room
 const settings = h('section', { class: 'card settings', 'aria-labelledby': 'settings-title' },
   h('h2', { id: 'settings-title', dataset: { i18n: 'display.title' } }), displaySettings());
 
-$('#col-live').append(floor.root, captions.root);
+$('#col-live').append(speak.root, floor.root, listen.root, captions.root);
 $('#col-act').append(ask.root, notes.root, mine.root, queue.root, settings);
 
 client.addEventListener('welcome', () => {

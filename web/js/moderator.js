@@ -16,6 +16,7 @@ import { suggestionsPanel } from './mod-floor.js';
 import { flagForm, flagsPanel, recentCaptions } from './mod-flags.js';
 import { rollCall, bannedPanel } from './mod-people.js';
 import { statsPanel } from './mod-stats.js';
+import { voicePanel } from './mod-voice.js';
 
 bootPage('page.moderator');
 const link = pageLink();
@@ -452,6 +453,8 @@ doneButton.addEventListener('click', () => {
 });
 floor.root.append(h('div', { class: 'actions' }, doneButton));
 $('#floor-slot').replaceWith(floor.root);
+const voice = voicePanel(client, { say });
+$('#voice-slot').replaceWith(voice.root);
 
 // ---------------------------------------------------------------- a speaker from the room
 

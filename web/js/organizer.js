@@ -23,7 +23,7 @@ const LINK_FETCHES = 4; // at most this many link look-ups at once
 const WEIGHTS = [['stakeholder', 1], ['region', 1], ['gender', 1], ['youth', 0.5], ['origin', 1],
   ['new_speaker', 1], ['waiting', 0.5], ['votes', 0.25]];
 const WHOLE_WEIGHTS = [['patience', 3, 1, 50], ['horizon_minutes', 30, 1, 600]];
-const ROLES = ['participant', 'moderator', 'captioner', 'hub', 'screen'];
+const ROLES = ['participant', 'moderator', 'captioner', 'hub', 'screen', 'desk'];
 const STATES = ['scheduled', 'live', 'closed'];
 const TRANSCRIPT_FORMATS = ['txt', 'vtt', 'srt', 'json'];
 const REPORT_FORMATS = ['md', 'html', 'csv', 'json'];
@@ -117,6 +117,7 @@ $('#signin-form').addEventListener('submit', async (ev) => {
     $('#admin-key').value = '';
     flash(message, '');
     showSignedIn(true);
+    showVoice();
     sessions = body.sessions || [];
     renderSessions();
     $('#org-title').focus();
@@ -191,7 +192,31 @@ function signedOut() {
 
 // ---------------------------------------------------------------- the list
 
+/** Voice on this hub, from /readyz's second line: on, down (why) or off (how to turn it on). */
+async function showVoice() {
+  let line = '';
+  try {
+    const response = await fetch('/readyz', { cache: 'no-store' });
+    line = response.ok ? (await response.text()).split('\n')[1] || '' : '';
+  } catch {
+    line = '';
+  }
+  const node = $('#voice-state');
+  if (!line.startsWith('voice')) {
+    // Not ready (its backend away), or no answer: nothing known about voice right now.
+    node.textContent = '';
+    $('#voice-how').hidden = true;
+    return;
+  }
+  const state = line.startsWith('voice on') ? 'on' : line.startsWith('voice down') ? 'down' : 'off';
+  node.dataset.state = state;
+  node.textContent = t(`voice.status_${state}`);
+  $('#voice-how').hidden = state !== 'off';
+}
+onLanguageChange(showVoice);
+
 async function refresh() {
+  showVoice();
   try {
     const body = await api('GET', '/api/sessions', { token: memoryKey });
     sessions = body.sessions || [];

@@ -11,6 +11,7 @@ import {
 import {
   captionsPanel, floorPanel, askForm, myItemsPanel, queuePanel, notesPanel, relayStatus,
 } from './audience.js';
+import { listenPanel, speakPanel } from './voice-ui.js';
 
 bootPage('page.participant');
 const link = pageLink();
@@ -77,6 +78,8 @@ const mine = myItemsPanel(client, { say });
 const queue = queuePanel(client, { say });
 const notes = notesPanel(client, { say });
 const relay = relayStatus(client); // on a hub's relay only: the link to the meeting
+const listen = listenPanel(client, { say });
+const speak = speakPanel(client, { say });
 queue.root.classList.add('lite-hide');
 
 const inRoom = h('input', { type: 'checkbox', id: 'in-room' });
@@ -95,7 +98,7 @@ const settings = h('section', { class: 'card settings', 'aria-labelledby': 'sett
   displaySettings({ lite: true }),
   h('div', { class: 'you-row' }, youAre, editButton));
 
-fill($('#col-live'), relay.root, floor.root, captions.root);
+fill($('#col-live'), relay.root, speak.root, floor.root, listen.root, captions.root);
 fill($('#col-act'), ask.root, notes.root, mine.root, queue.root, settings);
 
 function showYou() {

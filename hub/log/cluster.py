@@ -473,7 +473,7 @@ class _Shard:
                 state.down()
                 if not self.stopping:
                     self.feed.shard_down()
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
 

@@ -868,7 +868,7 @@ class RedisLog(EventLog):
                 if state.connected.is_set():
                     delay = BACKOFF_MIN
                 state.down()
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
 

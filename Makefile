@@ -19,6 +19,7 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	scripts/test-deps.sh
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed

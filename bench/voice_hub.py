@@ -48,7 +48,7 @@ from tests.harness import Client, create_session
 from tests.media_measure import bitrate, latencies, onsets, summary
 from tests.media_netns import cpu_seconds, namespace_unavailable, rss_mb, run_in_namespace
 from tests.media_scenarios import collect, levels, page_now, wait_level
-from tests.media_sounds import marked_speech_wav, silence_wav
+from tests.media_sounds import marked_speech_wav, silence_wav, speech_wav
 from tests.voice_scenarios import (
     VoiceLab,
     first_above,
@@ -110,7 +110,8 @@ async def listeners_phase(args: argparse.Namespace, lab: VoiceLab, listener: Any
             "rtp_kbps": round(statistics.median(r["rtp"] for r in rates), 1),
             "payload_kbps": round(statistics.median(r["payload"] for r in rates), 1),
             "hearing": sum(level > HEARD for level in loud),
-            "latency_ms": await marker_latency(desk, "D:sent", listener, "s0", since),
+            "latency_ms": (await marker_latency(desk, "D:sent", listener, "s0", since)
+                           if args.sound == "marked" else {"count": 0}),
         })
         print(json.dumps(rows[-1]), file=sys.stderr)
     return base_cpu, rows
@@ -133,14 +134,23 @@ async def turns_phase(args: argparse.Namespace, lab: VoiceLab, sid: str,
         await mod.ok({"type": "moderate", "item": item, "action": "live"})
         await person.wait_for(lambda c, item=item: any(
             e["kind"] == "voice" and e["data"].get("item") == item for e in c.events))
+        told = time.time() * 1000
         grant = await person.ok({"type": "media", "want": "speak"})
+        granted = time.time() * 1000
         await join_room(page, f"S{n}", grant)
+        joined = time.time() * 1000
         heard = await wait_level(desk, "D", lambda level: level > threshold)
         first = first_above(await levels(desk, "D", live_sent), threshold, live_sent)
+        sending = first_above(await levels(page, f"S{n}:sent", live_sent), HEARD, live_sent)
         since = await page_now(desk)
         await asyncio.sleep(args.turn_seconds)
         row = {"turn": n + 1, "heard": heard,
                "floor_to_audio_ms": None if first is None else round(first - live_sent),
+               # where the time goes: the voice event reaches the speaker, the grant, the
+               # page's Janus session, join, offer/answer, ICE and DTLS, then audio
+               "told_ms": round(told - live_sent), "granted_ms": round(granted - live_sent),
+               "joined_ms": round(joined - live_sent),
+               "sending_ms": None if sending is None else round(sending - live_sent),
                "latency_ms": await marker_latency(page, f"S{n}:sent", desk, "D", since)}
         speaking, _ = await collect(desk, "D", 0.5)
         await mod.ok({"type": "moderate", "item": item, "action": "done"})
@@ -158,7 +168,12 @@ async def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from hub.media import manager
 
     manager.ROOM_BITRATE = args.bitrate or manager.ROOM_BITRATE
-    marked = marked_speech_wav(folder / "marked.wav")
+    if args.prebuffering is not None:
+        manager.ROOM_PREBUFFERING = args.prebuffering
+    if args.sound == "speech":  # continuous speech: the bitrate of a busy room
+        marked = speech_wav(folder / "speech.wav")
+    else:
+        marked = marked_speech_wav(folder / "marked.wav")
     silence = silence_wav(folder / "silence.wav")
     async with VoiceLab(folder / "lab") as lab:
         created = await create_session(lab.base, state="live",
@@ -178,7 +193,9 @@ async def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         turns = await turns_phase(args, lab, sid, tokens, mod, desk, speakers)
         for person in (mod, desk_c, lis):
             await person.close()
-    return {"bitrate": manager.ROOM_BITRATE, "base_janus_cpu_pct": round(100 * base_cpu, 2),
+    return {"bitrate": manager.ROOM_BITRATE, "sound": args.sound,
+            "prebuffering": manager.ROOM_PREBUFFERING,
+            "base_janus_cpu_pct": round(100 * base_cpu, 2),
             "rows": rows, "turns": turns}
 
 
@@ -188,8 +205,10 @@ def show(result: dict[str, Any]) -> None:
             return "-"
         return f"{figures['median']:.0f} / {figures['p90']:.0f} (n={figures['count']})"
 
-    print(f"room default_bitrate {result['bitrate']}; Janus CPU with the desk publishing "
-          f"and the forward, no listener: {result['base_janus_cpu_pct']} % of a core")
+    print(f"room default_bitrate {result['bitrate']}, default_prebuffering "
+          f"{result['prebuffering']}, sound {result['sound']}; Janus CPU "
+          f"with the desk publishing and the forward, no listener: "
+          f"{result['base_janus_cpu_pct']} % of a core")
     print("| listeners | Janus CPU % | CPU % per listener | Janus RSS MB | wire kbit/s "
           "| RTP kbit/s | Opus kbit/s | hearing | desk → listener ms (median / p90) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -200,11 +219,14 @@ def show(result: dict[str, Any]) -> None:
               f"{row['hearing']}/{row['listeners']} | {lat(row['latency_ms'])} |")
     if result["turns"]:
         print()
-        print("| turn | moderate live → first audio at the desk, ms | speaker → desk ms "
-              "(median / p90) | silent after done |")
-        print("|---:|---:|---:|---|")
+        print("| turn | moderate live → first audio at the desk, ms | of which: voice event "
+              "at the speaker / grant / page joined and up / first sound captured, ms "
+              "| speaker → desk ms (median / p90) | silent after done |")
+        print("|---:|---:|---:|---:|---|")
         for row in result["turns"]:
-            print(f"| {row['turn']} | {row['floor_to_audio_ms']} | {lat(row['latency_ms'])} "
+            print(f"| {row['turn']} | {row['floor_to_audio_ms']} | {row['told_ms']} / "
+                  f"{row['granted_ms']} / {row['joined_ms']} / {row['sending_ms']} | "
+                  f"{lat(row['latency_ms'])} "
                   f"| {row['quiet_after']} |")
         figures = [r["floor_to_audio_ms"] for r in result["turns"]
                    if r["floor_to_audio_ms"] is not None]
@@ -224,6 +246,13 @@ def main() -> None:
     parser.add_argument("--bitrate", type=int, default=0,
                         help="the room's Opus bitrate (default: the hub's, "
                              "hub.media.manager.ROOM_BITRATE)")
+    parser.add_argument("--prebuffering", type=int, default=None,
+                        help="the room's default_prebuffering, packets (default: the "
+                             "hub's, hub.media.manager.ROOM_PREBUFFERING)")
+    parser.add_argument("--sound", choices=["marked", "speech"], default="marked",
+                        help="what the desk and the speakers publish: speech between tone "
+                             "markers (latencies; default) or continuous speech (the "
+                             "bitrate of a busy room; no latency figures)")
     parser.add_argument("--inside", action="store_true",
                         help="(internal) run in the namespace made for this run")
     args = parser.parse_args()
@@ -239,7 +268,10 @@ def main() -> None:
     result = run_in_namespace(
         "bench.voice_hub",
         ["--inside", "--seconds", str(args.seconds), "--bitrate", str(args.bitrate),
-         "--turns", str(args.turns), "--turn-seconds", str(args.turn_seconds),
+         "--turns", str(args.turns), "--sound", args.sound,
+         *(["--prebuffering", str(args.prebuffering)] if args.prebuffering is not None
+           else []),
+         "--turn-seconds", str(args.turn_seconds),
          "--listeners", *[str(v) for v in args.listeners]],
         timeout=150 + steps * (args.seconds + 30) + 2 * max(args.listeners)
         + args.turns * (args.turn_seconds + 30))

@@ -52,6 +52,13 @@ RECONCILE_EVERY = 1.0  # seconds between reconciliations of every session held h
 SWEEP_EVERY = 5.0  # seconds between sweeps of Janus's token list
 CONVERT_AFTER_MS = 3000  # an intervention's recording is converted this long after its end
 RUN_PREFIX = "hv1.run."
+# Opus bit rate of the room's mix (what listeners and the desk receive): 12 kbit/s keeps a
+# listener at about 38 kbit/s on the wire (20 ms frames carry ~26 kbit/s of headers); see
+# docs/architecture.md "The media plane".
+ROOM_BITRATE = 12000
+# Packets AudioBridge buffers per publisher before mixing it (Janus's default, 6 x 20 ms):
+# the jitter a remote speaker's weak link may have.
+ROOM_PREBUFFERING = 6
 HOW_TO_TURN_ON = ("voice is off on this hub: install Janus (apt-get install janus janus-tools) "
                   "and restart it, or set HUB_MEDIA_URL to a Janus shared by the hub's instances")
 
@@ -303,7 +310,8 @@ class MediaPlane:
         port = await self._mountpoint(room, secret, pin)
         create: dict[str, Any] = {
             "request": "create", "room": room, "secret": secret, "is_private": True,
-            "permanent": False, "sampling_rate": 48000, "default_bitrate": 32000,
+            "permanent": False, "sampling_rate": 48000, "default_bitrate": ROOM_BITRATE,
+            "default_prebuffering": ROOM_PREBUFFERING,
             "description": f"hub session {session_id}", "audiolevel_event": False,
             "allowed": []}
         if self.recordings is not None:

@@ -74,13 +74,14 @@ const media = (() => {
     if (!ticker) ticker = setInterval(sample, 5);
   }
 
-  function connect(server, apisecret) {
+  // `token`: a hub's grant (its Janus token), sent by janus.js in every request.
+  function connect(server, apisecret, token) {
     return withTimeout(new Promise((resolve, reject) => {
       Janus.init({
         debug: false,
         callback: () => {
           janus = new Janus({
-            server, apisecret, iceServers: [],  // no STUN, no TURN: host candidates only
+            server, apisecret, token, iceServers: [],  // no STUN, no TURN: host candidates only
             success: () => resolve(true),
             error: (e) => reject(new Error(`janus: ${e}`)),
           });
@@ -147,7 +148,8 @@ const media = (() => {
     peer.handle.send({
       message: { request: "join", room, display: name, muted: true, ...extra },
     });
-    const joined = await peer.next((e) => e.msg.audiobridge === "joined");
+    // A refusal (a token the room does not allow, another id) is an event with an error.
+    const joined = await peer.next((e) => e.msg.audiobridge === "joined" || e.msg.error);
     if (joined.msg.error) throw new Error(`${name}: join ${room}: ${joined.msg.error}`);
     const tracks = [{ type: "audio", capture: speak ? CAPTURE : false, recv: true }];
     const jsep = await offer(peer, tracks);
@@ -158,9 +160,12 @@ const media = (() => {
     return { name, sentAt: now() };
   }
 
-  async function stream(name, mountpoint) {
+  // `pin`: the mountpoint's pin, when it has one (a hub's listen grant gives it).
+  async function stream(name, mountpoint, pin) {
     const peer = await attach("janus.plugin.streaming", name);
-    peer.handle.send({ message: { request: "watch", id: mountpoint } });
+    const watch = { request: "watch", id: mountpoint };
+    if (pin !== undefined && pin !== null) watch.pin = pin;
+    peer.handle.send({ message: watch });
     const offered = await peer.next((e) => e.jsep || e.msg.error);
     if (offered.msg.error) throw new Error(`${name}: watch ${mountpoint}: ${offered.msg.error}`);
     const jsep = await answer(peer, offered.jsep, [{ type: "audio", capture: false, recv: true }]);

@@ -50,6 +50,7 @@ ROLE_CHANNELS = {
     "participant": {"public", "private"},
     "hub": {"public", "private"},
     "screen": {"public"},
+    "desk": {"public"},
 }
 STAFF = frozenset({"organizer", "moderator"})
 # Keys that only the moderation view carries; a non-staff reader never sees them.

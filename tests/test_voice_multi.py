@@ -322,3 +322,30 @@ async def test_two_instances_agree_on_each_sessions_janus(
         assert not await exists(admins[other], first["mountpoint"])
         for client in (here, there):
             await client.close()
+
+
+@needs_janus
+def test_media_config_writes_one_of_several(tmp_path: Path) -> None:
+    """`hub media-config --name b --ports ...`: a second Janus's configuration (its own
+    ports and secret), and its `name=value` entries of the hub's settings."""
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hub.cli", "media-config", *args],
+                              capture_output=True, text=True)
+
+    a = run(str(tmp_path / "a"), "--name", "a")
+    b = run(str(tmp_path / "b"), "--name", "b", "--ports", "8089,7089,8189")
+    assert a.returncode == b.returncode == 0, a.stderr + b.stderr
+    assert "HUB_MEDIA_URL=a=http://127.0.0.1:8088/janus" in a.stdout
+    assert "HUB_MEDIA_URL=b=http://127.0.0.1:8089/janus" in b.stdout
+    assert "HUB_MEDIA_ADMIN_URL=b=http://127.0.0.1:7089/admin" in b.stdout
+    assert f"HUB_MEDIA_RECORDINGS=b={tmp_path / 'b' / 'recordings'}" in b.stdout
+    secrets = [(tmp_path / n / "admin-secret").read_text().strip() for n in "ab"]
+    assert secrets[0] != secrets[1] and not any(s in a.stdout + b.stdout for s in secrets)
+    assert "\tport = 8089" in (tmp_path / "b" / "janus.transport.http.jcfg").read_text()
+    bad = run(str(tmp_path / "c"), "--name", "C")
+    assert bad.returncode == 2 and "--name 'C'" in bad.stderr
+    bad = run(str(tmp_path / "c"), "--ports", "8088,7088")
+    assert bad.returncode == 2 and "--ports takes three ports" in bad.stderr
+    assert not (tmp_path / "c").exists()

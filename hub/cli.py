@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--redis", help="Redis URL for several instances (HUB_REDIS_URL)")
     serve_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX, default hub)")
     serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
-    serve_p.add_argument("--media", help="voice: a Janus HTTP API URL, 'auto' (a private "
-                         "Janus when `janus` is on PATH; the default) or 'off' (HUB_MEDIA_URL)")
+    serve_p.add_argument("--media", help="voice: a Janus HTTP API URL, several as "
+                         "name=URL,name=URL, 'auto' (a private Janus when `janus` is on PATH; "
+                         "the default) or 'off' (HUB_MEDIA_URL)")
     serve_p.add_argument("--history", type=int,
                          help="events kept per channel in Redis for resumes (HUB_HISTORY, 10000)")
     serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
@@ -124,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def media_config(args: argparse.Namespace) -> int:
-    """Write a shared Janus's configuration (the private one's, on fixed ports 8088, 7088
-    and 8188) and print the hub settings that reach it; the admin secret stays in the
-    folder's `admin-secret` (0600), never printed."""
+    """Write a shared Janus's configuration (the private one's, on ports 8088, 7088 and 8188
+    unless --ports) and print the hub settings that reach it (`name=` entries with --name);
+    the admin secret stays in the folder's `admin-secret` (0600), never printed."""
     from pathlib import Path
 
     from .config import MEDIA_NAME

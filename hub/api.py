@@ -8,7 +8,6 @@ import math
 import re
 import secrets
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -556,9 +555,7 @@ async def readyz(request: web.Request) -> web.Response:
     media = request.app.get(keys.MEDIA)
     voice = "voice off: " + HOW_TO_TURN_ON
     if media is not None:
-        status = media.status()
-        voice = f"voice {status['voice']}" + (f": {status['reason']}" if "reason" in status
-                                               else "")
+        voice = "\n".join(media.ready_lines())
     if await request.app[keys.LOG].ping():
         return web.Response(text=f"ready\n{voice}\n")
     return web.Response(text=f"backend unavailable\n{voice}\n", status=503)
@@ -608,11 +605,11 @@ async def _erase_recordings(request: web.Request, session: Session, identity: st
     """The recordings of a person's interventions go with their data."""
     media = request.app[keys.MEDIA]
     config = request.app[keys.CONFIG]
-    raw = media.recordings or Path(config.data) / "janus" / "recordings"
     found = [(record.n, grants.participant_id(media.key, session.id, identity, grants.SPEAK,
                                               record.turn))
              for record in session.state.voice.interventions if record.speaker == identity]
-    recordings.delete_interventions(config.data, raw, session.id, found)
+    for raw in media.raw_folders():
+        recordings.delete_interventions(config.data, raw, session.id, found)
 
 
 async def erase_person(request: web.Request) -> web.Response:

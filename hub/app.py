@@ -17,7 +17,7 @@ from .domain.roles import LINK_ROLES
 from .log import open_log
 from .media import recordings
 from .media.grants import media_key
-from .media.manager import MediaPlane
+from .media.pool import MediaPool
 from .media.proxy import JanusProxy
 from .metrics import Metrics
 from .ratelimit import RateLimits
@@ -94,12 +94,12 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     app[keys.SIGNER] = Signer(secret, admin_key, ttl=round(config.token_ttl_days * DAY),
                               grace=round(config.token_grace_hours * 3600))
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
-    media = MediaPlane(config, app[keys.SESSIONS], media_key(secret), app[keys.METRICS])
+    media = MediaPool(config, app[keys.SESSIONS], media_key(secret), app[keys.METRICS])
     app[keys.MEDIA] = media
 
     async def drop_recordings(session_id: str) -> None:
-        raw = media.recordings or Path(config.data) / "janus" / "recordings"
-        recordings.delete_session(config.data, raw, session_id)
+        for raw in media.raw_folders():
+            recordings.delete_session(config.data, raw, session_id)
 
     app[keys.SESSIONS].on_delete.append(drop_recordings)
     try:

@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--redis", help="Redis URL for several instances (HUB_REDIS_URL)")
     serve_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX, default hub)")
     serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
-    serve_p.add_argument("--media", help="voice: a Janus HTTP API URL, 'auto' (a private "
-                         "Janus when `janus` is on PATH; the default) or 'off' (HUB_MEDIA_URL)")
+    serve_p.add_argument("--media", help="voice: a Janus HTTP API URL, several as "
+                         "name=URL,name=URL, 'auto' (a private Janus when `janus` is on PATH; "
+                         "the default) or 'off' (HUB_MEDIA_URL)")
     serve_p.add_argument("--history", type=int,
                          help="events kept per channel in Redis for resumes (HUB_HISTORY, 10000)")
     serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
@@ -84,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     janus_p.add_argument("--ice-enforce", default="",
                          help="interfaces or addresses ICE may use (ice_enforce_list)")
     janus_p.add_argument("--lib", help="Janus's plugin folder parent (default: found)")
+    janus_p.add_argument("--name", help="this Janus's name when the hub uses several (a "
+                         "lowercase letter, then letters, digits or '-'): the settings printed "
+                         "are its name=value entries")
+    janus_p.add_argument("--ports", default="8088,7088,8188",
+                         help="its HTTP API, admin API and WebSocket ports (default "
+                         "8088,7088,8188; others for a second Janus on one host)")
     create = sub.add_parser("create", help="create a session on a running hub, print its links")
     create.add_argument("title")
     create.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
@@ -118,13 +125,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def media_config(args: argparse.Namespace) -> int:
-    """Write a shared Janus's configuration (the private one's, on fixed ports 8088, 7088
-    and 8188) and print the hub settings that reach it; the admin secret stays in the
-    folder's `admin-secret` (0600), never printed."""
+    """Write a shared Janus's configuration (the private one's, on ports 8088, 7088 and 8188
+    unless --ports) and print the hub settings that reach it (`name=` entries with --name);
+    the admin secret stays in the folder's `admin-secret` (0600), never printed."""
     from pathlib import Path
 
+    from .config import MEDIA_NAME
     from .media.process import find_janus, janus_lib_dir, write_config
 
+    if args.name is not None and (not MEDIA_NAME.fullmatch(args.name) or args.name == "info"):
+        print(f"hub media-config: --name {args.name!r}: a lowercase letter, then letters, "
+              "digits or '-' (at most 32), not 'info'", file=sys.stderr)
+        return 2
+    try:
+        http_port, admin_port, ws_port = (int(p) for p in args.ports.split(","))
+        if not all(0 < p < 65536 for p in (http_port, admin_port, ws_port)):
+            raise ValueError
+    except ValueError:
+        print(f"hub media-config: --ports takes three ports, HTTP,ADMIN,WS (8088,7088,8188), "
+              f"not {args.ports!r}", file=sys.stderr)
+        return 2
     lib = Path(args.lib) if args.lib else None
     if lib is None:
         binary = find_janus()
@@ -135,13 +155,19 @@ def media_config(args: argparse.Namespace) -> int:
         return 1
     os.umask(0o077)
     made = write_config(Path(args.folder), lib, rtp_ports=args.rtp_ports,
-                        ice_enforce=args.ice_enforce, ports=(8088, 7088, 8188), ip=args.ip,
-                        admin_ip=args.admin_ip)
+                        ice_enforce=args.ice_enforce, ports=(http_port, admin_port, ws_port),
+                        ip=args.ip, admin_ip=args.admin_ip)
     print(f"wrote {made.folder}; run: janus -F {made.folder} -C {made.folder}/janus.jcfg")
-    print("hub settings (hub.env):")
-    print(f"HUB_MEDIA_URL=http://{args.ip}:8088/janus")
-    print(f"HUB_MEDIA_ADMIN_URL=http://{args.admin_ip}:7088/admin")
-    print(f"HUB_MEDIA_ADMIN_SECRET=<the content of {made.folder}/admin-secret>")
+    named = f"{args.name}=" if args.name else ""
+    if args.name:
+        print(f"hub settings (hub.env) for Janus {args.name!r}: join each variable's entries "
+              "of every Janus with commas (deploy/README.md, \"Several Janus\"):")
+    else:
+        print("hub settings (hub.env):")
+    print(f"HUB_MEDIA_URL={named}http://{args.ip}:{http_port}/janus")
+    print(f"HUB_MEDIA_ADMIN_URL={named}http://{args.admin_ip}:{admin_port}/admin")
+    print(f"HUB_MEDIA_ADMIN_SECRET={named}<the content of {made.folder}/admin-secret>")
+    print(f"HUB_MEDIA_RECORDINGS={named}{made.recordings} (where the hub reads it)")
     return 0
 
 

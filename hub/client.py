@@ -115,7 +115,7 @@ def voice_status(session: Session) -> dict[str, Any]:
     """Whether voice is on here (docs/protocol.md §19.1)."""
     if session.media is None:
         return {"voice": "off", "run": None, "reason": HOW_TO_TURN_ON}
-    return session.media.status()
+    return session.media.status(session.id)
 
 
 def _media_frame(session: Session) -> bytes:

@@ -88,6 +88,9 @@ class Config:
     # The media plane (docs/protocol.md §19): "auto" (`hub serve`'s default) runs a private
     # Janus when `janus` is on PATH; a Janus API URL uses that one; "off" runs without voice
     # (the default of an app made in code, as tests make them).
+    # Several Janus: `name=URL,name=URL` (each session is assigned to one of them, see
+    # `media_servers`); the admin URL, admin secret, public URL and recordings then take
+    # `name=value` lists too (a secret or recordings folder may also be one value for all).
     media: str = "off"
     media_admin_url: str | None = None  # with a Janus URL: its admin API
     media_admin_secret: str | None = None
@@ -104,10 +107,14 @@ class Config:
 
     def weak_secrets(self) -> list[str]:
         """Why each secret set here is unfit (empty: all are fine, or generated)."""
-        named = (("HUB_SECRET", self.secret), ("HUB_ADMIN_KEY", self.admin_key),
-                 ("HUB_METRICS_TOKEN", self.metrics_token),
-                 ("HUB_MEDIA_ADMIN_SECRET", self.media_admin_secret),
-                 ("HUB_TURN_SECRET", self.turn_secret))
+        named: tuple[tuple[str, str | None], ...] = (
+            ("HUB_SECRET", self.secret), ("HUB_ADMIN_KEY", self.admin_key),
+            ("HUB_METRICS_TOKEN", self.metrics_token), ("HUB_TURN_SECRET", self.turn_secret))
+        servers = media_servers(self)
+        several = len(servers) > 1
+        named += tuple((f"HUB_MEDIA_ADMIN_SECRET ({s.name})" if several
+                        else "HUB_MEDIA_ADMIN_SECRET", s.admin_secret) for s in servers
+                        ) or (("HUB_MEDIA_ADMIN_SECRET", self.media_admin_secret),)
         return [problem for name, value in named
                 if value is not None and (problem := secret_problem(name, value)) is not None]
 
@@ -209,14 +216,7 @@ class Config:
         if not 1 <= self.figures_every <= 3600:
             raise ValueError(
                 f"HUB_FIGURES_EVERY takes 1 to 3600 seconds, not {self.figures_every}")
-        if self.media not in ("off", "auto") and not self.media.startswith(
-                ("http://", "https://")):
-            raise ValueError("HUB_MEDIA_URL takes off, auto or the http(s):// URL of a Janus "
-                             f"HTTP API (http://host:8088/janus), not {self.media!r}")
-        if self.media.startswith("http") and not (self.media_admin_url
-                                                  and self.media_admin_secret):
-            raise ValueError("HUB_MEDIA_URL needs HUB_MEDIA_ADMIN_URL (the Janus admin API, "
-                             "http://host:7088/admin) and HUB_MEDIA_ADMIN_SECRET")
+        media_servers(self)  # raises ValueError naming the variable
         bad = [u for u in self.ice_servers if not u.startswith(("stun:", "turn:", "turns:"))]
         if bad:
             raise ValueError(f"HUB_ICE_SERVERS takes stun:, turn: and turns: URLs, not {bad[0]!r}")
@@ -225,6 +225,92 @@ class Config:
                              "static-auth-secret) so the hub can give time-limited credentials")
         if not 60 <= self.turn_ttl <= 7 * 86400:
             raise ValueError("HUB_TURN_TTL takes 60 to 604800 seconds")
+
+@dataclass(frozen=True, slots=True)
+class MediaServer:
+    """One shared Janus as HUB_MEDIA_URL and its companions name it."""
+
+    name: str  # "main" when HUB_MEDIA_URL is one URL
+    api_url: str
+    admin_url: str
+    admin_secret: str
+    public_url: str | None = None
+    recordings: str | None = None
+
+
+MEDIA_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+ONE_JANUS = "main"  # the name of the only Janus (one URL, or the private one)
+
+
+def _named(variable: str, text: str) -> dict[str, str]:
+    """`name=value,name=value` into a dict; ValueError naming the variable."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        name, eq, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not value or not MEDIA_NAME.fullmatch(name) or name == "info":
+            raise ValueError(
+                f"{variable} takes name=value entries separated by commas (a name: a lowercase "
+                f"letter, then letters, digits or '-', at most 32, not 'info'), not {part!r}")
+        if name in out:
+            raise ValueError(f"{variable} names {name!r} twice")
+        out[name] = value
+    return out
+
+
+def media_servers(config: Config) -> list[MediaServer]:
+    """The shared Janus servers HUB_MEDIA_URL lists (empty for off and auto), each with its
+    admin API, admin secret, public URL and recordings folder.
+
+    One Janus: `HUB_MEDIA_URL=http://host:8088/janus` with plain companion values, as ever
+    (its name is "main"). Several: `HUB_MEDIA_URL=a=http://j1:8088/janus,b=http://j2:8088/janus`,
+    and `HUB_MEDIA_ADMIN_URL=a=http://j1:7088/admin,b=...` naming the same names;
+    HUB_MEDIA_ADMIN_SECRET and HUB_MEDIA_RECORDINGS take either one value for all or
+    `name=value` for each, HUB_MEDIA_PUBLIC_URL `name=value` for each (or nothing: pages go
+    through the hub's `/janus/<name>`)."""
+    mode = config.media
+    if mode in ("off", "auto"):
+        return []
+    if mode.startswith(("http://", "https://")) and "," not in mode:
+        if not (config.media_admin_url and config.media_admin_secret):
+            raise ValueError("HUB_MEDIA_URL needs HUB_MEDIA_ADMIN_URL (the Janus admin API, "
+                             "http://host:7088/admin) and HUB_MEDIA_ADMIN_SECRET")
+        return [MediaServer(ONE_JANUS, mode, config.media_admin_url, config.media_admin_secret,
+                            config.media_public_url, config.media_recordings)]
+    if "=" not in mode:
+        raise ValueError("HUB_MEDIA_URL takes off, auto, the http(s):// URL of a Janus HTTP API "
+                         "(http://host:8088/janus), or several as name=URL,name=URL, not "
+                         f"{mode!r}")
+    apis = _named("HUB_MEDIA_URL", mode)
+    names = sorted(apis)
+
+    def each(variable: str, value: str | None, shared: bool) -> dict[str, str | None]:
+        if value is None:
+            return dict.fromkeys(names)
+        if shared and "=" not in value:
+            return dict.fromkeys(names, value)
+        given = _named(variable, value)
+        if sorted(given) != names:
+            raise ValueError(f"{variable} must name exactly the Janus servers of HUB_MEDIA_URL "
+                             f"({', '.join(names)}), not {', '.join(sorted(given))}")
+        return dict(given)
+
+    admins = each("HUB_MEDIA_ADMIN_URL", config.media_admin_url, False)
+    secrets_ = each("HUB_MEDIA_ADMIN_SECRET", config.media_admin_secret, True)
+    publics = each("HUB_MEDIA_PUBLIC_URL", config.media_public_url, False)
+    folders = each("HUB_MEDIA_RECORDINGS", config.media_recordings, True)
+    out = []
+    for name in names:
+        api, admin, secret = apis[name], admins[name], secrets_[name]
+        if not api.startswith(("http://", "https://")):
+            raise ValueError(f"HUB_MEDIA_URL: {name}'s Janus HTTP API is an http(s):// URL "
+                             f"(http://host:8088/janus), not {api!r}")
+        if not admin or not secret:
+            raise ValueError(f"HUB_MEDIA_URL lists {name}: HUB_MEDIA_ADMIN_URL and "
+                             f"HUB_MEDIA_ADMIN_SECRET need {name}=... entries too")
+        out.append(MediaServer(name, api, admin, secret, publics[name], folders[name]))
+    return out
+
 
 def secret_problem(name: str, value: str) -> str | None:
     """Why `value` is unfit as the secret `name`, with how to make a good one; None if fit.

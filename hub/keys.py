@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from .config import Config
     from .connection import Connection
     from .log import EventLog
-    from .media.manager import MediaPlane
+    from .media.pool import MediaPool
     from .metrics import Metrics
     from .ratelimit import RateLimits
     from .relay import Relay
@@ -25,4 +25,4 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 LIMITS: web.AppKey[RateLimits] = web.AppKey("limits")
 CONNECTIONS: web.AppKey[set[Connection]] = web.AppKey("connections")
 RELAY: web.AppKey[Relay] = web.AppKey("relay")  # only on a hub's relay
-MEDIA: web.AppKey[MediaPlane] = web.AppKey("media")
+MEDIA: web.AppKey[MediaPool] = web.AppKey("media")

@@ -50,15 +50,16 @@ class Metrics:
             "hub_command_seconds", "Time to decide and append a command", ["type"], registry=r,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
 
+        # Labelled by Janus: "main" when there is one, else its name in HUB_MEDIA_URL.
         self.voice_up = Gauge(
             "hub_voice_up", "1 while this instance's media server answers (voice on), 0 when "
-            "it is down; absent meaning: voice off", registry=r)
+            "it is down; absent meaning: voice off", ["janus"], registry=r)
         self.media_resets = Counter(
             "hub_media_resets_total", "Times the media server was found restarted and the "
-            "rooms were made again", registry=r)
+            "rooms were made again", ["janus"], registry=r)
         self.media_kicks = Counter(
             "hub_media_kicks_total", "Participants removed from an audio room on the media "
-            "server (turn ended, desk taken over, unknown)", registry=r)
+            "server (turn ended, desk taken over, unknown)", ["janus"], registry=r)
         self.media_grants = Counter(
             "hub_media_grants_total", "Voice grants made, by kind", ["want"], registry=r)
 

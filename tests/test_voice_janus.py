@@ -223,7 +223,7 @@ async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
     run = listen["run"]
     await floor_to(voice_hub, created, alice, mod)
     speak = await alice.ok({"type": "media", "want": "speak"})
-    media = voice_hub.app[keys.MEDIA]
+    media = voice_hub.app[keys.MEDIA].planes["main"]
     assert media.process is not None and media.process.proc is not None
     started = time.monotonic()
     os.kill(media.process.proc.pid, signal.SIGKILL)
@@ -244,7 +244,8 @@ async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
     from tests.harness import ahttp
 
     _, metrics, _ = await ahttp("GET", f"{voice_hub.base}/metrics")
-    assert "hub_media_resets_total 1.0" in str(metrics) and "hub_voice_up 1.0" in str(metrics)
+    assert 'hub_media_resets_total{janus="main"} 1.0' in str(metrics)
+    assert 'hub_voice_up{janus="main"} 1.0' in str(metrics)
     for client in (mod, alice):
         await client.close()
 

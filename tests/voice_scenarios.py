@@ -154,7 +154,8 @@ class VoiceLab:
         from hub import keys
 
         assert self.app is not None
-        return self.app[keys.MEDIA]
+        (plane,) = self.app[keys.MEDIA].planes.values()  # the private Janus's
+        return plane
 
     @property
     def ws_base(self) -> str:

@@ -14,7 +14,8 @@ credential is ever written to the session log):
   (another instance is ahead of this one);
 - a speaker's or desk's AudioBridge participant id, `kind bit << 50 | seq << 32 | mac32`,
   decodable in the same way;
-- TURN credentials in coturn's `use-auth-secret` scheme.
+- TURN credentials in coturn's `use-auth-secret` scheme;
+- which of several Janus servers a session's room is on (`janus_for`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ def room_secret(key: bytes, session: str) -> str:
 
 def listen_pin(key: bytes, session: str) -> str:
     return _b64(_mac(key, f"pin|{session}"), 22)
+
+
+def janus_for(key: bytes, session: str, names: tuple[str, ...] | list[str]) -> str:
+    """The Janus (one of `names`) a session's room is on: rendezvous hashing, so every
+    instance with the same list agrees without asking anyone, and a Janus added to or
+    removed from the list moves only the sessions it takes or had (docs/architecture.md,
+    "The media plane")."""
+    if not names:
+        raise ValueError("no Janus to assign a session to")
+    return max(names, key=lambda name: (_mac(key, f"janus|{session}|{name}")[:8], name))
 
 
 def hub_token(key: bytes) -> str:

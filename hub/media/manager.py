@@ -40,7 +40,7 @@ from .janus import (
 from .process import JanusProcess
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config import Config, MediaServer
     from ..metrics import Metrics
     from ..session import Session, Sessions
 
@@ -68,11 +68,18 @@ def now_ms() -> int:
 
 
 class MediaPlane:
-    """The media plane as one hub instance runs it."""
+    """The media plane as one hub instance runs it, on one Janus (`hub.media.pool` holds one
+    per Janus and gives each the sessions assigned to it: `owns`)."""
 
     def __init__(self, config: Config, sessions: Sessions, key: bytes,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, server: MediaServer | None = None,
+                 several: bool = False) -> None:
+        from ..config import ONE_JANUS
+
         self.config = config
+        self.server = server
+        self.name = server.name if server is not None else ONE_JANUS
+        self.owns: Callable[[str], bool] = lambda session_id: True
         self.metrics = metrics
         self.sessions = sessions
         self.key = key
@@ -81,12 +88,14 @@ class MediaPlane:
         self.run: str | None = None
         self.janus: Janus | None = None
         self.process: JanusProcess | None = None
-        # The Janus API as pages reach it: through this hub (`/janus`, hub/media/proxy.py)
-        # unless the operator says otherwise.
-        self.public_url = config.media_public_url or (
-            f"{config.public_url}/janus" if config.public_url else "/janus")
-        self.recordings: Path | None = (Path(config.media_recordings)
-                                        if config.media_recordings else None)
+        # The Janus API as pages reach it: through this hub (`/janus`, or `/janus/<name>`
+        # with several, hub/media/proxy.py) unless the operator says otherwise.
+        path = f"/janus/{self.name}" if several else "/janus"
+        given = server.public_url if server is not None else config.media_public_url
+        self.public_url = given or (f"{config.public_url}{path}" if config.public_url
+                                    else path)
+        folder = server.recordings if server is not None else config.media_recordings
+        self.recordings: Path | None = Path(folder) if folder else None
         self.rooms: dict[str, int] = {}  # session id -> mountpoint audio port, rooms made
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
@@ -97,16 +106,24 @@ class MediaPlane:
 
     # -- lifetime ----------------------------------------------------------------------
 
+    def _held(self) -> list[Session]:
+        """The sessions held here whose room is on this Janus."""
+        return [s for s in self.sessions.held() if self.owns(s.id)]
+
     async def start(self) -> None:
-        """Find or start Janus; voice stays off (with the reason) when there is none."""
+        """Find or start Janus; voice stays off (with the reason) when there is none.
+        `begin` then sets it up and watches it."""
         config = self.config
         mode = config.media
-        if mode == "off":
+        if self.server is not None:
+            api_url, admin_url, secret = (self.server.api_url, self.server.admin_url,
+                                          self.server.admin_secret)
+        elif mode == "off":
             self.reason = ("voice is off on this hub (HUB_MEDIA_URL=off): unset it with Janus "
                            "installed (apt-get install janus janus-tools), or set it to a "
                            "Janus shared by the hub's instances")
             return
-        if mode == "auto":
+        elif mode == "auto":
             from .process import find_janus, janus_lib_dir, write_config
 
             binary = find_janus()
@@ -124,17 +141,16 @@ class MediaPlane:
                                           janus_cfg.admin_url, janus_cfg.admin_secret)
             self.recordings = janus_cfg.recordings
         else:
-            api_url = mode
-            admin_url = config.media_admin_url or ""
-            secret = config.media_admin_secret or ""
+            raise ValueError(f"HUB_MEDIA_URL={mode!r} needs a server (hub.media.pool)")
         self.janus = Janus(api_url, admin_url, secret)
         self.state, self.reason = DOWN, "the media server is starting"
-        self.sessions.on_load.append(self.attach)
-        self.sessions.on_delete.append(self.deleted)
-        for session in self.sessions.held():
-            self.attach(session)
+        if self.metrics is not None:
+            self.metrics.voice_up.labels(self.name).set(0)
+
+    async def begin(self) -> None:
+        """First set-up (sessions attached already), then the watch loop."""
         await self._first_setup()
-        self._task = asyncio.create_task(self._watch(), name="hub-media")
+        self._task = asyncio.create_task(self._watch(), name=f"hub-media-{self.name}")
 
     async def _first_setup(self) -> None:
         """Wait (up to 5 s) for Janus to answer at start, so that the first pages already
@@ -162,9 +178,8 @@ class MediaPlane:
             await self.process.stop()
 
     def attach(self, session: Session) -> None:
-        """Follow a session loaded here: reconcile after each fact that may change it."""
-        session.media = self
-
+        """Follow a session loaded here (its room is on this Janus): reconcile after each
+        fact that may change it."""
         def watch(fact: dict[str, Any]) -> None:
             if fact.get("kind") in ("items", "voice", "ban", "erased", "session", "restored"):
                 self._dirty.add(session.id)
@@ -188,17 +203,17 @@ class MediaPlane:
 
     def _announce(self) -> None:
         frame = self.frame()
-        for session in self.sessions.held():
+        for session in self._held():
             session.push_all(frame)
 
     def _set(self, state: str, reason: str) -> None:
         changed = state != self.state
         self.state, self.reason = state, reason
         if self.metrics is not None:
-            self.metrics.voice_up.set(1 if state == ON else 0)
+            self.metrics.voice_up.labels(self.name).set(1 if state == ON else 0)
         if changed:
-            log.log(logging.INFO if state == ON else logging.WARNING, "voice %s%s", state,
-                    f": {reason}" if state != ON else "")
+            log.log(logging.INFO if state == ON else logging.WARNING, "voice %s (janus %s)%s",
+                    state, self.name, f": {reason}" if state != ON else "")
             self._announce()
 
     # -- health ------------------------------------------------------------------------
@@ -217,7 +232,7 @@ class MediaPlane:
                 now = time.monotonic()
                 if now - last_reconcile >= RECONCILE_EVERY:
                     last_reconcile = now
-                    self._dirty.update(s.id for s in self.sessions.held())
+                    self._dirty.update(s.id for s in self._held())
                 dirty, self._dirty = self._dirty, set()
                 for session_id in dirty:
                     session = self.sessions.held_one(session_id)
@@ -271,9 +286,9 @@ class MediaPlane:
         if self.run is not None and run != self.run:
             self.resets += 1
             if self.metrics is not None:
-                self.metrics.media_resets.inc()
+                self.metrics.media_resets.labels(self.name).inc()
         self.run = run
-        self._dirty.update(s.id for s in self.sessions.held())
+        self._dirty.update(s.id for s in self._held())
         for session_id in list(self._dirty):
             session = self.sessions.held_one(session_id)
             if session is not None:
@@ -492,7 +507,7 @@ class MediaPlane:
                 log.info("session %s: kicked participant %s from the audio room", session.id,
                          pid)
                 if self.metrics is not None:
-                    self.metrics.media_kicks.inc()
+                    self.metrics.media_kicks.labels(self.name).inc()
             except JanusError as exc:
                 if exc.code not in (487, NO_SUCH_ROOM):
                     raise
@@ -588,7 +603,7 @@ class MediaPlane:
         if self.recordings is None:
             return
         now = now_ms()
-        for session in self.sessions.held():
+        for session in self._held():
             for record in session.state.voice.interventions:
                 end = record.ended(now)
                 key = (session.id, record.n)
@@ -615,7 +630,7 @@ class MediaPlane:
         the sessions held here that the reconciliation found void."""
         janus = self.janus
         assert janus is not None
-        rooms = {grants.room_id(self.key, s.id): s for s in self.sessions.held()}
+        rooms = {grants.room_id(self.key, s.id): s for s in self._held()}
         now_s = now_ms() // 1000
         for token in await janus.tokens():
             info = grants.parse_token(token)

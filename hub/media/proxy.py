@@ -2,7 +2,8 @@
 
 Pages reach Janus through the hub (the pages' Content-Security-Policy allows only the
 hub's origin, and a private Janus listens on loopback): every instance forwards
-`/janus/...` to the Janus it uses, private or shared. Janus sessions live in Janus, so any
+`/janus/...` to the Janus it uses, private or shared; with several Janus, `/janus/<name>/...`
+to the one named (a grant's `janus` URL names its session's). Janus sessions live in Janus, so any
 instance can forward any page's requests (a long poll after a reconnect through nginx
 included). Janus's own token check applies to everything forwarded: this opens nothing
 that a grant does not. The admin API is never forwarded.
@@ -20,8 +21,10 @@ from ..errors import HubError
 
 MAX_BODY = 64 * 1024  # a Janus message with an SDP is a few kilobytes
 LONG_POLL = aiohttp.ClientTimeout(total=70)  # Janus answers a long poll within 30 s
-# Janus's paths: /janus, /janus/<session>, /janus/<session>/<handle>, /janus/info.
-TAIL = re.compile(r"(/info|/[0-9]{1,20}(/[0-9]{1,20})?)?")
+# Janus's paths: /janus, /janus/<session>, /janus/<session>/<handle>, /janus/info; each
+# after /janus/<name> too (several Janus: names never are digits nor `info`).
+TAIL = re.compile(r"(?:/(?!info(?:/|$))(?P<name>[a-z][a-z0-9-]{0,31}))?"
+                  r"(?P<api>/info|/[0-9]{1,20}(/[0-9]{1,20})?)?")
 
 
 class JanusProxy:
@@ -35,18 +38,24 @@ class JanusProxy:
             await self._http.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        media = request.app[keys.MEDIA]
+        pool = request.app[keys.MEDIA]
+        tail = request.match_info.get("tail", "")
+        match = TAIL.fullmatch(tail)
+        if match is None:
+            raise HubError("not_found", "not a Janus API path")
+        media = pool.plane_named(match["name"])
+        if media is None:
+            raise HubError("not_found", f"no Janus named {match['name']!r} on this hub"
+                           if match["name"] else "this hub has several Janus: the path names "
+                           "one, /janus/<name>/... (as a grant's `janus` URL does)")
         if media.janus is None:
             raise HubError("not_found", "voice is off on this hub: there is no media server")
-        tail = request.match_info.get("tail", "")
-        if not TAIL.fullmatch(tail):
-            raise HubError("not_found", "not a Janus API path")
         body = await request.read() if request.method == "POST" else None
         if body is not None and len(body) > MAX_BODY:
             raise HubError("too_large", f"a Janus request is at most {MAX_BODY} bytes")
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=LONG_POLL)
-        url = media.janus.api_url + tail
+        url = media.janus.api_url + (match["api"] or "")
         try:
             async with self._http.request(
                     request.method, url, params=request.query, data=body,

@@ -6,6 +6,10 @@ hub's origin, and a private Janus listens on loopback): every instance forwards
 instance can forward any page's requests (a long poll after a reconnect through nginx
 included). Janus's own token check applies to everything forwarded: this opens nothing
 that a grant does not. The admin API is never forwarded.
+
+On a hub's relay, `/janus` forwards to the meeting's `/janus` instead (the relay has no
+Janus: hub/relay_voice.py), and only requests carrying a token the relay handed out in a
+grant: the relay is no open door to the meeting's media server.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import re
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from .. import keys
@@ -35,8 +40,9 @@ class JanusProxy:
             await self._http.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        relay = request.app.get(keys.RELAY)
         media = request.app[keys.MEDIA]
-        if media.janus is None:
+        if relay is None and media.janus is None:
             raise HubError("not_found", "voice is off on this hub: there is no media server")
         tail = request.match_info.get("tail", "")
         if not TAIL.fullmatch(tail):
@@ -46,7 +52,13 @@ class JanusProxy:
             raise HubError("too_large", f"a Janus request is at most {MAX_BODY} bytes")
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=LONG_POLL)
-        url = media.janus.api_url + tail
+        if relay is not None:
+            if relay.voice is None:
+                raise HubError("unavailable", "the relay is starting", reason="voice_down")
+            url = relay.voice.forward_to(_token(request, body)) + tail
+        else:
+            assert media.janus is not None
+            url = media.janus.api_url + tail
         try:
             async with self._http.request(
                     request.method, url, params=request.query, data=body,
@@ -58,3 +70,16 @@ class JanusProxy:
                            reason="voice_down") from None
         return web.Response(body=data, status=status, content_type="application/json",
                             headers={"Cache-Control": "no-store"})
+
+
+def _token(request: web.Request, body: bytes | None) -> str | None:
+    """The Janus token a request carries: `token` in a POST's JSON body, or in the query
+    (janus.js's long poll)."""
+    if body is None:
+        return request.query.get("token")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    token = data.get("token") if isinstance(data, dict) else None
+    return token if isinstance(token, str) else None

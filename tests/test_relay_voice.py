@@ -213,3 +213,28 @@ async def test_the_pages_are_told_when_the_link_is_down_and_voice_comes_back(
     assert page.handle
     for client in (amina, late):
         await client.close()
+
+
+async def test_a_restart_of_the_meetings_janus_resets_the_rooms_pages(room: Room) -> None:
+    import os
+    import signal
+
+    from tests.media_pages import janus_child
+
+    amina = room.local("attendee", name="Amina")
+    await amina.connect()
+    media = await voice_on(amina)
+    await amina.ok({"type": "media", "want": "listen"})
+    pid = janus_child(room.main)
+    assert pid, "the meeting runs no Janus"
+    os.kill(pid, signal.SIGKILL)
+    # The meeting starts its Janus again; its `media` frame with the new run reaches the
+    # room's pages through the relay (a media reset, as for any page).
+    reset = await amina.wait_for(
+        lambda c: (m := last_media(c)) is not None and m["voice"] == "on"
+        and m["run"] != media["run"] and m, timeout=60)
+    listen = await amina.ok({"type": "media", "want": "listen"})
+    assert listen["run"] == reset["run"]
+    page = await JanusPage(room.relay.url + "/janus", listen["token"]).open(STREAMING)
+    assert page.handle
+    await amina.close()

@@ -12,7 +12,9 @@ is mirrored and why it is exact):
   while the link is up, each `ask` with an idempotency key made from the local item,
   so an entry sent twice across a drop is taken once;
 - the hub's attendee count is reported upstream: the participants connected here plus
-  the count the hub's moderator gives for people without a device.
+  the count the hub's moderator gives for people without a device;
+- voice: the room's pages get their grants from the meeting through the link
+  (`hub.relay_voice`), and their Janus signalling through the relay's `/janus`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from .domain.session import SessionState, valid_session_id
 from .errors import CONFLICT, NOT_FOUND, RATE_LIMITED, UNAVAILABLE, HubError, bad_request
 from .log.embedded import new_epoch_id
 from .protocol import CLOSE_NOT_FOUND
+from .relay_voice import LINK_DOWN, RelayVoice
 from .session import Session, now_ms
 
 log = logging.getLogger(__name__)
@@ -148,6 +151,7 @@ class Relay:
         self.app = app
         self.upstream = upstream
         self.session: Session | None = None
+        self.voice: RelayVoice | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._refs = itertools.count(1)
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -164,6 +168,8 @@ class Relay:
 
     async def start(self) -> None:
         self.session = await self._local_session()
+        self.voice = RelayVoice(self)
+        self.session.media = self.voice  # the room's voice is the meeting's, via the link
         self.session.watchers.append(self._watch)
         await self._execute(lambda st: domain.link(st, False, now_ms()))
         self._tasks = [
@@ -280,6 +286,7 @@ class Relay:
                     log.warning("link to the meeting lost: %s", exc or type(exc).__name__)
                 finally:
                     self._ws = None
+                    self._voice_changed()
                     for waiter in self._waiting.values():
                         if not waiter.done():
                             waiter.set_exception(ConnectionError("link lost"))
@@ -313,7 +320,10 @@ class Relay:
             raise ConnectionError(f"the meeting sent {frame.get('type')!r} before welcome")
         await self._execute(lambda st: domain.resync(st, frame, now_ms()))
         self.stats["connects"] += 1
+        if self.voice is not None:
+            self.voice.from_meeting((frame.get("session") or {}).get("voice"))
         self._ws, self._reported = ws, None
+        self._voice_changed()
         await self._note_link(True)
         self._outbox_wake.set()
         self._count_wake.set()
@@ -330,6 +340,8 @@ class Relay:
                 kind = frame.get("type")
                 if kind == "event":
                     await self._mirror(frame)
+                elif kind == "media" and self.voice is not None:
+                    self.voice.from_meeting(frame)
                 elif kind in ("ack", "error") and frame.get("ref") in self._waiting:
                     waiter = self._waiting.pop(frame["ref"])
                     if not waiter.done():
@@ -360,6 +372,26 @@ class Relay:
         log.warning("the meeting deleted session %s: its copy here is deleted too; the relay "
                     "stops", session)
         self.ended.set()
+
+    @property
+    def linked(self) -> bool:
+        """The link to the meeting is up (welcomed, not closed)."""
+        return self._ws is not None and not self._ws.closed
+
+    def _voice_changed(self) -> None:
+        if self.voice is not None:
+            self.voice.changed()
+
+    async def ask_meeting(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Send a request to the meeting as the hub; its `ack` or `error` frame. While the
+        link is down: `unavailable` (reason `voice_down`: what only voice asks this way)."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise HubError(UNAVAILABLE, LINK_DOWN, reason="voice_down")
+        try:
+            return await self._request(ws, frame)
+        except (ConnectionError, TimeoutError, aiohttp.ClientError):
+            raise HubError(UNAVAILABLE, LINK_DOWN, reason="voice_down") from None
 
     @property
     def session_state(self) -> SessionState:

@@ -34,7 +34,7 @@ from .metrics import Metrics
 from .tokens import new_identity_id
 
 if TYPE_CHECKING:
-    from .media.pool import MediaPool
+    from .media.port import SessionMedia
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class Session:
         self.deleted = False
         # Called with each fact once applied (a hub's relay watches for work upstream).
         self.watchers: list[Callable[[dict[str, Any]], None]] = []
-        self.media: MediaPool | None = None  # the media plane, when this hub runs one
+        self.media: SessionMedia | None = None  # the media plane, when this hub has one
 
     # -- loading and following the log -------------------------------------------------
 

@@ -451,8 +451,9 @@ async def test_a_hubs_page_speaks_for_its_room(hub_server: HubProcess,
         await client.close()
 
 
-async def test_on_a_relay_the_pages_say_voice_is_not_available(
+async def test_on_a_relay_of_a_meeting_without_voice_the_pages_say_so(
         tmp_path: Path, open_page: OpenPages) -> None:
+    # A relay uses the meeting's voice (tests/test_web_relay_voice.py); this meeting has none.
     from tests.test_relay import open_room
 
     async with open_room(tmp_path) as room:
@@ -461,7 +462,7 @@ async def test_on_a_relay_the_pages_say_voice_is_not_available(
         await page.locator("#join-name").press("Enter")
         await expect(page.locator(".conn")).to_have_attribute("data-state", "live")
         await expect(page.locator("#listen-note")).to_have_text(
-            "Voice is not available through this relay: follow the meeting in text here.")
+            "The meeting has no voice: follow it in text here.")
         await expect(page.locator("#listen-toggle")).to_be_hidden()
         await open_page.close()  # before the relay goes
 

@@ -7,6 +7,10 @@ to the one named (a grant's `janus` URL names its session's). Janus sessions liv
 instance can forward any page's requests (a long poll after a reconnect through nginx
 included). Janus's own token check applies to everything forwarded: this opens nothing
 that a grant does not. The admin API is never forwarded.
+
+On a hub's relay, `/janus` forwards to the meeting's `/janus` instead (the relay has no
+Janus: hub/relay_voice.py), and only requests carrying a token the relay handed out in a
+grant: the relay is no open door to the meeting's media server.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import re
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from .. import keys
@@ -38,24 +43,32 @@ class JanusProxy:
             await self._http.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        pool = request.app[keys.MEDIA]
+        relay = request.app.get(keys.RELAY)
         tail = request.match_info.get("tail", "")
         match = TAIL.fullmatch(tail)
         if match is None:
             raise HubError("not_found", "not a Janus API path")
-        media = pool.plane_named(match["name"])
-        if media is None:
-            raise HubError("not_found", f"no Janus named {match['name']!r} on this hub"
-                           if match["name"] else "this hub has several Janus: the path names "
-                           "one, /janus/<name>/... (as a grant's `janus` URL does)")
-        if media.janus is None:
+        media = None
+        if relay is None:
+            media = request.app[keys.MEDIA].plane_named(match["name"])
+            if media is None:
+                raise HubError("not_found", f"no Janus named {match['name']!r} on this hub"
+                               if match["name"] else "this hub has several Janus: the path "
+                               "names one, /janus/<name>/... (as a grant's `janus` URL does)")
+        if media is not None and media.janus is None:
             raise HubError("not_found", "voice is off on this hub: there is no media server")
         body = await request.read() if request.method == "POST" else None
         if body is not None and len(body) > MAX_BODY:
             raise HubError("too_large", f"a Janus request is at most {MAX_BODY} bytes")
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=LONG_POLL)
-        url = media.janus.api_url + (match["api"] or "")
+        if relay is not None:
+            if relay.voice is None:
+                raise HubError("unavailable", "the relay is starting", reason="voice_down")
+            url = relay.voice.forward_to(_token(request, body)) + tail
+        else:
+            assert media is not None and media.janus is not None
+            url = media.janus.api_url + (match["api"] or "")
         try:
             async with self._http.request(
                     request.method, url, params=request.query, data=body,
@@ -67,3 +80,16 @@ class JanusProxy:
                            reason="voice_down") from None
         return web.Response(body=data, status=status, content_type="application/json",
                             headers={"Cache-Control": "no-store"})
+
+
+def _token(request: web.Request, body: bytes | None) -> str | None:
+    """The Janus token a request carries: `token` in a POST's JSON body, or in the query
+    (janus.js's long poll)."""
+    if body is None:
+        return request.query.get("token")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    token = data.get("token") if isinstance(data, dict) else None
+    return token if isinstance(token, str) else None

@@ -5,7 +5,7 @@
 
 import { t, onLanguageChange } from './i18n.js';
 import { h, formatDuration, storage } from './ui.js';
-import { VoiceLink, VoiceState, voiceStatus, onRelay, meterValue } from './voice.js';
+import { VoiceLink, VoiceState, voiceStatus, onRelay, relayDown, meterValue } from './voice.js';
 
 /** The words for a link's state (and its reason), for a role=status line. */
 export function voiceStateText(link, { want = link.want } = {}) {
@@ -15,17 +15,21 @@ export function voiceStateText(link, { want = link.want } = {}) {
       'mic_missing', 'no_library', 'forbidden'];
     return t(`voice.why_${known.includes(reason) ? reason : 'other'}`);
   }
-  if (state === VoiceState.RECONNECTING && reason === 'voice_down') return t('voice.down');
+  if (state === VoiceState.RECONNECTING && reason === 'voice_down') return downText(link.client);
   return t(`voice.state_${want}_${state}`);
+}
+
+/** Voice is down: on a relay whose link is down, that is why (and it comes back with it). */
+function downText(client) {
+  return t(relayDown(client) ? 'voice.relay_down' : 'voice.down');
 }
 
 /** The explanation shown instead of the controls when voice cannot be used here. */
 export function voiceUnavailableText(client, rerender = null) {
-  if (onRelay(client)) return t('voice.relay');
   const status = voiceStatus(client, rerender);
   if (status.library === false) return t('voice.why_no_library');
-  if (status.voice === 'down') return t('voice.down');
-  if (status.voice === 'off') return t('voice.off');
+  if (status.voice === 'down') return downText(client);
+  if (status.voice === 'off') return t(onRelay(client) ? 'voice.relay' : 'voice.off');
   return '';
 }
 
@@ -41,7 +45,8 @@ export function followLevel(meter, link, which) {
   return () => { window.clearInterval(timer); meter.value = 0; };
 }
 
-/** "Listen to the room": hidden when voice is off (explained on a relay), explained when down. */
+/** "Listen to the room": hidden when voice is off (explained on a relay), explained when down
+ * (on a relay whose link is down: that the audio comes back with the link). */
 export function listenPanel(client, { say, id = 'listen' } = {}) {
   const audio = h('audio', { class: 'voice-audio' });
   const link = new VoiceLink(client, 'listen', { audio });
@@ -67,7 +72,7 @@ export function listenPanel(client, { say, id = 'listen' } = {}) {
     const status_ = voiceStatus(client, render);
     const unavailable = voiceUnavailableText(client);
     root.hidden = status_.voice === 'off' && !onRelay(client);
-    const usable = status_.voice !== 'off' && !onRelay(client);
+    const usable = status_.voice !== 'off';
     controls.hidden = !usable;
     note.textContent = unavailable;
     note.hidden = !unavailable;
@@ -112,7 +117,10 @@ function ownLiveItem(client) {
   const voice = client.model.voice;
   if (!voice || !voice.item) return null;
   const mine = client.model.mine.has(voice.item)
-    || (client.role === 'hub' && client.model.relayed.has(voice.item));
+    || (client.role === 'hub' && client.model.relayed.has(voice.item))
+    // On a relay the live item is the meeting's copy of the hub's own (its id is the
+    // meeting's): the meeting names the hub as its origin.
+    || (client.role === 'hub' && onRelay(client) && voice.origin === `hub:${client.model.relay.hub}`);
   return mine ? voice.item : null;
 }
 
@@ -154,7 +162,7 @@ export function speakPanel(client, { say, id = 'speak' } = {}) {
 
   const render = () => {
     const voice = voiceStatus(client, render).voice;
-    const usable = voice !== 'off' && !onRelay(client);
+    const usable = voice !== 'off';
     const own = ownLiveItem(client);
     if (own && own !== item && say && voice === 'on') say(t('voice.speak_prompt'));
     if (item && own !== item) {
@@ -178,7 +186,7 @@ export function speakPanel(client, { say, id = 'speak' } = {}) {
     level.root.hidden = !link.running;
     const muted = Boolean(client.model.voice && client.model.voice.muted);
     if (cut) status.textContent = t('voice.why_cut');
-    else if (link.state === VoiceState.OFF) status.textContent = voice === 'down' ? t('voice.down') : '';
+    else if (link.state === VoiceState.OFF) status.textContent = voice === 'down' ? downText(client) : '';
     else if (live && muted) status.textContent = t('voice.muted_by_moderator');
     else status.textContent = voiceStateText(link);
     root.dataset.state = link.state;
@@ -207,7 +215,7 @@ export function speakPanel(client, { say, id = 'speak' } = {}) {
   client.addEventListener('welcome', render);
   client.addEventListener('update', (ev) => {
     const { kind } = ev.detail;
-    if (kind === 'voice' || kind === 'floor' || kind === 'item') render();
+    if (kind === 'voice' || kind === 'floor' || kind === 'item' || kind === 'relay') render();
   });
   onLanguageChange(render);
   render();

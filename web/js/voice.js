@@ -43,8 +43,14 @@ export function voiceStatus(client, rerender = null) {
   return media;
 }
 
-/** True on a hub's relay (its pages get voice `off`: the relay carries no audio). */
+/**
+ * True on a hub's relay. Its pages use the meeting's voice: grants come through the room's
+ * link, signalling through the relay's /janus, the audio directly from the meeting's Janus.
+ */
 export const onRelay = (client) => Boolean(client.model.relay);
+
+/** True on a relay whose link to the meeting is down (its voice is down with it). */
+export const relayDown = (client) => Boolean(client.model.relay && client.model.relay.connected === false);
 
 let loading = null;
 let library = null; // null: not checked yet; then a promise of true (installed) or false

@@ -46,8 +46,8 @@ class JanusProxy:
         relay = request.app.get(keys.RELAY)
         tail = request.match_info.get("tail", "")
         match = TAIL.fullmatch(tail)
-        if match is None:
-            raise HubError("not_found", "not a Janus API path")
+        if match is None or (relay is not None and match["name"]):
+            raise HubError("not_found", "not a Janus API path")  # a relay names no Janus
         media = None
         if relay is None:
             media = request.app[keys.MEDIA].plane_named(match["name"])

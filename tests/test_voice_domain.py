@@ -128,6 +128,49 @@ def test_mute_unmute_and_cut() -> None:
         voice.control(state, MOD, "loud", 1)
 
 
+def test_the_desk_cuts_only_while_it_holds_the_desk() -> None:
+    state = session()
+    item = ask(state, BOB, kind="floor", key="b")
+    moderate(state, item, "live", now=3000)
+    speak(state, BOB, 4000)
+    # Not holding the desk: refused, whatever the state of the floor.
+    assert refusal(lambda: voice.control(state, DESK, "cut", 4500)) == ("conflict", "not_desk")
+    run(state, voice.grant(state, DESK, "desk", False, 4600))
+    # Holding it: never mute, unmute (restore) — those are the moderators'.
+    for action in ("mute", "unmute"):
+        assert refusal(lambda a=action: voice.control(state, DESK, a, 4700))[0] == "forbidden"
+    # Another desk that does not hold it is refused too.
+    assert refusal(lambda: voice.control(state, DESK2, "cut", 4800)) == ("conflict", "not_desk")
+    decision = voice.control(state, DESK, "cut", 5000)
+    assert decision.fact is not None
+    assert decision.fact["by"] == DESK.id and decision.fact["by_role"] == "desk"
+    run(state, decision)
+    assert voice.speaker_now(state, 5000) is None and state.voice.interventions[0].end == 5000
+    assert refusal(lambda: speak(state, BOB, 6000)) == ("conflict", "cut")
+    data = voice.voice_data(state)
+    assert data["cut"] is True and data["cut_by"] == "desk"
+    assert voice.control(state, DESK, "cut", 6000).fact is None  # cut already: nothing new
+    # A desk taken over may not cut any more.
+    run(state, voice.grant(state, DESK2, "desk", True, 7000))
+    again = ask(state, BOB, kind="floor", key="b2")
+    moderate(state, again, "live", now=8000)
+    assert voice.voice_data(state)["cut_by"] is None  # a new turn
+    assert refusal(lambda: voice.control(state, DESK, "cut", 8500)) == ("conflict", "not_desk")
+    run(state, voice.control(state, MOD, "cut", 9000))
+    assert voice.voice_data(state)["cut_by"] == "moderator"
+
+
+def test_a_cut_fact_from_before_desk_cuts_reads_as_the_moderators() -> None:
+    state = session()
+    item = ask(state, BOB, kind="floor", key="b")
+    moderate(state, item, "live", now=3000)
+    fact = voice.control(state, MOD, "cut", 4000).fact
+    assert fact is not None
+    del fact["by_role"]
+    apply(state, fact)
+    assert voice.voice_data(state)["cut_by"] == "moderator"
+
+
 def test_one_desk_a_takeover_only_when_asked() -> None:
     state = session()
     run(state, voice.grant(state, DESK, "desk", False, 1000))

@@ -45,9 +45,11 @@ export function voicePanel(client, { say, id = 'mod-voice' } = {}) {
     else if (voice.since && voice.muted) state = 'muted';
     else if (voice.since) state = 'on_air';
     indicator.dataset.state = state;
+    // A cut by the audio desk (docs/protocol.md §19.3) says so: the desk's own word.
+    const key = state === 'cut' && voice.cut_by === 'desk' ? 'cut_desk' : state;
     const tick = () => {
       const time = voice.since ? formatDuration(Math.max(0, (client.serverNow() - voice.since) / 1000)) : '';
-      indicator.textContent = t(`voice.indicator_${state}`, { time });
+      indicator.textContent = t(`voice.indicator_${key}`, { time });
     };
     tick();
     if (state === 'on_air' || state === 'muted') ticker = window.setInterval(tick, 1000);

@@ -383,3 +383,71 @@ def intervention_view(state: SessionState, record: Intervention, now: int, *,
     if staff:
         view["speaker_id"] = record.speaker
     return view
+
+
+# -- talking (transient: never a fact) ----------------------------------------------------
+#
+# Whether the live speaker is talking right now, as Janus's AudioBridge detects it (the
+# average of the RTP audio-level extension over short windows; hub/media/levels.py asks).
+# It changes every few seconds while someone speaks: it is sent as a `talking` frame to the
+# moderators and the desk (docs/protocol.md §19.6), never written to the session log.
+
+TALK_HOLD_MS = 1500  # "talking" stays on this long after Janus last heard them: pauses
+# between words and sentences do not flip it (nor a screen reader's announcement)
+LEVELS = 4  # `level` buckets: 0 silent, 1 faint, 2 speaking, 3 loud
+PEAK_POLLS = 3  # `level` is the loudest of this many latest readings (a meter's peak hold)
+
+
+@dataclass(frozen=True, slots=True)
+class Talking:
+    """The live speaker's talking state as the moderators and the desk are told it."""
+
+    item: str | None = None  # the live item whose speaker is on air, or None
+    talking: bool = False
+    level: int = 0  # 0 .. LEVELS-1
+    heard_at: int = 0  # ms: when Janus last said they were talking
+    recent: tuple[int, ...] = ()  # the latest level readings (buckets), newest last
+
+    def frame(self) -> dict[str, Any]:
+        return {"type": "talking", "item": self.item, "talking": self.talking,
+                "level": self.level}
+
+    def shown(self) -> tuple[str | None, bool, int]:
+        """What a page shows (a change in it is a new frame)."""
+        return self.item, self.talking, self.level
+
+
+def on_air(state: SessionState, now: int) -> str | None:
+    """The live item whose speaker may publish and took their grant this turn, or None."""
+    if speaker_now(state, now) is None or turn_voice(state).since is None:
+        return None
+    item = remote_live(state)
+    return item.id if item is not None else None
+
+
+def level_bucket(dbov: int | None) -> int:
+    """A coarse bucket of an RTP audio level (RFC 6464: -dBov, 0 loudest, 127 silence)."""
+    if dbov is None or dbov >= 60:
+        return 0
+    if dbov >= 40:
+        return 1
+    if dbov >= 25:
+        return 2
+    return 3
+
+
+def talking_next(prev: Talking, item: str | None, janus_talking: bool, dbov: int | None,
+                 now: int) -> Talking:
+    """The next state from what Janus says at `now`. Talking: at once when Janus says so,
+    off only after TALK_HOLD_MS without it. Level: the peak of the latest readings, at
+    least 1 while talking, at most 1 while not (a level between words is not speech). A
+    new item (or none) starts afresh."""
+    if item is None:
+        return Talking()
+    if item != prev.item:
+        prev = Talking(item=item)
+    recent = (*prev.recent[-(PEAK_POLLS - 1):], level_bucket(dbov))
+    talking = janus_talking or (prev.talking and now - prev.heard_at < TALK_HOLD_MS)
+    peak = max(recent)
+    level = max(peak, 1) if talking else min(peak, 1)
+    return Talking(item, talking, level, now if janus_talking else prev.heard_at, recent)

@@ -24,7 +24,7 @@ from .. import protocol
 from ..domain import voice
 from ..domain.commands import Actor
 from ..errors import UNAVAILABLE, HubError
-from . import grants, recordings
+from . import grants, levels, recordings
 from .janus import (
     AUDIOBRIDGE,
     MOUNTPOINT_EXISTS,
@@ -94,6 +94,7 @@ class MediaPlane:
         self._locks: dict[str, asyncio.Lock] = {}
         self.resets = 0  # media resets seen (a restarted Janus)
         self._tries: dict[tuple[str, int], int] = {}  # recordings conversions tried
+        self.levels = levels.Levels(self)  # the speaker's talking state (hub/media/levels.py)
 
     # -- lifetime ----------------------------------------------------------------------
 
@@ -135,6 +136,7 @@ class MediaPlane:
             self.attach(session)
         await self._first_setup()
         self._task = asyncio.create_task(self._watch(), name="hub-media")
+        self.levels.start()
 
     async def _first_setup(self) -> None:
         """Wait (up to 5 s) for Janus to answer at start, so that the first pages already
@@ -153,6 +155,7 @@ class MediaPlane:
                 await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
+        await self.levels.stop()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -312,8 +315,8 @@ class MediaPlane:
             "request": "create", "room": room, "secret": secret, "is_private": True,
             "permanent": False, "sampling_rate": 48000, "default_bitrate": ROOM_BITRATE,
             "default_prebuffering": ROOM_PREBUFFERING,
-            "description": f"hub session {session_id}", "audiolevel_event": False,
-            "allowed": []}
+            "description": f"hub session {session_id}", "allowed": [],
+            **levels.ROOM_OPTIONS}
         if self.recordings is not None:
             folder = self.recordings / session_id
             with contextlib.suppress(OSError):  # a shared Janus's folder may not be ours

@@ -261,19 +261,48 @@ $('#desk-cut-yes').addEventListener('click', async () => {
   }
 });
 
+// ---------------------------------------------------------------- speaking now
+
+// The hub's `talking` frames (docs/protocol.md §19.6): a meter, and a polite live line
+// that changes only when the speaker starts or stops talking.
+let saidTalking = null;
+function renderTalking() {
+  const voice = model.voice;
+  const onAir = Boolean(voice && voice.item && voice.since && !voice.cut);
+  const talk = client.talking;
+  const mine = onAir && talk && talk.item === voice.item ? talk : null;
+  const line = $('#desk-talking');
+  line.hidden = !onAir;
+  $('#desk-talk').hidden = !onAir;
+  $('#desk-talk-level').value = mine ? mine.level : 0;
+  line.dataset.state = mine && mine.talking ? 'talking' : 'silent';
+  const now = onAir ? Boolean(mine && mine.talking) : null;
+  if (now !== saidTalking) {
+    saidTalking = now;
+    line.textContent = now === null ? '' : t(now ? 'voice.talking_now' : 'voice.talking_silent');
+  }
+}
+client.addEventListener('talking', renderTalking);
+
 // ---------------------------------------------------------------- wiring
 
 client.addEventListener('welcome', () => {
   showSession();
   renderDesk();
   renderLive();
+  renderTalking();
 });
 client.addEventListener('media', renderDesk);
 client.addEventListener('update', (ev) => {
   if (ev.detail.kind === 'session') showSession();
-  if (ev.detail.kind === 'voice') renderLive();
+  if (ev.detail.kind === 'voice') {
+    renderLive();
+    renderTalking();
+  }
 });
 onLanguageChange(() => {
+  saidTalking = undefined;
+  renderTalking();
   showSession();
   renderDesk();
   renderLive();

@@ -133,7 +133,10 @@ class Levels:
         elif item is None:
             self._forget(session.id)
         nxt = voice.talking_next(prev, item, janus_talking, dbov, now)
-        self.state[session.id] = nxt
+        if nxt == voice.Talking():
+            self.state.pop(session.id, None)  # nobody on air: nothing kept per session
+        else:
+            self.state[session.id] = nxt
         if nxt.shown() != prev.shown():
             self._tell(session, nxt)
 

@@ -156,6 +156,7 @@ def _fresh(
     conn.open(_welcome(session, you, channels, snapshot, ref), [])
     if session.media is not None:
         conn.push(_media_frame(session))
+        session.media.greet(session, conn)
 
 
 async def _resume(
@@ -197,6 +198,7 @@ async def _resume(
     conn.open(_welcome(session, you, channels, snapshot, ref), history)
     if session.media is not None:
         conn.push(_media_frame(session))
+        session.media.greet(session, conn)
     return True
 
 

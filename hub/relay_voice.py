@@ -44,6 +44,7 @@ from .domain.roles import HUB
 from .errors import FORBIDDEN, UNAVAILABLE, HubError, bad_request
 
 if TYPE_CHECKING:
+    from .connection import Connection
     from .relay import Relay
     from .session import Session
 
@@ -159,6 +160,9 @@ class RelayVoice:
     async def control(self, session: Session, actor: Actor, action: str) -> dict[str, Any]:
         raise HubError(FORBIDDEN, "the meeting's moderators control the live audio, at the "
                                   "meeting")
+
+    def greet(self, session: Session, conn: Connection) -> None:
+        return None  # `talking` frames are the meeting's instances' own: none cross a link
 
     # -- the relay's /janus ------------------------------------------------------------
 

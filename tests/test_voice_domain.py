@@ -128,6 +128,49 @@ def test_mute_unmute_and_cut() -> None:
         voice.control(state, MOD, "loud", 1)
 
 
+def test_the_desk_cuts_only_while_it_holds_the_desk() -> None:
+    state = session()
+    item = ask(state, BOB, kind="floor", key="b")
+    moderate(state, item, "live", now=3000)
+    speak(state, BOB, 4000)
+    # Not holding the desk: refused, whatever the state of the floor.
+    assert refusal(lambda: voice.control(state, DESK, "cut", 4500)) == ("conflict", "not_desk")
+    run(state, voice.grant(state, DESK, "desk", False, 4600))
+    # Holding it: never mute, unmute (restore) — those are the moderators'.
+    for action in ("mute", "unmute"):
+        assert refusal(lambda a=action: voice.control(state, DESK, a, 4700))[0] == "forbidden"
+    # Another desk that does not hold it is refused too.
+    assert refusal(lambda: voice.control(state, DESK2, "cut", 4800)) == ("conflict", "not_desk")
+    decision = voice.control(state, DESK, "cut", 5000)
+    assert decision.fact is not None
+    assert decision.fact["by"] == DESK.id and decision.fact["by_role"] == "desk"
+    run(state, decision)
+    assert voice.speaker_now(state, 5000) is None and state.voice.interventions[0].end == 5000
+    assert refusal(lambda: speak(state, BOB, 6000)) == ("conflict", "cut")
+    data = voice.voice_data(state)
+    assert data["cut"] is True and data["cut_by"] == "desk"
+    assert voice.control(state, DESK, "cut", 6000).fact is None  # cut already: nothing new
+    # A desk taken over may not cut any more.
+    run(state, voice.grant(state, DESK2, "desk", True, 7000))
+    again = ask(state, BOB, kind="floor", key="b2")
+    moderate(state, again, "live", now=8000)
+    assert voice.voice_data(state)["cut_by"] is None  # a new turn
+    assert refusal(lambda: voice.control(state, DESK, "cut", 8500)) == ("conflict", "not_desk")
+    run(state, voice.control(state, MOD, "cut", 9000))
+    assert voice.voice_data(state)["cut_by"] == "moderator"
+
+
+def test_a_cut_fact_from_before_desk_cuts_reads_as_the_moderators() -> None:
+    state = session()
+    item = ask(state, BOB, kind="floor", key="b")
+    moderate(state, item, "live", now=3000)
+    fact = voice.control(state, MOD, "cut", 4000).fact
+    assert fact is not None
+    del fact["by_role"]
+    apply(state, fact)
+    assert voice.voice_data(state)["cut_by"] == "moderator"
+
+
 def test_one_desk_a_takeover_only_when_asked() -> None:
     state = session()
     run(state, voice.grant(state, DESK, "desk", False, 1000))
@@ -231,3 +274,45 @@ def test_a_closed_session_grants_nothing() -> None:
     for actor, want in ((ALICE, "listen"), (DESK, "desk"), (ALICE, "speak")):
         assert refusal(lambda a=actor, w=want: voice.grant(state, a, w, False, 1)) == (
             "conflict", "closed")
+
+
+def test_talking_is_on_at_once_off_after_a_hold_and_coarse() -> None:
+    Talking, nxt = voice.Talking, voice.talking_next
+    hold = voice.TALK_HOLD_MS
+    # Nobody on air: nothing, whatever Janus says.
+    assert nxt(Talking(), None, True, 10, 1000) == Talking()
+    on = nxt(Talking(), "i1", True, 10, 1000)
+    assert on.shown() == ("i1", True, 3) and on.heard_at == 1000
+    # A pause shorter than the hold: still talking (no flip, no announcement).
+    pause = nxt(on, "i1", False, 127, 1000 + hold - 1)
+    assert pause.talking and pause.level >= 1
+    off = nxt(pause, "i1", False, 127, 1000 + hold)
+    assert not off.talking
+    # The level is a peak over the latest readings, at most 1 while not talking.
+    assert off.level <= 1
+    quiet = off
+    for t in range(3):
+        quiet = nxt(quiet, "i1", False, 127, 5000 + t)
+    assert quiet.shown() == ("i1", False, 0)
+    assert nxt(quiet, "i1", False, 30, 6000).shown() == ("i1", False, 1)
+    # Talking, the level follows the loudest recent reading, at least 1.
+    loud = nxt(quiet, "i1", True, 20, 7000)
+    assert loud.level == 3
+    assert nxt(loud, "i1", True, None, 7250).level == 3  # still in the peak window
+    assert nxt(nxt(nxt(loud, "i1", True, None, 7250), "i1", True, None, 7500), "i1", True,
+               None, 7750).level == 1  # talking with no reading: at least 1
+    # Another item: afresh (the previous speaker's hold does not carry over).
+    assert nxt(on, "i2", False, None, 1001).shown() == ("i2", False, 0)
+    assert [voice.level_bucket(d) for d in (None, 127, 60, 45, 30, 10)] == [0, 0, 0, 1, 2, 3]
+    assert on.frame() == {"type": "talking", "item": "i1", "talking": True, "level": 3}
+
+
+def test_on_air_is_the_speaker_who_took_their_grant() -> None:
+    state = session()
+    item = ask(state, BOB, kind="floor", key="b")
+    moderate(state, item, "live", now=3000)
+    assert voice.on_air(state, 3500) is None  # live, microphone not on yet
+    speak(state, BOB, 4000)
+    assert voice.on_air(state, 4500) == item
+    run(state, voice.control(state, MOD, "cut", 5000))
+    assert voice.on_air(state, 5500) is None

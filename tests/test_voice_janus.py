@@ -213,6 +213,37 @@ async def test_a_desk_takes_over_only_when_asked(voice_hub: RunningHub) -> None:
         await client.close()
 
 
+async def test_the_desk_cuts_the_speaker_on_janus(voice_hub: RunningHub) -> None:
+    """The desk holding the desk cuts: the speaker is kicked on Janus and may not come
+    back; a desk that does not hold the desk is refused, and the desk never mutes."""
+    created, mod, alice, _bob = await people(voice_hub)
+    desk = voice_hub.client(created, "desk", name="Desk A")
+    other = voice_hub.client(created, "desk", name="Desk B")
+    for client in (desk, other):
+        await client.connect()
+    await desk.ok({"type": "media", "want": "desk"})
+    await floor_to(voice_hub, created, alice, mod)
+    grant = await alice.ok({"type": "media", "want": "speak"})
+    page = await JanusPage(voice_hub.base + grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    await page.join(grant)
+    probe = await JanusAdmin(voice_hub.data).probe(AUDIOBRIDGE)
+    assert grant["id"] in await participant_ids(probe, grant["room"])
+    refused = await other.request({"type": "voice", "action": "cut"})
+    assert refused["code"] == "conflict" and refused["reason"] == "not_desk"
+    assert (await desk.request({"type": "voice", "action": "mute"}))["code"] == "forbidden"
+    assert grant["id"] in await participant_ids(probe, grant["room"])  # nothing changed
+    assert (await desk.ok({"type": "voice", "action": "cut"}))["action"] == "cut"
+    await until(lambda: _absent(probe, grant))
+    with pytest.raises(JanusRefused):  # the speaker's token is gone from Janus
+        await JanusPage(voice_hub.base + grant["janus"], grant["token"]).open(AUDIOBRIDGE)
+    again = await alice.request({"type": "media", "want": "speak"})
+    assert again["code"] == "conflict" and again["reason"] == "cut"
+    await mod.wait_for(lambda c: any(e["data"]["cut"] and e["data"]["cut_by"] == "desk"
+                                     for e in c.kinds("voice", "moderation")))
+    for client in (mod, alice, desk, other):
+        await client.close()
+
+
 async def test_janus_killed_and_restarted(voice_hub: RunningHub) -> None:
     """kill -9 of Janus mid-meeting: the hub starts it again, makes the rooms again and
     tells pages (a new `run`); the text meeting goes on meanwhile."""

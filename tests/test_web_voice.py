@@ -374,6 +374,45 @@ async def test_moderator_mute_unmute_and_cut(hub_server: HubProcess, open_page: 
         await client.close()
 
 
+async def test_the_desk_cuts_after_confirming(hub_server: HubProcess,
+                                             open_page: OpenPages) -> None:
+    """The desk's cut button: disabled until this page holds the desk and someone is live;
+    a confirmation first; then the hub cuts for everyone (the moderators read "Cut by the
+    audio desk") and the page has silenced its loudspeakers at once."""
+    created, chair, amina = await voice_session(hub_server)
+    desk = await open_page(created["links"]["desk"], viewport=LAPTOP, name="desk-cut")
+    await desk.context.grant_permissions(["microphone"], origin=hub_server.url)
+    await expect(desk.locator(".conn")).to_have_attribute("data-state", "live")
+    cut = desk.locator("#desk-cut")
+    await expect(cut).to_be_disabled()  # nobody live, and the desk not started
+    mod = await open_with_storage(
+        open_page, created["links"]["moderator"],
+        {f"igf:{created['id']}:moderator:hello": {"name": "Co-chair"}}, name="moderator-cut")
+    await give_floor(chair, amina)
+    await amina.ok({"type": "media", "want": "speak"})
+    await expect(cut).to_be_disabled()  # not holding the desk yet
+    await desk.locator("#desk-start").click()
+    await expect(cut).to_be_enabled()
+    await cut.click()
+    confirm = desk.locator("#desk-cut-confirm")
+    await expect(confirm).to_be_visible()
+    await expect(desk.locator("#desk-cut-no")).to_be_focused()
+    await desk.locator("#desk-cut-no").click()  # cancelled: nothing sent
+    await expect(confirm).to_be_hidden()
+    assert not any(e["kind"] == "voice" and e["data"]["cut"] for e in chair.events)
+    await cut.click()
+    await desk.locator("#desk-cut-yes").click()
+    await expect(desk.locator("#desk-silence")).to_have_attribute("aria-pressed", "true")
+    await chair.wait_for(lambda c: any(e["kind"] == "voice" and e["data"]["cut_by"] == "desk"
+                                       for e in c.kinds("voice", "moderation")))
+    await expect(mod.locator("#mod-voice-indicator")).to_have_text("Cut by the audio desk")
+    await expect(cut).to_be_disabled()
+    refused = await amina.request({"type": "media", "want": "speak"})
+    assert refused["code"] == "conflict" and refused["reason"] == "cut"
+    for client in (chair, amina):
+        await client.close()
+
+
 # ---------------------------------------------------------------- accessibility
 
 

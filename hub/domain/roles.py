@@ -42,7 +42,8 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "decline": frozenset({HUB}),
     "ban": STAFF,
     "media": frozenset(ROLES),
-    "voice": STAFF,
+    # staff; the desk only `cut`, while it holds the desk (hub/domain/voice.py `control`)
+    "voice": STAFF | {DESK},
     "ping": frozenset(ROLES),
 }
 

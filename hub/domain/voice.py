@@ -13,7 +13,7 @@ A speaker's turn on audio, as a table (the `voice` facts and what ends them):
 | their remote item goes live            | yes           | (items, live)               |
 | first `speak` grant of the turn        | yes           | voice/speak: intervention n |
 | moderator `mute` / `unmute`            | yes (muted)   | voice/mute, voice/unmute    |
-| moderator `cut`                        | no            | voice/cut: intervention ends|
+| moderator `cut`, or the desk's `cut`   | no            | voice/cut: intervention ends|
 | speaking time + GRACE_MS over          | no            | none (time: the manager     |
 |                                        |               | checks it every second)     |
 | item done, another live, ban, erasure, | no            | (items / ban / erased /     |
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 LISTEN, SPEAK, DESK_WANT = "listen", "speak", "desk"
 WANTS = (LISTEN, SPEAK, DESK_WANT)
 ACTIONS = ("mute", "unmute", "cut")
+DESK_ACTIONS = ("cut",)  # the audio desk may end the live audio, not mute or restore it
+CUT_BY = ("moderator", "desk")  # `cut_by`: staff (moderator or organizer), or the desk
 GRACE_MS = 5_000  # after the speaking time: the end of a sentence
 SPEAK_MAX_MS = 4 * 3600_000  # a speak grant without a time limit still ends
 DESK_GRANT_MS = 12 * 3600_000  # a desk grant, a listen grant
@@ -80,6 +82,7 @@ class VoiceState:
     since: int | None = None  # when the speaker took their first speak grant this turn
     muted: bool = False
     cut: bool = False
+    cut_by: str | None = None  # who cut this turn: `moderator` or `desk` (CUT_BY)
     interventions: list[Intervention] = field(default_factory=list)
 
 
@@ -131,7 +134,7 @@ def speak_refusal(state: SessionState, identity: str, now: int) -> tuple[str, st
     if identity in state.banned or identity in state.erased:
         return "not_your_turn", "you were removed from this session"
     if turn_voice(state).cut:
-        return "cut", "a moderator ended your audio for this turn"
+        return "cut", "your audio was cut for this turn (by a moderator or the audio desk)"
     if time_over(state, now):
         return "not_your_turn", "your speaking time is over"
     return None
@@ -242,11 +245,25 @@ def grant(state: SessionState, actor: Actor, want: Any, take_over: Any, now: int
 
 
 def control(state: SessionState, actor: Actor, action: Any, now: int) -> Decision:
-    """A moderator's `voice` command on the live remote audio: mute, unmute or cut."""
+    """A `voice` command on the live remote audio: a moderator's mute, unmute or cut, or
+    the audio desk's cut (only while it holds the desk: the room's sound is its to stop,
+    the floor stays the moderators')."""
     from .commands import Decision
 
     if action not in ACTIONS:
         raise bad_request(f"`action` must be one of {', '.join(ACTIONS)}")
+    by = "moderator"
+    if actor.role == DESK:
+        from ..errors import forbidden
+
+        by = "desk"
+        if action not in DESK_ACTIONS:
+            raise forbidden(f"the audio desk may only cut the live audio, not {action} it: "
+                            "muting and restoring are the moderators'")
+        if desk_now(state, now) != actor.id:
+            raise HubError("conflict", "this audio desk does not hold the room's sound "
+                           "(start the desk, or another desk took it over)",
+                           reason="not_desk")
     item = remote_live(state)
     if item is None:
         raise conflict("no remote speaker has the floor")
@@ -255,7 +272,7 @@ def control(state: SessionState, actor: Actor, action: Any, now: int) -> Decisio
             voice.cut):
         return Decision(None, {"action": action})
     fact = {"kind": "voice", "action": action, "turn": current_turn(state), "item": item.id,
-            "ts": now, "by": actor.id, "by_name": actor.name}
+            "ts": now, "by": actor.id, "by_name": actor.name, "by_role": by}
     return Decision(fact, {"action": action})
 
 
@@ -272,6 +289,7 @@ def apply(state: SessionState, fact: dict[str, Any]) -> None:
         return
     if voice.turn != fact["turn"]:
         voice.turn, voice.since, voice.muted, voice.cut = fact["turn"], None, False, False
+        voice.cut_by = None
     if action == "speak":
         voice.since = ts
         item = state.items[fact["item"]]
@@ -284,6 +302,7 @@ def apply(state: SessionState, fact: dict[str, Any]) -> None:
         voice.muted = action == "mute"
     elif action == "cut":
         voice.cut = True
+        voice.cut_by = fact.get("by_role", "moderator")  # facts before the desk could cut
         end_intervention(state, ts)
 
 
@@ -333,6 +352,7 @@ def voice_data(state: SessionState, *, staff: bool = False) -> dict[str, Any]:
         "since": voice.since if item else None,
         "muted": voice.muted if item else False,
         "cut": voice.cut if item else False,
+        "cut_by": voice.cut_by if item and voice.cut else None,
     }
     if staff:
         data["speaker_id"] = item.author_id if item else None
@@ -363,3 +383,71 @@ def intervention_view(state: SessionState, record: Intervention, now: int, *,
     if staff:
         view["speaker_id"] = record.speaker
     return view
+
+
+# -- talking (transient: never a fact) ----------------------------------------------------
+#
+# Whether the live speaker is talking right now, as Janus's AudioBridge detects it (the
+# average of the RTP audio-level extension over short windows; hub/media/levels.py asks).
+# It changes every few seconds while someone speaks: it is sent as a `talking` frame to the
+# moderators and the desk (docs/protocol.md §19.6), never written to the session log.
+
+TALK_HOLD_MS = 1500  # "talking" stays on this long after Janus last heard them: pauses
+# between words and sentences do not flip it (nor a screen reader's announcement)
+LEVELS = 4  # `level` buckets: 0 silent, 1 faint, 2 speaking, 3 loud
+PEAK_POLLS = 3  # `level` is the loudest of this many latest readings (a meter's peak hold)
+
+
+@dataclass(frozen=True, slots=True)
+class Talking:
+    """The live speaker's talking state as the moderators and the desk are told it."""
+
+    item: str | None = None  # the live item whose speaker is on air, or None
+    talking: bool = False
+    level: int = 0  # 0 .. LEVELS-1
+    heard_at: int = 0  # ms: when Janus last said they were talking
+    recent: tuple[int, ...] = ()  # the latest level readings (buckets), newest last
+
+    def frame(self) -> dict[str, Any]:
+        return {"type": "talking", "item": self.item, "talking": self.talking,
+                "level": self.level}
+
+    def shown(self) -> tuple[str | None, bool, int]:
+        """What a page shows (a change in it is a new frame)."""
+        return self.item, self.talking, self.level
+
+
+def on_air(state: SessionState, now: int) -> str | None:
+    """The live item whose speaker may publish and took their grant this turn, or None."""
+    if speaker_now(state, now) is None or turn_voice(state).since is None:
+        return None
+    item = remote_live(state)
+    return item.id if item is not None else None
+
+
+def level_bucket(dbov: int | None) -> int:
+    """A coarse bucket of an RTP audio level (RFC 6464: -dBov, 0 loudest, 127 silence)."""
+    if dbov is None or dbov >= 60:
+        return 0
+    if dbov >= 40:
+        return 1
+    if dbov >= 25:
+        return 2
+    return 3
+
+
+def talking_next(prev: Talking, item: str | None, janus_talking: bool, dbov: int | None,
+                 now: int) -> Talking:
+    """The next state from what Janus says at `now`. Talking: at once when Janus says so,
+    off only after TALK_HOLD_MS without it. Level: the peak of the latest readings, at
+    least 1 while talking, at most 1 while not (a level between words is not speech). A
+    new item (or none) starts afresh."""
+    if item is None:
+        return Talking()
+    if item != prev.item:
+        prev = Talking(item=item)
+    recent = (*prev.recent[-(PEAK_POLLS - 1):], level_bucket(dbov))
+    talking = janus_talking or (prev.talking and now - prev.heard_at < TALK_HOLD_MS)
+    peak = max(recent)
+    level = max(peak, 1) if talking else min(peak, 1)
+    return Talking(item, talking, level, now if janus_talking else prev.heard_at, recent)

@@ -84,6 +84,14 @@ class Janus:
         return await self._post(self.admin_url,
                                 {"janus": request, "admin_secret": self._admin_secret, **fields})
 
+    async def admin_at(self, path: tuple[int, ...], request: str,
+                       **fields: Any) -> dict[str, Any]:
+        """An admin request about one Janus session (`path` = (session,)) or one handle
+        ((session, handle)): `list_handles`, `handle_info` (hub/media/levels.py)."""
+        url = "/".join([self.admin_url, *(str(part) for part in path)])
+        return await self._post(url, {"janus": request, "admin_secret": self._admin_secret,
+                                      **fields})
+
     async def add_token(self, token: str, plugins: list[str]) -> None:
         await self.admin("add_token", token=token, plugins=plugins)
 

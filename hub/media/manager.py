@@ -24,7 +24,7 @@ from .. import protocol
 from ..domain import voice
 from ..domain.commands import Actor
 from ..errors import UNAVAILABLE, HubError
-from . import grants, recordings
+from . import grants, levels, recordings
 from .janus import (
     AUDIOBRIDGE,
     MOUNTPOINT_EXISTS,
@@ -103,10 +103,11 @@ class MediaPlane:
         self._locks: dict[str, asyncio.Lock] = {}
         self.resets = 0  # media resets seen (a restarted Janus)
         self._tries: dict[tuple[str, int], int] = {}  # recordings conversions tried
+        self.levels = levels.Levels(self)  # the speaker's talking state (hub/media/levels.py)
 
     # -- lifetime ----------------------------------------------------------------------
 
-    def _held(self) -> list[Session]:
+    def owned_sessions(self) -> list[Session]:
         """The sessions held here whose room is on this Janus."""
         return [s for s in self.sessions.held() if self.owns(s.id)]
 
@@ -151,6 +152,7 @@ class MediaPlane:
         """First set-up (sessions attached already), then the watch loop."""
         await self._first_setup()
         self._task = asyncio.create_task(self._watch(), name=f"hub-media-{self.name}")
+        self.levels.start()
 
     async def _first_setup(self) -> None:
         """Wait (up to 5 s) for Janus to answer at start, so that the first pages already
@@ -169,6 +171,7 @@ class MediaPlane:
                 await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
+        await self.levels.stop()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -203,7 +206,7 @@ class MediaPlane:
 
     def _announce(self) -> None:
         frame = self.frame()
-        for session in self._held():
+        for session in self.owned_sessions():
             session.push_all(frame)
 
     def _set(self, state: str, reason: str) -> None:
@@ -232,7 +235,7 @@ class MediaPlane:
                 now = time.monotonic()
                 if now - last_reconcile >= RECONCILE_EVERY:
                     last_reconcile = now
-                    self._dirty.update(s.id for s in self._held())
+                    self._dirty.update(s.id for s in self.owned_sessions())
                 dirty, self._dirty = self._dirty, set()
                 for session_id in dirty:
                     session = self.sessions.held_one(session_id)
@@ -288,7 +291,7 @@ class MediaPlane:
             if self.metrics is not None:
                 self.metrics.media_resets.labels(self.name).inc()
         self.run = run
-        self._dirty.update(s.id for s in self._held())
+        self._dirty.update(s.id for s in self.owned_sessions())
         for session_id in list(self._dirty):
             session = self.sessions.held_one(session_id)
             if session is not None:
@@ -327,8 +330,8 @@ class MediaPlane:
             "request": "create", "room": room, "secret": secret, "is_private": True,
             "permanent": False, "sampling_rate": 48000, "default_bitrate": ROOM_BITRATE,
             "default_prebuffering": ROOM_PREBUFFERING,
-            "description": f"hub session {session_id}", "audiolevel_event": False,
-            "allowed": []}
+            "description": f"hub session {session_id}", "allowed": [],
+            **levels.ROOM_OPTIONS}
         if self.recordings is not None:
             folder = self.recordings / session_id
             with contextlib.suppress(OSError):  # a shared Janus's folder may not be ours
@@ -603,7 +606,7 @@ class MediaPlane:
         if self.recordings is None:
             return
         now = now_ms()
-        for session in self._held():
+        for session in self.owned_sessions():
             for record in session.state.voice.interventions:
                 end = record.ended(now)
                 key = (session.id, record.n)
@@ -630,7 +633,7 @@ class MediaPlane:
         the sessions held here that the reconciliation found void."""
         janus = self.janus
         assert janus is not None
-        rooms = {grants.room_id(self.key, s.id): s for s in self._held()}
+        rooms = {grants.room_id(self.key, s.id): s for s in self.owned_sessions()}
         now_s = now_ms() // 1000
         for token in await janus.tokens():
             info = grants.parse_token(token)

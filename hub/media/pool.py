@@ -22,6 +22,7 @@ from .manager import ON, MediaPlane
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..connection import Connection
     from ..domain.commands import Actor
     from ..metrics import Metrics
     from ..session import Session, Sessions
@@ -100,6 +101,9 @@ class MediaPool:
 
     async def control(self, session: Session, actor: Actor, action: str) -> dict[str, Any]:
         return await self.plane_for(session.id).control(session, actor, action)
+
+    def greet(self, session: Session, conn: Connection) -> None:
+        self.plane_for(session.id).levels.greet(session, conn)
 
     def raw_folders(self) -> list[Path]:
         """Every Janus's recordings folder this instance can reach (a session's may be on

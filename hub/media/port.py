@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from ..connection import Connection
     from ..domain.commands import Actor
     from ..session import Session
 
@@ -26,4 +27,9 @@ class SessionMedia(Protocol):
 
     async def control(self, session: Session, actor: Actor, action: str) -> dict[str, Any]:
         """A `voice` command (mute, unmute, cut) made true on the media server."""
+        ...
+
+    def greet(self, session: Session, conn: Connection) -> None:
+        """Tell a connection that just joined what it would have heard of the live audio
+        (the transient `talking` frame, for the staff and the desk)."""
         ...

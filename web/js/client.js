@@ -253,7 +253,8 @@ export class Model {
  * ({frame, error}), `fatal` ({code, message}: the server refused this page for good),
  * `name_refused` ({code, message, reason}: with `nameForm`, the server refused the name
  * at `hello`; the page asks for another and calls `rejoin()`), `media` (the voice status
- * frame {voice, run, reason}: docs/protocol.md §19.1; also set from `welcome.session.voice`).
+ * frame {voice, run, reason}: docs/protocol.md §19.1; also set from `welcome.session.voice`),
+ * `talking` (the live speaker's {item, talking, level}: §19.6, staff and desk pages).
  */
 export class HubClient extends EventTarget {
   constructor({ session, role, joinToken, hello = () => ({}), keepCaptions = 300,
@@ -281,6 +282,7 @@ export class HubClient extends EventTarget {
     this.bye = null;
     this.usedPersonalToken = false;
     this.media = null; // the latest `media` frame: is voice on, and the media server's run
+    this.talking = null; // the latest `talking` frame {item, talking, level}, staff and desk
     this.retryWithJoinToken = false;
     this.lastHeard = 0;
     this.lastPing = 0;
@@ -468,6 +470,14 @@ export class HubClient extends EventTarget {
         this.emit('media', status);
         break;
       }
+      case 'talking': {
+        // The live speaker's talking state and level (docs/protocol.md §19.6): staff and
+        // the desk only; transient, never an event in the log.
+        const { type, ...talking } = frame;
+        this.talking = talking;
+        this.emit('talking', talking);
+        break;
+      }
       case 'presence': {
         const { type, ...counts } = frame;
         this.model.presence = counts;
@@ -494,6 +504,7 @@ export class HubClient extends EventTarget {
 
   welcomed(frame) {
     window.clearTimeout(this.timers.welcome);
+    this.talking = null; // the hub sends the current one after `welcome` when someone is on air
     this.retryWithJoinToken = false;
     this.you = frame.you;
     this.identity = { join: this.identity.join, token: frame.you.token };

@@ -4,16 +4,18 @@
 // button that silences the loudspeaker feed. One desk per session: a second desk takes
 // over only after confirming (docs/protocol.md §19.2, `take_over`).
 //
-// The desk may not send the moderators' `voice` command (hub/domain/roles.py: staff only):
-// the room's sound is the technician's, the floor is the moderators'. Its "silence" button
-// therefore mutes the loudspeaker feed here, at once, for the room only; remote listeners
-// and the recording are the moderators' to cut, and the page says so.
+// The "cut" button (after a confirmation) sends the `voice` command with `cut`: the desk
+// may send that one action, and only while it holds the desk (hub/domain/voice.py
+// `control`); the speaker's audio ends for everyone and the moderators see "cut by the
+// audio desk". The page also silences its loudspeaker feed at once, without waiting for
+// Janus. Muting and restoring stay the moderators': the room's sound is the technician's,
+// the floor is the moderators'. The "silence" button mutes the loudspeaker feed only.
 
 import { HubClient } from './client.js';
 import { t, onLanguageChange } from './i18n.js';
 import {
   $, h, fill, pageLink, bootPage, connectionBadge, languagePicker, flash, fatalText, originLabel,
-  formatDuration, announcer,
+  formatDuration, announcer, errorText,
 } from './ui.js';
 import { VoiceLink, VoiceState, voiceStatus, canPickOutput, meterValue } from './voice.js';
 import { voiceStateText, voiceUnavailableText } from './voice-ui.js';
@@ -40,6 +42,9 @@ const stopButton = $('#desk-stop');
 const status = $('#desk-status');
 const takeover = $('#desk-takeover');
 const silence = $('#desk-silence');
+const cutButton = $('#desk-cut');
+const cutConfirm = $('#desk-cut-confirm');
+const cutMessage = $('#desk-cut-message');
 const STORE = `igf:${link.session}:desk:devices`;
 
 function showSession() {
@@ -150,6 +155,7 @@ $('#desk-takeover-no').addEventListener('click', () => {
 let levelTimer = 0;
 desk.addEventListener('state', (ev) => {
   renderDesk();
+  renderCut();
   window.clearInterval(levelTimer);
   if (desk.running) {
     levelTimer = window.setInterval(() => {
@@ -206,16 +212,77 @@ function renderLive() {
     flash(status, t('desk.taken_over'), 'error');
     say(t('desk.taken_over'));
   }
+  renderCut();
 }
 
-silence.addEventListener('click', () => {
-  const on = silence.getAttribute('aria-pressed') !== 'true';
+function setSilenced(on) {
   silence.setAttribute('aria-pressed', String(on));
   silence.textContent = t(on ? 'desk.unsilence' : 'desk.silence');
   silence.dataset.i18n = on ? 'desk.unsilence' : 'desk.silence';
   desk.setPlaybackMuted(on);
+}
+
+silence.addEventListener('click', () => {
+  const on = silence.getAttribute('aria-pressed') !== 'true';
+  setSilenced(on);
   say(t(on ? 'desk.silenced' : 'desk.unsilenced'));
 });
+
+/** The cut button: usable while someone is live, not cut yet, and this page holds the desk. */
+function renderCut() {
+  const voice = model.voice;
+  const mine = Boolean(voice && client.you && voice.desk_id === client.you.id && desk.running);
+  cutButton.disabled = !(mine && voice.item && !voice.cut);
+  if (cutButton.disabled && !cutConfirm.hidden) cutConfirm.hidden = true;
+}
+
+cutButton.addEventListener('click', () => {
+  flash(cutMessage, '');
+  cutConfirm.hidden = false;
+  $('#desk-cut-no').focus();
+});
+$('#desk-cut-no').addEventListener('click', () => {
+  cutConfirm.hidden = true;
+  cutButton.focus();
+});
+$('#desk-cut-yes').addEventListener('click', async () => {
+  cutConfirm.hidden = true;
+  setSilenced(true); // the room stops hearing them now, before Janus has kicked them
+  cutButton.disabled = true;
+  try {
+    await client.send('voice', { action: 'cut' }, { retryUnavailable: false });
+    say(t('desk.cut_done'));
+  } catch (error) {
+    const reason = error && error.reason === 'not_desk' ? t('voice.why_not_desk') : errorText(error);
+    flash(cutMessage, reason, 'error');
+  } finally {
+    renderCut();
+    cutButton.focus();
+  }
+});
+
+// ---------------------------------------------------------------- speaking now
+
+// The hub's `talking` frames (docs/protocol.md §19.6): a meter, and a polite live line
+// that changes only when the speaker starts or stops talking.
+let saidTalking = null;
+function renderTalking() {
+  const voice = model.voice;
+  const onAir = Boolean(voice && voice.item && voice.since && !voice.cut);
+  const talk = client.talking;
+  const mine = onAir && talk && talk.item === voice.item ? talk : null;
+  const line = $('#desk-talking');
+  line.hidden = !onAir;
+  $('#desk-talk').hidden = !onAir;
+  $('#desk-talk-level').value = mine ? mine.level : 0;
+  line.dataset.state = mine && mine.talking ? 'talking' : 'silent';
+  const now = onAir ? Boolean(mine && mine.talking) : null;
+  if (now !== saidTalking) {
+    saidTalking = now;
+    line.textContent = now === null ? '' : t(now ? 'voice.talking_now' : 'voice.talking_silent');
+  }
+}
+client.addEventListener('talking', renderTalking);
 
 // ---------------------------------------------------------------- wiring
 
@@ -223,13 +290,19 @@ client.addEventListener('welcome', () => {
   showSession();
   renderDesk();
   renderLive();
+  renderTalking();
 });
 client.addEventListener('media', renderDesk);
 client.addEventListener('update', (ev) => {
   if (ev.detail.kind === 'session') showSession();
-  if (ev.detail.kind === 'voice') renderLive();
+  if (ev.detail.kind === 'voice') {
+    renderLive();
+    renderTalking();
+  }
 });
 onLanguageChange(() => {
+  saidTalking = undefined;
+  renderTalking();
   showSession();
   renderDesk();
   renderLive();

@@ -409,6 +409,9 @@ export class VoiceLink extends EventTarget {
         onmessage: (msg, jsep) => {
           if (gen !== this.gen) return;
           const entry = { msg: msg || {}, jsep: jsep || null };
+          // The room's talking detection (on for the hub: hub/media/levels.py) tells every
+          // participant; nothing here waits for it, so it is not kept.
+          if (['talking', 'stopped-talking'].includes(entry.msg.audiobridge)) return;
           if (entry.msg.error && answered) {
             this.lost(gen, 'janus_error');
             return;

@@ -217,6 +217,7 @@ async def console(folder: Path) -> dict[str, Any]:
         with contextlib.suppress(Exception):
             await console_page.locator(line).wait_for(state="hidden", timeout=WAIT_S * 1000)
             result["hidden_after"] = True
+        await asyncio.sleep(0.5)  # the pages' meters are sampled every 100 ms: one more sample
         result["texts"] = (await console_page.evaluate("window.__talk"))["texts"]
         result["levels"] = (await console_page.evaluate("window.__talk"))["levels"]
         result["desk_texts"] = (await desk_page.evaluate("window.__talk"))["texts"]

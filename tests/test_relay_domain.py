@@ -246,3 +246,23 @@ def test_a_hub_asks_upstream_with_backing_and_an_attendees_name() -> None:
         commands.ask(state, AMINA, kind="question", text="x", key="k", lang=None,
                      anonymous=False, on_behalf={"name": "Someone"}, now=3)
     assert behalf.value.code == "forbidden"
+
+
+def test_pages_that_join_the_relay_later_see_the_meetings_live_audio() -> None:
+    """A page that joins after the meeting's `voice` event (the hub given the floor) must
+    still see it: the relay's snapshot carries the meeting's voice as last mirrored, from
+    an event or from a welcome's snapshot (a page that missed it never showed its speak
+    panel)."""
+    state = relay_session()
+    on_air = {"item": "u7", "origin": f"hub:{HUB.name}", "since": 4000, "muted": False,
+              "cut": False, "desk": True}
+    run(state, relay.resync(state, welcome(voice={**on_air, "item": None}), 1000))
+    assert views.snapshot(state, "hub", HUB.id)["voice"]["item"] is None
+    projected = mirror(state, event("public", 1, "voice", on_air))
+    assert [(c, k) for c, k, _ in projected["events"]] == [("public", "voice")]
+    assert views.snapshot(state, "hub", HUB.id)["voice"] == on_air
+    assert views.snapshot(state, "participant", AMINA.id)["voice"] == on_air
+    # After a link drop the meeting's welcome says where the audio stands now.
+    run(state, relay.resync(state, welcome(public=1, voice={**on_air, "item": None},
+                                           epoch="E2"), 2000))
+    assert views.snapshot(state, "hub", HUB.id)["voice"]["item"] is None

@@ -190,6 +190,9 @@ def _resync_public(state: SessionState, welcome: dict[str, Any], snap: dict[str,
     order = [i for i in snap.get("order", ()) if isinstance(i, str)]
     if order != state.order:
         fact["order"] = order
+    voice = snap.get("voice")
+    if isinstance(voice, dict) and voice != relay.voice:
+        fact["voice"] = voice  # the meeting's live audio, for pages that join the relay later
     lines = []
     for lang, bucket in (snap.get("captions") or {}).items():
         last = relay.caption_ts.get(lang, 0)
@@ -291,6 +294,8 @@ def _apply_mirror(state: SessionState, relay: RelayState, fact: dict[str, Any]) 
     elif event == "floor":
         state.live, state.live_since, state.live_limit = (
             data.get("item"), data.get("since"), data.get("limit"))
+    elif event == "voice":
+        relay.voice = dict(data)
 
 
 def _apply_public_resync(state: SessionState, relay: RelayState, fact: dict[str, Any]) -> None:
@@ -298,6 +303,8 @@ def _apply_public_resync(state: SessionState, relay: RelayState, fact: dict[str,
         state.items[data["id"]] = Item.from_dict(data)
     if "order" in fact:
         state.order = list(fact["order"])
+    if "voice" in fact:
+        relay.voice = dict(fact["voice"])
     for line in fact.get("captions", ()):
         _add_caption(state, relay, line)
     if "floor" in fact:
@@ -386,6 +393,8 @@ def project(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
         out += [(PUBLIC, "caption", caption_data(_line(state, c))) for c in lines]
         if "floor" in fact:
             out.append((PUBLIC, "floor", dict(fact["floor"])))
+        if "voice" in fact:
+            out.append((PUBLIC, "voice", dict(fact["voice"])))
         if fact.get("session"):
             out.append((PUBLIC, "session", {**session_data(state), **fact["session"]}))
         for data in fact.get("locals", ()):

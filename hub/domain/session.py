@@ -179,6 +179,7 @@ class RelayState:
     unmatched: dict[str, dict[str, Any]] = field(default_factory=dict)
     caption_ts: dict[str, int] = field(default_factory=dict)  # lang -> last mirrored line's ts
     refused: str | None = None  # why the meeting turned the hub's token away, if it did
+    voice: dict[str, Any] | None = None  # the meeting's public `voice` data, as last mirrored
 
 
 @dataclass(slots=True)

@@ -348,7 +348,7 @@ def snapshot(
         "items": items,
         "order": [] if lite else list(state.order),
         "floor": floor_data(state),
-        "voice": voice_data(state, staff=role in STAFF),
+        "voice": _voice_snapshot(state, role),
         "captions": captions,
         "partial": {lang: caption_data(line) for lang, line in state.partial.items()},
     }
@@ -400,3 +400,11 @@ def token_holders(state: SessionState) -> list[dict[str, Any]]:
                         "revoked": ident.id in state.banned})
     out.sort(key=lambda entry: entry["since"])
     return out
+
+
+def _voice_snapshot(state: SessionState, role: str) -> dict[str, Any]:
+    """`snapshot.voice`: this session's, or on a hub's relay the meeting's as mirrored
+    (its pages follow the meeting's live audio, whenever they join)."""
+    if state.relay is not None and state.relay.voice is not None:
+        return dict(state.relay.voice)
+    return voice_data(state, staff=role in STAFF)

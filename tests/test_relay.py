@@ -64,14 +64,18 @@ class Room:
 
 
 @contextlib.asynccontextmanager
-async def open_room(tmp_path: Path) -> AsyncIterator[Room]:
+async def open_room(tmp_path: Path, *, media: str | None = None,
+                    settings: dict[str, Any] | None = None) -> AsyncIterator[Room]:
     """A meeting server, a "Nairobi hub" named token, a proxy and a relay behind it,
-    linked; all stopped at the end."""
-    main = HubProcess(tmp_path / "main", env={"HUB_LOG_FORMAT": "json"}).start()
+    linked; all stopped at the end. `media="auto"`: the meeting runs a private Janus;
+    `settings`: the session's."""
+    env = {"HUB_LOG_FORMAT": "json", **({"HUB_MEDIA_URL": media} if media else {})}
+    main = HubProcess(tmp_path / "main", env=env).start()
     proxy: Proxy | None = None
     relay: HubProcess | None = None
     try:
-        created = await create_session(main.url, "Main session", state="live")
+        created = await create_session(main.url, "Main session", state="live",
+                                       **({"settings": settings} if settings else {}))
         code, minted, _ = await ahttp(
             "POST", f"{main.url}/api/sessions/{created['id']}/tokens",
             {"role": "hub", "name": "Nairobi hub", "city": "Nairobi", "country": "KE"},

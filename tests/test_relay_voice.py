@@ -21,47 +21,18 @@ from typing import Any
 import pytest
 
 from hub.relay_voice import LINK_DOWN
-from tests.harness import ADMIN_KEY, Client, HubProcess, ahttp, create_session
+from tests.harness import Client, ahttp
 from tests.janus_probe import JanusPage, JanusRefused, until
-from tests.proxy import Proxy
-from tests.test_relay import Room
+from tests.test_relay import Room, open_room
 
 pytestmark = pytest.mark.skipif(shutil.which("janus") is None,
                                 reason="janus is not installed (scripts/test-deps.sh)")
 AUDIOBRIDGE, STREAMING = "janus.plugin.audiobridge", "janus.plugin.streaming"
 
 
-@contextlib.asynccontextmanager
-async def open_voice_room(tmp_path: Path) -> AsyncIterator[Room]:
+def open_voice_room(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[Room]:
     """tests.test_relay's room, with the meeting running a private Janus."""
-    main = HubProcess(tmp_path / "main", env={"HUB_LOG_FORMAT": "json",
-                                              "HUB_MEDIA_URL": "auto"}).start()
-    proxy: Proxy | None = None
-    relay: HubProcess | None = None
-    try:
-        created = await create_session(main.url, "Main session", state="live",
-                                       settings={"premoderation": False})
-        code, minted, _ = await ahttp(
-            "POST", f"{main.url}/api/sessions/{created['id']}/tokens",
-            {"role": "hub", "name": "Nairobi hub", "city": "Nairobi", "country": "KE"},
-            token=ADMIN_KEY)
-        assert code == 201, minted
-        proxy = await Proxy(main.port).start()
-        relay = HubProcess(tmp_path / "relay", command="relay",
-                           env={"HUB_LOG_FORMAT": "json", "HUB_RELAY_TOKEN": minted["token"]},
-                           args=["--upstream", f"http://127.0.0.1:{proxy.port}", "--insecure"])
-        relay.start()
-        code, status, _ = await ahttp("GET", f"{relay.url}/api/relay", token=ADMIN_KEY)
-        assert code == 200, status
-        room = Room(main, relay, proxy, created, minted["token"], status["links"])
-        await room.wait_status(lambda s: s["connected"])
-        yield room
-    finally:
-        if proxy is not None:
-            await proxy.close()
-        if relay is not None:
-            relay.terminate()
-        main.terminate()
+    return open_room(tmp_path, media="auto", settings={"premoderation": False})
 
 
 @pytest.fixture

@@ -57,14 +57,17 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Any]:
-    """One Chromium for the whole test module (contexts keep tests apart)."""
+async def browser(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """One Chromium for the whole test module (contexts keep tests apart); a module's
+    `CHROMIUM_EXTRA_ARGS` adds switches (fake media devices for the voice pages)."""
     if not _chromium_available():
         pytest.skip(f"no Chromium at {CHROMIUM} (set HUB_TEST_CHROMIUM)")
     from playwright.async_api import async_playwright
 
+    extra = list(getattr(request.module, "CHROMIUM_EXTRA_ARGS", ()))
     async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM,
+                                            args=[*CHROMIUM_ARGS, *extra])
         try:
             yield chromium
         finally:

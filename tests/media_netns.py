@@ -405,6 +405,44 @@ async def _serve_page(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Cache-Control": "no-store"})
 
 
+class MediaBrowsers:
+    """Chromiums whose fake microphones each play one WAV (the file is a launch switch of
+    the browser process, so one browser per sound); all closed together, bounded."""
+
+    def __init__(self) -> None:
+        self._manager: Any = None
+        self._playwright: Any = None
+        self._browsers: list[Any] = []
+
+    async def __aenter__(self) -> MediaBrowsers:
+        from playwright.async_api import async_playwright
+
+        self._manager = async_playwright()
+        self._playwright = await self._manager.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def launch(self, wav: Path) -> Any:
+        """A Chromium whose fake microphone plays `wav` (in a loop)."""
+        browser = await self._playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"])
+        self._browsers.append(browser)
+        return browser
+
+    async def close(self) -> None:
+        for browser in self._browsers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(browser.close(), 15)
+        self._browsers.clear()
+        if self._manager is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._manager.__aexit__(None, None, None), 15)
+            self._manager = None
+
+
 class MediaLab:
     """Everything a scenario needs inside the namespace; closes it all on exit."""
 
@@ -415,9 +453,7 @@ class MediaLab:
         self.api: JanusApi | None = None
         self.page_url = ""
         self._runner: web.AppRunner | None = None
-        self._playwright: Any = None
-        self._pw_manager: Any = None
-        self._browsers: list[Any] = []
+        self.browsers = MediaBrowsers()
 
     async def __aenter__(self) -> MediaLab:
         try:
@@ -432,10 +468,7 @@ class MediaLab:
             await site.start()
             port = self._runner.addresses[0][1]
             self.page_url = f"http://127.0.0.1:{port}/harness.html"
-            from playwright.async_api import async_playwright
-
-            self._pw_manager = async_playwright()
-            self._playwright = await self._pw_manager.__aenter__()
+            await self.browsers.__aenter__()
         except BaseException:
             await self.close()
             raise
@@ -446,11 +479,7 @@ class MediaLab:
 
     async def browser(self, wav: Path) -> Any:
         """A Chromium whose fake microphone plays `wav` (in a loop)."""
-        browser = await self._playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"])
-        self._browsers.append(browser)
-        return browser
+        return await self.browsers.launch(wav)
 
     async def page(self, browser: Any, name: str, transport: str = "http") -> Any:
         """A measurement page connected to this lab's Janus (`window.media` ready), over
@@ -469,14 +498,7 @@ class MediaLab:
         return page
 
     async def close(self) -> None:
-        for browser in self._browsers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(browser.close(), 15)
-        self._browsers.clear()
-        if self._pw_manager is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._pw_manager.__aexit__(None, None, None), 15)
-            self._pw_manager = None
+        await self.browsers.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness import Client, HubProcess, create_session
-from tests.media_netns import CHROMIUM, CHROMIUM_MEDIA_ARGS, setup_network
+from tests.media_netns import MediaBrowsers, setup_network
 from tests.media_sounds import silence_wav, speech_wav
 
 ROOM_TEXT = ("Good morning everyone, and welcome to the workshop. The chair opens the "
@@ -98,8 +98,6 @@ def janus_child(hub: HubProcess) -> int:
 
 
 async def run(folder: Path) -> dict[str, Any]:
-    from playwright.async_api import async_playwright
-
     address = setup_network()
     room_sound = speech_wav(folder / "room.wav", text=ROOM_TEXT)
     speech = speech_wav(folder / "speech.wav")
@@ -118,12 +116,8 @@ async def run(folder: Path) -> dict[str, Any]:
             await client.connect()
             clients.append(client)
         result["voice"] = amina.welcome["session"]["voice"]["voice"]
-        async with async_playwright() as pw:
-            browsers = []
-            for wav in (room_sound, speech, silence):
-                browsers.append(await pw.chromium.launch(
-                    executable_path=CHROMIUM,
-                    args=[*CHROMIUM_MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"]))
+        async with MediaBrowsers() as chromiums:
+            browsers = [await chromiums.launch(wav) for wav in (room_sound, speech, silence)]
             problems: list[str] = []
 
             async def page_in(browser: Any, url: str, name: str,
@@ -196,8 +190,6 @@ async def run(folder: Path) -> dict[str, Any]:
                 result["desk_after_reset"] = await state_of(desk, "#desk-setup", "live")
                 result["listen_after_reset"] = await state_of(listener, "#listen", "listening")
             result["page_errors"] = problems
-            for browser in browsers:
-                await browser.close()
     finally:
         for client in clients:
             await client.close()

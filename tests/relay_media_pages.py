@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.harness import ADMIN_KEY, Client, HubProcess, ahttp, create_session
-from tests.media_netns import CHROMIUM, CHROMIUM_MEDIA_ARGS, setup_network
+from tests.media_netns import MediaBrowsers, setup_network
 from tests.media_pages import (
     FLOOR_S,
     ROOM_TEXT,
@@ -51,8 +51,6 @@ JANUS_PATH = re.compile(r"/janus(/|$)")
 
 
 async def run(folder: Path) -> dict[str, Any]:
-    from playwright.async_api import async_playwright
-
     address = setup_network()
     room_sound = speech_wav(folder / "room.wav", text=ROOM_TEXT)
     speech = speech_wav(folder / "speech.wav")
@@ -82,12 +80,8 @@ async def run(folder: Path) -> dict[str, Any]:
         media = await hub.wait_for(lambda c: [f for f in c.frames if f.get("type") == "media"
                                               and f.get("voice") == "on"], timeout=WAIT_S)
         result["voice"] = media[-1]["voice"]
-        async with async_playwright() as pw:
-            browsers = []
-            for wav in (room_sound, speech, silence):
-                browsers.append(await pw.chromium.launch(
-                    executable_path=CHROMIUM,
-                    args=[*CHROMIUM_MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"]))
+        async with MediaBrowsers() as chromiums:
+            browsers = [await chromiums.launch(wav) for wav in (room_sound, speech, silence)]
             problems: list[str] = []
             janus_urls: set[str] = set()
 
@@ -139,8 +133,6 @@ async def run(folder: Path) -> dict[str, Any]:
             result["relay_pages_janus"] = sorted(janus_urls)
             result["relay_url"] = relay.url
             result["page_errors"] = problems
-            for browser in browsers:
-                await browser.close()
     finally:
         for client in clients:
             await client.close()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.fixtures_browser import CHROMIUM, CHROMIUM_ARGS, OpenPages
+from tests.fixtures_browser import OpenPages
 from tests.test_relay import Room
 from tests.test_relay_voice import open_voice_room
 
@@ -30,35 +30,11 @@ pytestmark = [
 ]
 expect = pytest.importorskip("playwright.async_api").expect
 
-FAKE_DEVICES = ["--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
+# The shared `browser` fixture (tests/fixtures_browser.py) adds these: fake media devices.
+CHROMIUM_EXTRA_ARGS = ["--use-fake-device-for-media-stream",
+                       "--autoplay-policy=no-user-gesture-required"]
 LINK_DOWN = ("The link to the meeting is down: the audio will come back when it is. "
              "The text meeting continues here.")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM,
-                                            args=[*CHROMIUM_ARGS, *FAKE_DEVICES])
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def open_page(browser: Any) -> AsyncIterator[OpenPages]:
-    pages = OpenPages(browser)
-    try:
-        yield pages
-    finally:
-        await pages.close()
-    assert not pages.dialogs, f"pages opened dialogs: {pages.dialogs}"
-    assert not pages.problems, "pages reported problems:\n" + "\n".join(pages.problems)
 
 
 @pytest_asyncio.fixture(loop_scope="module")

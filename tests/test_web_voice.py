@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from tests.fixtures_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LAPTOP,
     PHONE,
     OpenPages,
@@ -43,7 +40,9 @@ pytestmark = [
 expect = pytest.importorskip("playwright.async_api").expect
 
 # Chromium's fake capture devices (no real microphone, no prompt unless a test denies it).
-FAKE_DEVICES = ["--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
+# The shared `browser` fixture (tests/fixtures_browser.py) adds these: fake media devices.
+CHROMIUM_EXTRA_ARGS = ["--use-fake-device-for-media-stream",
+                       "--autoplay-policy=no-user-gesture-required"]
 
 
 @pytest.fixture(scope="module")
@@ -54,32 +53,6 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]
         yield hub
     finally:
         hub.terminate()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM,
-                                            args=[*CHROMIUM_ARGS, *FAKE_DEVICES])
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def open_page(browser: Any) -> AsyncIterator[OpenPages]:
-    pages = OpenPages(browser)
-    try:
-        yield pages
-    finally:
-        await pages.close()
-    assert not pages.dialogs, f"pages opened dialogs: {pages.dialogs}"
-    assert not pages.problems, "pages reported problems:\n" + "\n".join(pages.problems)
 
 
 async def voice_session(hub: HubProcess) -> tuple[dict[str, Any], Client, Client]:

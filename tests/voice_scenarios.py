@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import signal
@@ -59,11 +58,10 @@ from tests.harness import ADMIN_KEY, Client, ahttp, create_session
 from tests.media_measure import energy, window
 from tests.media_netns import (
     ADAPTER_JS,
-    CHROMIUM,
-    CHROMIUM_MEDIA_ARGS,
     JANUS_JS,
     PAGE_DIR,
     VETH,
+    MediaBrowsers,
     setup_network,
 )
 from tests.media_scenarios import collect, levels, page_now, wait_level, wait_metered
@@ -117,9 +115,7 @@ class VoiceLab:
         self.app: web.Application | None = None
         self.base = ""
         self._runner: web.AppRunner | None = None
-        self._pw_manager: Any = None
-        self._playwright: Any = None
-        self._browsers: list[Any] = []
+        self.browsers = MediaBrowsers()
 
     async def __aenter__(self) -> VoiceLab:
         from hub.app import create_app
@@ -137,10 +133,7 @@ class VoiceLab:
             await site.start()
             self.base = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
             await self.wait_voice_on()
-            from playwright.async_api import async_playwright
-
-            self._pw_manager = async_playwright()
-            self._playwright = await self._pw_manager.__aenter__()
+            await self.browsers.__aenter__()
         except BaseException:
             await self.close()
             raise
@@ -174,11 +167,8 @@ class VoiceLab:
         return int(process.proc.pid)
 
     async def browser(self, wav: Path) -> Any:
-        browser = await self._playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"])
-        self._browsers.append(browser)
-        return browser
+        """A Chromium whose fake microphone plays `wav` (in a loop)."""
+        return await self.browsers.launch(wav)
 
     async def page(self, browser: Any, name: str) -> Any:
         """The measurement page, served by the hub (same origin as `/janus`)."""
@@ -190,14 +180,7 @@ class VoiceLab:
         return page
 
     async def close(self) -> None:
-        for browser in self._browsers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(browser.close(), 15)
-        self._browsers.clear()
-        if self._pw_manager is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._pw_manager.__aexit__(None, None, None), 15)
-            self._pw_manager = None
+        await self.browsers.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

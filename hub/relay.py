@@ -207,13 +207,15 @@ class Relay:
         a captioner for the room's own discussion."""
         assert self.session is not None
         signer, state, up = self.app[keys.SIGNER], self.session.state, self.upstream
+        until = signer.link_expiry()  # as the meeting's links: the same all day long
         tokens = {
-            "attendee": signer.mint(up.session, PARTICIPANT, hub=up.hub,
+            "attendee": signer.mint(up.session, PARTICIPANT, hub=up.hub, expires=until,
                                     generation=state.links.get(PARTICIPANT, 0)),
             "hub": signer.mint(up.session, HUB, identity=up.hub, name=up.name,
-                               place=up.place or None),
-            "screen": signer.mint(up.session, SCREEN, generation=state.links.get(SCREEN, 0)),
-            "captioner": signer.mint(up.session, CAPTIONER,
+                               place=up.place or None, expires=until),
+            "screen": signer.mint(up.session, SCREEN, expires=until,
+                                  generation=state.links.get(SCREEN, 0)),
+            "captioner": signer.mint(up.session, CAPTIONER, expires=until,
                                      generation=state.links.get(CAPTIONER, 0)),
         }
         page = {"attendee": PARTICIPANT}

@@ -104,6 +104,23 @@ def authorize(request: web.Request, session_id: str | None, roles: frozenset[str
     return grant
 
 
+def secretariat(request: web.Request) -> Grant:
+    """The admin key's grant: 401 without a token, 403 for any other (a session's
+    organizer link is for that session only)."""
+    grant = authorize(request, None, frozenset({ORGANIZER}))
+    if not grant.admin:
+        raise forbidden("only the Secretariat (the admin key) may do this")
+    return grant
+
+
+def is_secretariat(request: web.Request) -> bool:
+    """True when the request carries the admin key (no error otherwise)."""
+    try:
+        return secretariat(request).admin
+    except HubError:
+        return False
+
+
 def http_actor(grant: Grant) -> Actor:
     """Who acts in an HTTP request, as facts record it (`by`) and the staff budget counts
     it: the identity a token names, the organizer for the admin key, else the role's join
@@ -179,7 +196,7 @@ def _opt_str(body: dict[str, Any], name: str) -> str | None:
 
 
 async def create_session(request: web.Request) -> web.Response:
-    authorize(request, None, frozenset({ORGANIZER}))
+    secretariat(request)
     body = await read_json(request)
     title = _opt_str(body, "title")
     if title is None:
@@ -230,8 +247,8 @@ async def get_links(request: web.Request) -> web.Response:
 
 
 async def list_sessions(request: web.Request) -> web.Response:
-    authorize(request, None, frozenset({ORGANIZER}))
-    ids = await request.app[keys.LOG].sessions()
+    secretariat(request)
+    ids = [i for i in await request.app[keys.LOG].sessions() if valid_session_id(i)]
     out = []
     for session_id in ids:
         session = await request.app[keys.SESSIONS].get(session_id)
@@ -281,7 +298,7 @@ def _opt_object(body: dict[str, Any], name: str) -> dict[str, Any] | None:
 async def delete_session(request: web.Request) -> web.Response:
     """Delete a session and everything stored of it: log, transcript, personal data."""
     session_id = request.match_info["session_id"]
-    authorize(request, session_id, frozenset({ORGANIZER}))
+    secretariat(request)
     if not await request.app[keys.SESSIONS].delete(session_id):
         raise HubError("not_found", f"no session {session_id!r}")
     return json_response({"id": session_id, "deleted": True})
@@ -582,7 +599,10 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def _person(request: web.Request) -> tuple[Session, str]:
     """The organizer's session and the identity named in the path (not the organizer)."""
-    session, _ = await allowed(request, frozenset({ORGANIZER}))
+    session, grant = await allowed(request, frozenset({ORGANIZER}))
+    if not grant.admin:
+        raise forbidden("only the Secretariat (the admin key) exports or erases a person's "
+                        "data")
     identity = request.match_info["identity"]
     known = session.state.holder(identity)  # joined, or named on a token never used
     if known is None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, keys, protocol, retention, sse, ws
+from . import api, forum_api, keys, protocol, retention, sse, ws
 from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
+from .forums import Forums
 from .log import open_log
 from .media import recordings
 from .media.grants import media_key
@@ -55,6 +56,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(retention.run)  # after the backend: it deletes through it
     app.on_shutdown.append(_say_goodbye)
     app.router.add_routes(api.routes())
+    app.router.add_routes(forum_api.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
     proxy = JanusProxy()
@@ -94,6 +96,7 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     app[keys.SIGNER] = Signer(secret, admin_key, ttl=round(config.token_ttl_days * DAY),
                               grace=round(config.token_grace_hours * 3600))
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
+    app[keys.FORUMS] = Forums(event_log, app[keys.SESSIONS])
     media = MediaPool(config, app[keys.SESSIONS], media_key(secret), app[keys.METRICS])
     app[keys.MEDIA] = media
 
@@ -107,6 +110,7 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await media.stop()
+        await app[keys.FORUMS].close()
         await app[keys.SESSIONS].close()
         await event_log.close()
 

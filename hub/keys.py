@@ -9,6 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from .config import Config
     from .connection import Connection
+    from .forums import Forums
     from .log import EventLog
     from .media.pool import MediaPool
     from .metrics import Metrics
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 LOG: web.AppKey[EventLog] = web.AppKey("log")
 SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
+FORUMS: web.AppKey[Forums] = web.AppKey("forums")  # events
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 LIMITS: web.AppKey[RateLimits] = web.AppKey("limits")

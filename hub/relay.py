@@ -37,12 +37,12 @@ import orjson
 from aiohttp import web
 
 from . import keys
-from .api import authorize, json_response, link_at
+from .api import json_response, link_at, secretariat
 from .datadir import FILE_MODE
 from .domain import commands
 from .domain import relay as domain
 from .domain.commands import Decision
-from .domain.roles import CAPTIONER, HUB, ORGANIZER, PARTICIPANT, SCREEN
+from .domain.roles import CAPTIONER, HUB, PARTICIPANT, SCREEN
 from .domain.session import SessionState, valid_session_id
 from .errors import CONFLICT, NOT_FOUND, RATE_LIMITED, UNAVAILABLE, HubError, bad_request
 from .log.embedded import new_epoch_id
@@ -555,7 +555,7 @@ def _lan_address(host: str) -> str:
 
 async def relay_status(request: web.Request) -> web.Response:
     """`GET /api/relay`: the link's state and the room's links (the relay's organizer)."""
-    authorize(request, None, frozenset({ORGANIZER}))
+    secretariat(request)
     relay = request.app[keys.RELAY]
     if relay.session is None:  # the meeting deleted it: the relay is stopping
         raise HubError(NOT_FOUND, f"the meeting deleted session {relay.upstream.session}")

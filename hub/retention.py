@@ -20,7 +20,7 @@ from aiohttp import web
 
 from . import keys
 from .domain.erasure import retention_expired
-from .domain.session import CLOSED, new_session
+from .domain.session import CLOSED, new_session, valid_session_id
 from .domain.session import apply as apply_fact
 from .errors import HubError
 from .log import EventLog, LogUnavailable
@@ -35,6 +35,8 @@ async def sweep(event_log: EventLog, sessions: Sessions, *, days: float, now: in
     """Delete every session closed and untouched for `days` as of `now` (ms); their ids."""
     deleted = []
     for session_id in await event_log.sessions():
+        if not valid_session_id(session_id):
+            continue  # an event's log (hub.forums): events are kept
         head = await event_log.head(session_id)
         if head is None:
             continue

@@ -172,6 +172,15 @@ class Forums:
         self._loading.pop(forum_id, None)
         return found
 
+    async def of_session(self, session_id: str) -> Forum | None:
+        """The event whose programme holds this session, if one does (events are few:
+        each is loaded once and stays)."""
+        for forum_id in await self.ids():
+            forum = await self.get(forum_id)
+            if session_id in forum.state.sessions:
+                return forum
+        return None
+
     async def create(self, forum_id: str, fact: dict[str, Any]) -> Forum | None:
         """Start a new event's log; None when the id is taken."""
         batch = Batch(domain.log_id(forum_id), 1, new_epoch_id(), fact["ts"], fact, ())

@@ -21,6 +21,7 @@ from . import logs
 from .app import create_app
 from .config import Config, WeakSecret
 from .datadir import secure_data_dir
+from .domain import programme
 from .log import LogUnavailable
 
 if TYPE_CHECKING:
@@ -107,6 +108,16 @@ def main(argv: list[str] | None = None) -> int:
                           help="the organizer's key (default: HUB_ADMIN_KEY)")
     report_p.add_argument("--format", default="md", choices=["md", "html", "json", "csv"])
     report_p.add_argument("--out", help="write to this file (default: standard output)")
+    import_p = sub.add_parser("import", help="import an event's programme (CSV or iCalendar) "
+                              "into a running hub, all or nothing")
+    import_p.add_argument("file", help="the programme: .csv or .ics")
+    import_p.add_argument("--event", required=True, help="the event's id")
+    import_p.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
+    import_p.add_argument("--admin-key", default=os.environ.get("HUB_ADMIN_KEY"),
+                          required="HUB_ADMIN_KEY" not in os.environ,
+                          help="the Secretariat's key (default: HUB_ADMIN_KEY)")
+    import_p.add_argument("--dry-run", action="store_true",
+                          help="check the file and say what would change, change nothing")
     args = parser.parse_args(argv)
     if args.command == "serve":
         logs.configure(args.log_level, args.log_format)
@@ -121,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         return download_report(args)
     if args.command == "media-config":
         return media_config(args)
+    if args.command == "import":
+        return import_programme(args)
     return create_session(args)
 
 
@@ -320,6 +333,48 @@ def download_report(args: argparse.Namespace) -> int:
             out.write(body)
     else:
         sys.stdout.buffer.write(body)
+    return 0
+
+
+def import_programme(args: argparse.Namespace) -> int:
+    """POST the file to `/api/events/{event}/programme`; print what changed, or every
+    line-numbered problem (exit 1: nothing was imported)."""
+    try:
+        with open(args.file, "rb") as source:
+            data = source.read(programme.MAX_BYTES + 1)
+    except OSError as exc:
+        print(f"hub import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    name = os.path.basename(args.file)
+    query = urllib.parse.urlencode({"filename": name, **({"dry_run": "1"} if args.dry_run
+                                                          else {})})
+    url = (f"{args.url.rstrip('/')}/api/events/{urllib.parse.quote(args.event, safe='')}"
+           f"/programme?{query}")
+    kind = "text/calendar" if name.lower().endswith((".ics", ".ical")) else "text/csv"
+    request = urllib.request.Request(url, data=data, method="POST", headers={
+        "Authorization": f"Bearer {args.admin_key}", "Content-Type": kind})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as exc:
+        raw = exc.read().decode(errors="replace")
+        try:
+            error = json.loads(raw)["error"]
+        except (ValueError, KeyError, TypeError):
+            print(f"hub import: {exc.code} {raw}", file=sys.stderr)
+            return 1
+        print(f"hub import: {error['message']}", file=sys.stderr)
+        for problem in error.get("problems", []):
+            where = f"{name}:{problem['line']}: " if problem.get("line") else f"{name}: "
+            field = f"{problem['field']}: " if problem.get("field") else ""
+            print(f"  {where}{field}{problem['message']}", file=sys.stderr)
+        return 1
+    except urllib.error.URLError as exc:
+        print(f"hub import: cannot reach {args.url}: {exc.reason}", file=sys.stderr)
+        return 1
+    verb = "would import" if answer["dry_run"] else "imported"
+    print(f"{verb} {answer['rows']} sessions into event {args.event}: {answer['created']} "
+          f"new, {answer['updated']} changed, {answer['unchanged']} unchanged")
     return 0
 
 

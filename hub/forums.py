@@ -210,7 +210,7 @@ class Forums:
             title = row.title[:200]
             fact = commands.create(title=title, languages=list(languages), state=None,
                                    settings=None, now=now_ms())
-            if await self.sessions.create(row.session, fact, new_epoch_id()) is not None:
+            if await self.sessions.start_log(row.session, fact, new_epoch_id()):
                 touched += 1
                 continue
             session = await self.sessions.get(row.session)

@@ -592,14 +592,18 @@ class Sessions:
 
     async def create(self, session_id: str, fact: dict[str, Any], epoch: str) -> Session | None:
         """Start a new session's log with its `created` fact; None when the id is taken."""
-        batch = Batch(session_id, 1, epoch, fact["ts"], fact, ())
-        try:
-            created = await self.log.create(batch)
-        except LogUnavailable as exc:
-            raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
-        if not created:
+        if not await self.start_log(session_id, fact, epoch):
             return None
         return await self.get(session_id)
+
+    async def start_log(self, session_id: str, fact: dict[str, Any], epoch: str) -> bool:
+        """Start a new session's log without loading it here (a programme makes hundreds
+        at once); False when the id is taken."""
+        batch = Batch(session_id, 1, epoch, fact["ts"], fact, ())
+        try:
+            return await self.log.create(batch)
+        except LogUnavailable as exc:
+            raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
 
     def resync_all(self) -> None:
         """The live feed was lost and is back: every session fills its hole."""

@@ -4,7 +4,7 @@ all or nothing, with line-numbered problems (issue #14, part 1)."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -124,6 +124,12 @@ def test_unknown_and_missing_columns_are_named_with_the_accepted_ones() -> None:
     assert "'begins', 'speaker count'" in problems[0].message
     assert "accepted columns are id, title, start, end, date, room, track" in problems[0].message
     assert "no start column" in problems[1].message
+
+
+def test_a_tab_separated_file_is_refused_with_what_to_do() -> None:
+    problems = refused_csv("id\ttitle\tstart\tend\nS1\tT\t2026-06-23 09:00\t2026-06-23 10:00\n")
+    assert where(problems) == [(1, None)]
+    assert "separated by tabs" in problems[0].message
 
 
 def test_a_csv_without_a_header_is_refused() -> None:
@@ -419,6 +425,8 @@ def test_a_broken_ics_structure_is_refused_with_lines(
 
 def test_an_ics_without_events_or_with_a_bad_property_is_refused() -> None:
     assert "no events" in refused_ics(calendar())[0].message
+    assert "every event of the calendar is cancelled" in \
+        refused_ics(calendar(vevent("x", "STATUS:CANCELLED")))[0].message
     problems = refused_ics("BEGIN:VCALENDAR\nno colon here\nEND:VCALENDAR\n")
     assert where(problems) == [(None, None)]
     assert "not valid iCalendar" in problems[0].message
@@ -465,6 +473,48 @@ def test_a_vtimezone_of_the_file_follows_its_daylight_saving_rules() -> None:
                                     zones=OUTLOOK_ZONE))
     assert where(problems) == [(19, "DTSTART")]
     assert "does not exist in W. Europe Standard Time" in problems[0].message
+
+
+@settings(max_examples=150, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)))
+def test_a_vtimezone_reads_local_times_as_the_iana_zone_with_its_rules(
+        moment: datetime) -> None:
+    moment = moment.replace(microsecond=0)
+    oslo = ZoneInfo("Europe/Oslo")
+    text = calendar(vevent("x", start=at(f"{moment:%Y%m%dT%H%M%S}"), end="DURATION:PT1H"),
+                    zones=OUTLOOK_ZONE)
+    exists = moment.replace(tzinfo=oslo).astimezone(UTC).astimezone(oslo).replace(
+        tzinfo=None) == moment
+    if exists:
+        rows = parse_ics(text.encode(), ZONE)
+        assert rows[0].start == int(moment.replace(tzinfo=oslo).timestamp() * 1000)
+    else:
+        assert "does not exist" in refused_ics(text)[0].message
+
+
+def test_a_vtimezone_rule_that_ended_keeps_the_offset_it_left() -> None:
+    zone = """BEGIN:VTIMEZONE
+TZID:Former Summer Time
+BEGIN:DAYLIGHT
+DTSTART:16010325T020000
+TZOFFSETFROM:+0300
+TZOFFSETTO:+0400
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3;UNTIL=20100327T230000Z
+END:DAYLIGHT
+BEGIN:STANDARD
+DTSTART:16011028T030000
+TZOFFSETFROM:+0400
+TZOFFSETTO:+0300
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10;UNTIL=20101030T230000Z
+END:STANDARD
+END:VTIMEZONE
+"""
+    rows = parse_ics(calendar(
+        vevent("now", start=at("20260623T090000", "Former Summer Time"), end="DURATION:PT1H"),
+        vevent("then", start=at("20050623T090000", "Former Summer Time"), end="DURATION:PT1H"),
+        zones=zone).encode(), ZONE)
+    assert rows[0].start == ms("2026-06-23T09:00+03:00")
+    assert rows[1].start == ms("2005-06-23T09:00+04:00")
 
 
 @pytest.mark.parametrize("rule", ["FREQ=MINUTELY", "FREQ=SECONDLY;BYMONTH=3",

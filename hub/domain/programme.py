@@ -329,13 +329,25 @@ def check_language_list(problems: Problems, line: int, field: str,
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def check_year(problems: Problems, line: int, field: str, moment: datetime) -> bool:
+    """Whether the year written is within YEARS."""
+    if YEARS[0] <= moment.year <= YEARS[1]:
+        return True
+    problems.add(line, field, f"the year {moment.year} is not between {YEARS[0]} and "
+                              f"{YEARS[1]}")
+    return False
+
+
+def utc_ms(moment: datetime) -> int:
+    """An aware `moment` in ms since the epoch."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
 def epoch_ms(problems: Problems, line: int, field: str, moment: datetime,
              zone: tzinfo) -> int | None:
     """`moment` in ms since the epoch; a naive one is a wall-clock time in `zone`, refused
     when the clocks skip it."""
-    if not YEARS[0] <= moment.year <= YEARS[1]:
-        problems.add(line, field, f"the year {moment.year} is not between {YEARS[0]} and "
-                                  f"{YEARS[1]}")
+    if not check_year(problems, line, field, moment):
         return None
     if moment.tzinfo is None:
         local = moment.replace(tzinfo=zone)
@@ -345,7 +357,7 @@ def epoch_ms(problems: Problems, line: int, field: str, moment: datetime,
                                       f"(the clocks go forward then); check the time")
             return None
         moment = local
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
+    return utc_ms(moment)
 
 
 def check_span(problems: Problems, line: int, start: int | None, end: int | None,

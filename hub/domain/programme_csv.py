@@ -119,6 +119,10 @@ def _header(cells: list[str], line: int) -> _Columns:
             index[field] = at
             label[field] = name
     accepted = ", ".join(aliases[0] for aliases in ALIASES.values())
+    if len(cells) == 1 and "\t" in cells[0]:
+        raise pg.ProgrammeError([pg.Problem(line, None, "the columns are separated by tabs; "
+                                                        "save the file as CSV (columns "
+                                                        "separated by , or ;)")])
     if unknown:
         shown = ", ".join(repr(name[:40]) for name in unknown[:10])
         problems.add(line, None, f"unknown column{'s' if len(unknown) > 1 else ''} {shown}; "

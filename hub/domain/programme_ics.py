@@ -51,6 +51,9 @@ def parse_ics(data: bytes, timezone: str) -> list[pg.ProgrammeRow]:
         row = _row(problems, line, event, zones)
         if row is not None:
             rows.append(row)
+    if not rows and not problems:
+        raise pg.fail("every event of the calendar is cancelled (STATUS:CANCELLED); there is "
+                      "no session to import")
     return pg.check_rows(problems, rows, "UID")
 
 
@@ -153,7 +156,7 @@ class _Zones:
         return self.known[tzid]
 
 
-MAX_ZONES = 20  # VTIMEZONEs of its own a file may use (a programme uses one or two)
+MAX_ZONES = 10  # VTIMEZONEs of its own a file may use (a programme uses one or two)
 MAX_OBSERVANCES = 50  # STANDARD and DAYLIGHT parts of one
 MAX_RDATES = 500
 ZONE_YEARS = (pg.YEARS[0] - 1, pg.YEARS[1] + 1)  # transitions are computed for these years
@@ -181,13 +184,15 @@ class _Table:
                  local: datetime) -> int | None:
         """`local` (naive) in this zone, in ms; the earlier of two readings when the clocks
         go back, a problem when they skip it."""
+        if not pg.check_year(problems, line, field, local):
+            return None
         fits = [local - offset for offset in self.offsets
                 if self.offset_at(local - offset) == offset]
         if not fits:
             problems.add(line, field, f"{local:%Y-%m-%d %H:%M} does not exist in "
                                       f"{self.tzid[:60]} (the clocks go forward then)")
             return None
-        return pg.epoch_ms(problems, line, field, min(fits).replace(tzinfo=UTC), UTC)
+        return pg.utc_ms(min(fits).replace(tzinfo=UTC))
 
 
 def _table(tzid: str, component: Component) -> _Table | str:
@@ -231,10 +236,14 @@ def _rule(part: Component, start: datetime) -> list[datetime]:
                          f"like FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU")
     if any(len(rule.get(key, [])) > 12 for key in ("BYMONTH", "BYDAY", "BYMONTHDAY")):
         raise ValueError("a rule with more than 12 values in one BY part")
-    # Years before ZONE_YEARS only matter through their last onset: start the rule there
-    # unless it counts its occurrences (COUNT) or skips years (INTERVAL).
-    if "COUNT" not in parts and int(rule.get("INTERVAL", [1])[0]) == 1:
-        start = max(start, start.replace(year=ZONE_YEARS[0] - 1, day=min(start.day, 28)))
+    # Years before ZONE_YEARS only matter through their last onset: start the rule the year
+    # before them, unless that changes what it gives (it counts its occurrences, skips
+    # years, ends before then, or starts on a day some years lack).
+    until = rule.get("UNTIL", [None])[0]
+    if (start.year < ZONE_YEARS[0] - 1 and "COUNT" not in parts and start.day <= 28
+            and int(rule.get("INTERVAL", [1])[0]) == 1
+            and (until is None or until.year >= ZONE_YEARS[0])):
+        start = start.replace(year=ZONE_YEARS[0] - 1)
     text = rule.to_ical().decode()
     if "UNTIL" in parts:  # compared with naive local onsets
         text = re.sub(r"(UNTIL=\d{8}T\d{6})Z", r"\1", text, flags=re.I)

@@ -368,7 +368,7 @@ def test_an_ics_with_tzid_utc_floating_and_duration_times() -> None:
 def test_ics_lines_count_folded_lines_as_their_first() -> None:
     text = ("BEGIN:VCALENDAR\nVERSION:2.0\nX-WR-CALNAME:A long\n  calendar\n\tname\n"
             "BEGIN:VEVENT\nUID:a\nSUMMARY:Folded\n  title\nDTSTART:20260623T090000Z\n"
-            "DTEND:20260623T100000Z\nEND:VEVENT\n\nBEGIN:VEV\n ENT\nUID:b\nSUMMARY:B\n"
+            "DTEND:20260623T100000Z\nEND:VEVENT\n\nBEGIN:VEV\n ENT \t\nUID:b\nSUMMARY:B\n"
             "DTSTART:20260623T090000Z\nDTEND:20260623T100000Z\nEND:VEVENT\nEND:VCALENDAR\n")
     rows = parse_ics(text.encode(), ZONE)
     assert [(r.line, r.title) for r in rows] == [(6, "Folded title"), (14, "B")]
@@ -411,7 +411,11 @@ def test_bad_ics_events_are_refused_on_their_begin_lines() -> None:
     ("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nEND:VEVENT\n",
      [(1, "BEGIN:VCALENDAR is never closed")]),
     ("BEGIN:VEVENT\nUID:a\nEND:VEVENT\n",
-     [(1, "BEGIN:VEVENT is outside a calendar")]),
+     [(1, "the file starts with 'BEGIN:VEVENT', not BEGIN:VCALENDAR")]),
+    ("\n\nid,title,start,end\nS1,T,2026-06-23 09:00,2026-06-23 10:00\n",
+     [(3, "the file starts with 'id,title,start,end', not BEGIN:VCALENDAR")]),
+    ("BEGIN:VCALENDAR\nBEGIN:VEVNT\nUID:a\nEND:VEVNT\nEND:VCALENDAR\n",
+     [(2, "BEGIN:VEVNT is not an iCalendar component")]),
     ("BEGIN:VCALENDAR\nEND:VCALENDAR\nEND:VEVENT\ntrailing junk\n",
      [(3, "END:VEVENT has no BEGIN"), (4, "outside the calendar")]),
 ])
@@ -594,14 +598,18 @@ FRAGMENTS = [
     " folded", "\tfold", "", "CATEGORIES:", "DTSTART:99991231T235959", "TZOFFSETTO:+9999",
     "BEGIN:STANDARD", "END:STANDARD", "id;title;start;end", "a,b,\"c", "date,start,end",
     "1,t,2026-06-23 09:00,2026-06-23 10:00", "x,y,24:61,00:00", "\ufeffid,title,start,end",
+    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "DTSTART;TZID=X:20260623T090000",
+    "TZOFFSETFROM:+0100", "DTSTART:16010101T020000", "RDATE:20260101T000000",
 ]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.one_of(
     st.binary(max_size=300),
     st.lists(st.sampled_from(FRAGMENTS), max_size=25).map(
         lambda lines: "\r\n".join(lines).encode()),
+    st.lists(st.sampled_from(FRAGMENTS), max_size=40).map(
+        lambda lines: "\r\n".join(["BEGIN:VCALENDAR", *lines, "END:VCALENDAR"]).encode()),
     st.text(alphabet=st.sampled_from(list(",;\"\n\r=+-@ 0123456789:T-Zid")), max_size=200).map(
         lambda text: ("id,title,start,end,date\n" + text).encode()),
 ), filename=st.sampled_from([None, "p.csv", "p.ics", "p.xlsx", "p"]),

@@ -40,9 +40,11 @@ the id, SUMMARY the title, DTSTART and DTEND (or DURATION) the times, LOCATION t
 the first CATEGORIES the track, X-IGF-TYPE or X-SESSION-TYPE the kind, ORGANIZER (CN and
 mailto) and each ATTENDEE with ROLE=CHAIR the organizers, X-LANGUAGES (codes as in CSV)
 or else the LANGUAGE parameter of SUMMARY the languages, DESCRIPTION the description.
-A TZID is an IANA name or, failing that, a VTIMEZONE of the file; times without TZID or Z
-are in the event's zone. All-day events, events without times and recurring events
-(RRULE, RDATE, RECURRENCE-ID) are refused; events with STATUS:CANCELLED are left out.
+A TZID is an IANA name or, failing that, a VTIMEZONE of the file (its rules yearly, as
+every real zone's are); times without TZID or Z are in the event's zone. All-day events,
+events without times and recurring events (RRULE, RDATE, RECURRENCE-ID) are refused;
+events with STATUS:CANCELLED are left out. VTODO, VJOURNAL and the like are not sessions
+and are skipped; any other component inside the VCALENDAR (a typo) is refused.
 
 Refused with a line-numbered problem (the line where the row or BEGIN:VEVENT starts):
 empty required fields, bad dates, an end at or before the start, a session over 24 hours,

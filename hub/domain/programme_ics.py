@@ -25,6 +25,9 @@ from . import programme as pg
 from .commands import TITLE_MAX
 
 _NEWLINE = re.compile(r"\r?\n")
+# What a VCALENDAR may hold besides events (RFC 5545, RFC 7953); they are not sessions.
+_COMPONENTS = frozenset({"VEVENT", "VTIMEZONE", "VTODO", "VJOURNAL", "VFREEBUSY",
+                         "VAVAILABILITY"})
 TYPE_PROPERTIES = ("X-IGF-TYPE", "X-SESSION-TYPE")
 RECURRENCE = ("RRULE", "RDATE", "RECURRENCE-ID")
 
@@ -58,7 +61,8 @@ def parse_ics(data: bytes, timezone: str) -> list[pg.ProgrammeRow]:
 
 
 def _unfold(text: str) -> list[tuple[int, str]]:
-    """Content lines with the physical line each starts on; empty lines dropped."""
+    """Content lines with the physical line each starts on; blanks at their ends and empty
+    lines dropped ("BEGIN:VEVENT " is a VEVENT)."""
     lines: list[tuple[int, str]] = []
     for number, physical in enumerate(_NEWLINE.split(text), 1):
         if physical[:1] in (" ", "\t"):
@@ -68,7 +72,7 @@ def _unfold(text: str) -> list[tuple[int, str]]:
                 lines.append((number, physical.lstrip(" \t")))
         elif physical:
             lines.append((number, physical))
-    return lines
+    return [(number, kept) for number, line in lines if (kept := line.rstrip(" \t\r"))]
 
 
 def _begin_end(line: str) -> tuple[str, str] | None:
@@ -80,12 +84,16 @@ def _begin_end(line: str) -> tuple[str, str] | None:
     except ValueError:
         return None
     name = name.upper()
-    return (name, value.upper().strip()) if name in ("BEGIN", "END") else None
+    return (name, value.upper()) if name in ("BEGIN", "END") else None
 
 
 def _structure(lines: list[tuple[int, str]]) -> list[int]:
     """The line of each BEGIN:VEVENT directly inside a VCALENDAR, or ProgrammeError when
     BEGIN and END lines do not pair up."""
+    if lines and _begin_end(lines[0][1]) != ("BEGIN", "VCALENDAR"):
+        raise pg.ProgrammeError([pg.Problem(lines[0][0], None, (
+            f"the file starts with {lines[0][1][:40]!r}, not BEGIN:VCALENDAR; an iCalendar "
+            f"file is BEGIN:VCALENDAR ... END:VCALENDAR"))])
     problems = pg.Problems()
     stack: list[tuple[str, int]] = []
     events: list[int] = []
@@ -102,8 +110,12 @@ def _structure(lines: list[tuple[int, str]]) -> list[int]:
             if not stack and component != "VCALENDAR":
                 problems.add(number, None, f"BEGIN:{component[:30]} is outside a calendar; "
                                            f"the file must start with BEGIN:VCALENDAR")
-            if component == "VEVENT" and len(stack) == 1 and stack[0][0] == "VCALENDAR":
-                events.append(number)
+            if len(stack) == 1 and stack[0][0] == "VCALENDAR":
+                if component == "VEVENT":
+                    events.append(number)
+                elif component not in _COMPONENTS and not component.startswith("X-"):
+                    problems.add(number, None, f"BEGIN:{component[:30]} is not an iCalendar "
+                                               f"component; a session is a VEVENT")
             stack.append((component, number))
         elif not stack:
             problems.add(number, None, f"END:{component[:30]} has no BEGIN:{component[:30]}")

@@ -39,6 +39,7 @@ from .session import CLOSED, STATES, SessionState, banned_source
 from .sources import Budgets, bannable, identity_budget, vote_budget, wait_ms
 
 NAME_MAX = 80
+TITLE_MAX = 200  # a session's title; programme imports check the same limit
 NAMES_A_ROLE = STAFF | {CAPTIONER}  # roles whose chosen names may say what they are
 # What a moderator may change during the meeting (the organizer may change every setting).
 MODERATOR_SETTINGS = frozenset({"list_closed", "speaking_time"})
@@ -390,7 +391,7 @@ def change_session(
         if new_state != state.state:
             fact["state"] = new_state
     if title is not None:
-        title = check_text(title, 200, "the title")
+        title = check_text(title, TITLE_MAX, "the title")
         if title != state.title:
             fact["title"] = title
     if languages is not None:
@@ -787,7 +788,7 @@ def create(
     """The first fact of a new session."""
     from .session import SCHEDULED, Settings
 
-    title = check_text(title, 200, "the title")
+    title = check_text(title, TITLE_MAX, "the title")
     langs = check_languages(languages) if languages is not None else ["en"]
     if state is not None and state not in STATES:
         raise bad_request(f"state must be one of {', '.join(STATES)}")

@@ -113,7 +113,7 @@ async def import_programme(request: web.Request) -> web.Response:
                                timezone=forum.state.timezone)
     except programme.ProgrammeError as exc:
         raise problems_error(exc) from None
-    source = "ics" if raw.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"BEGIN:VCALENDAR") else "csv"
+    source = programme.detect_format(raw, filename, content_type)
     by = grant.identity or ORGANIZER
     fact = domain.import_programme(forum.state, rows, source=source, by=by, now=now_ms())
     changed = domain.changed_sessions(forum.state, fact)

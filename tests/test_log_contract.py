@@ -478,3 +478,25 @@ async def test_redis_start_fails_clearly_without_server(tmp_path: Path) -> None:
         await log.start()
     assert not await log.ping()
     await log.close()
+
+
+async def test_an_events_log_is_kept_like_a_sessions(backend: Backend) -> None:
+    """An event's log (`forum.<id>`, hub/forums.py) holds batches without channel events:
+    stored, read past the head (no archive is looked for), refused on a moved head,
+    delivered to listeners on another instance, listed with the sessions."""
+    writer, reader = await backend.open(), await backend.open()
+    inbox = Inbox()
+    reader.listen("forum.igf26", inbox)
+    await backend.settle(reader)
+    made = [batch("forum.igf26", n) for n in range(1, 4)]
+    assert await writer.create(made[0])
+    for each in made[1:]:
+        await writer.append(each)
+    with pytest.raises(LogConflict):
+        await writer.append(batch("forum.igf26", 3, note="rival"))
+    assert await reader.head("forum.igf26") == Head(3, EPOCH)
+    assert await reader.batches("forum.igf26", 0) == made
+    assert await reader.batches("forum.igf26", 3) == []
+    await inbox.wait_count(3)
+    assert inbox.batches == made
+    assert "forum.igf26" in await reader.sessions()

@@ -7,6 +7,9 @@ with its channel offset and its wire frame, encoded once when the batch was
 made. Backends store batches whole and index the frames by channel, so a
 client resume reads "frames of channel C after offset N".
 
+A log's id is a session id, or `forum.<id>` for an event's log (hub/forums.py: facts
+only, no channel events, never archived).
+
 Guarantees every backend gives (tests/test_log_contract.py checks them):
 - `append` is atomic: the batch and all its frames are stored, or none is.
 - `append` refuses (LogConflict) a batch whose offset is not head + 1 or whose

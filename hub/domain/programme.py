@@ -1,4 +1,4 @@
-"""An event's programme, read from a CSV or iCalendar (.ics) file: pure, no I/O (issue #14).
+"""An event's programme, read from a CSV or iCalendar (.ics) file: pure, no I/O.
 
 `parse(data, filename=..., content_type=..., timezone=...)` returns one `ProgrammeRow` per
 session, or raises `ProgrammeError` carrying every `Problem` found (each with the line it

@@ -32,7 +32,8 @@ class Archive:
         return self.dir / f"{session}.jsonl"
 
     def exists(self, session: str) -> bool:
-        return self.path(session).is_file()
+        # An event's log (`forum.<id>`) is never archived: it has no file (and no path).
+        return valid_session_id(session) and self.path(session).is_file()
 
     def write(self, session: str, batches: list[Batch]) -> None:
         """Store `batches` (the whole log, in order) as the session's archive."""

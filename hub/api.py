@@ -269,7 +269,7 @@ async def patch_session(request: web.Request) -> web.Response:
     unknown = set(body) - {"state", "title", "languages", "settings", "floor", "rotate"}
     if unknown:
         raise bad_request(f"unknown field {sorted(unknown)[0]!r}")
-    actor = Actor(grant.identity or ORGANIZER, ORGANIZER, grant.name or "Organizer")
+    actor = http_actor(grant)  # a session organizer's change is not the Secretariat's
     settings = _opt_object(body, "settings")
     floor = _opt_object(body, "floor")
     rotate = body.get("rotate") or []
@@ -617,7 +617,7 @@ async def _person(request: web.Request) -> tuple[Session, str]:
         erased = identity in session.state.erased
         raise HubError("not_found", f"identity {identity!r} was erased from this session"
                        if erased else f"no identity {identity!r} in this session")
-    if known[0] == ORGANIZER:
+    if identity == ORGANIZER:  # the admin key's; a session organizer's is a person's
         raise bad_request("the organizer's own identity holds no personal data to export "
                           "or erase")
     return session, identity

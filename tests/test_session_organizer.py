@@ -247,3 +247,21 @@ async def test_the_secretariat_retires_a_session_organizer_link(
 def test_an_organizer_is_never_removed_by_a_ban() -> None:
     with pytest.raises(HubError, match="rotate"):
         roles.check_may_revoke(roles.ORGANIZER, roles.ORGANIZER)
+
+
+async def test_the_secretariat_exports_and_erases_a_session_organizers_data(
+    hub: RunningHub, event: dict[str, Any]
+) -> None:
+    a = event["a"]
+    organizer = Client(hub.ws_base, a, event["token_a"], name="Amina Diallo")
+    you = (await organizer.connect())["you"]
+    await organizer.close()
+    path = f"/api/sessions/{a}/people/{you['id']}"
+    status, body = await call(hub, "GET", path, event["token_a"])
+    assert status == 403  # a session organizer is not the Secretariat
+    status, body = await call(hub, "GET", path, ADMIN_KEY)
+    assert status == 200 and body["identity"]["name"] == "Amina Diallo"
+    status, body = await call(hub, "DELETE", path, ADMIN_KEY)
+    assert status == 200, body
+    status, body = await call(hub, "GET", f"/api/sessions/{a}/tokens", you["token"])
+    assert status == 403 and body["error"]["reason"] == "erased"

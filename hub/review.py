@@ -8,8 +8,9 @@ or the Secretariat only (docs/protocol.md §21).
 
 The reviewed report is the event's, not the session's: it is written to the event's log
 (`hub.domain.forum.save_report` / `withdraw_report`), so a session that is in no event's
-programme has none (404). Every instance serves the same one: a read first catches up
-with the event's log, so a page reloaded on another instance sees what was just saved.
+programme has none (404). Every instance serves the same one: a read (and a publish)
+first catches up with the session's and the event's logs, so a page reloaded on another
+instance sees what was just saved there, and a session closed there is closed here.
 """
 
 from __future__ import annotations
@@ -103,8 +104,11 @@ def view(request: web.Request, session: Session, forum: Forum) -> dict[str, Any]
     }
 
 
-async def _caught_up(forum: Forum) -> None:
+async def _caught_up(session: Session, forum: Forum) -> None:
+    """Both logs as they stand now: a session closed, a report saved on another instance
+    a moment ago are seen here."""
     try:
+        await session.catch_up()
         await forum.catch_up()
     except LogUnavailable as exc:
         raise HubError(UNAVAILABLE, f"storage is unavailable ({exc})") from exc
@@ -112,7 +116,7 @@ async def _caught_up(forum: Forum) -> None:
 
 async def get_review(request: web.Request) -> web.Response:
     session, forum, _ = await _reviewed(request)
-    await _caught_up(forum)
+    await _caught_up(session, forum)
     return json_response(view(request, session, forum))
 
 
@@ -121,6 +125,8 @@ async def _write(request: web.Request, *, publish: bool) -> web.Response:
     body = await read_json(request)
     check_fields(body)
     request.app[keys.LIMITS].check(session.id, by, "report")  # a staff write
+    if publish:
+        await _caught_up(session, forum)
     closed = session.state.state == CLOSED
     await forum.execute(lambda st: domain.save_report(
         st, session.id, body, publish=publish, closed=closed, by=by, now=now_ms()))

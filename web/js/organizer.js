@@ -815,7 +815,6 @@ onLanguageChange(() => { if (!app.hidden) renderSessions(); });
 
 function showScoped() {
   showSignedIn(true);
-  document.body.classList.add('page-session-organizer');
   $('#create-card').hidden = true;
   $('#account-card').hidden = true;
   $('#voice-card').hidden = true; // the hub's operator's business, not a session's

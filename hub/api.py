@@ -224,13 +224,16 @@ async def create_session(request: web.Request) -> web.Response:
     return json_response(body_out, 201)
 
 
-def _links(request: web.Request, state: SessionState) -> dict[str, Any]:
-    """The current join link of every role, and the caption ingest URL."""
+def _links(request: web.Request, state: SessionState, *,
+           organizer: bool = False) -> dict[str, Any]:
+    """The current join link of every role, and the caption ingest URL; with `organizer`
+    (the Secretariat asks) also the session organizer's link."""
     signer = request.app[keys.SIGNER]
     expires = signer.link_expiry()  # the same links all day, fresh ones the next
+    roles = (*LINK_ROLES, ORGANIZER) if organizer else LINK_ROLES
     tokens = {role: signer.mint(state.id, role, expires=expires,
                                 generation=state.links.get(role, 0))
-              for role in LINK_ROLES}
+              for role in roles}
     return {
         "expires": expires,
         "links": {role: page_link(request, state.id, role, tok) for role, tok in tokens.items()},
@@ -241,9 +244,11 @@ def _links(request: web.Request, state: SessionState) -> dict[str, Any]:
 
 
 async def get_links(request: web.Request) -> web.Response:
-    """The session's current join links (the organizer lost them, or rotated some)."""
-    session, _ = await allowed(request, frozenset({ORGANIZER}))
-    return json_response({"id": session.id, **_links(request, session.state)})
+    """The session's current join links (the organizer lost them, or rotated some); the
+    session organizer's own link only for the Secretariat, who hands it out."""
+    session, grant = await allowed(request, frozenset({ORGANIZER}))
+    return json_response({"id": session.id,
+                          **_links(request, session.state, organizer=grant.admin)})
 
 
 async def list_sessions(request: web.Request) -> web.Response:
@@ -264,12 +269,15 @@ async def patch_session(request: web.Request) -> web.Response:
     unknown = set(body) - {"state", "title", "languages", "settings", "floor", "rotate"}
     if unknown:
         raise bad_request(f"unknown field {sorted(unknown)[0]!r}")
-    actor = Actor(grant.identity or ORGANIZER, ORGANIZER, grant.name or "Organizer")
+    actor = http_actor(grant)  # a session organizer's change is not the Secretariat's
     settings = _opt_object(body, "settings")
     floor = _opt_object(body, "floor")
     rotate = body.get("rotate") or []
     if not isinstance(rotate, list) or not all(isinstance(r, str) for r in rotate):
         raise bad_request("`rotate` takes a list of roles whose join links to retire")
+    if ORGANIZER in rotate and not grant.admin:
+        raise forbidden("only the Secretariat (the admin key) retires a session organizer's "
+                        "link")
     steps = [functools.partial(
         commands.change_session, actor=actor, new_state=_opt_str(body, "state"),
         title=_opt_str(body, "title"), languages=body.get("languages"), settings=settings)]
@@ -284,7 +292,7 @@ async def patch_session(request: web.Request) -> web.Response:
         await session.execute(step)
     answer = {**views.session_data(session.state), "floor": session.state.floor}
     if rotate:
-        answer.update(_links(request, session.state))
+        answer.update(_links(request, session.state, organizer=grant.admin))
     return json_response(answer)
 
 
@@ -609,7 +617,7 @@ async def _person(request: web.Request) -> tuple[Session, str]:
         erased = identity in session.state.erased
         raise HubError("not_found", f"identity {identity!r} was erased from this session"
                        if erased else f"no identity {identity!r} in this session")
-    if known[0] == ORGANIZER:
+    if identity == ORGANIZER:  # the admin key's; a session organizer's is a person's
         raise bad_request("the organizer's own identity holds no personal data to export "
                           "or erase")
     return session, identity

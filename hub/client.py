@@ -10,7 +10,15 @@ from .connection import Connection, Entry
 from .domain import commands, sources, views, voice
 from .domain.commands import Actor
 from .domain.profiles import check_profile
-from .domain.roles import HUB, PARTICIPANT, PRIVILEGED, channels_for, check_allowed, wire_name
+from .domain.roles import (
+    HUB,
+    ORGANIZER,
+    PARTICIPANT,
+    PRIVILEGED,
+    channels_for,
+    check_allowed,
+    wire_name,
+)
 from .domain.session import SessionState
 from .errors import FORBIDDEN, UNAUTHORIZED, UNAVAILABLE, HubError
 from .log import LogUnavailable
@@ -34,10 +42,12 @@ def check_standing(state: SessionState, grant: Grant) -> None:
     ):  # a hub's attendee link goes with the hub: it makes no more identities
         raise HubError(FORBIDDEN, "the moderators removed the hub whose attendee link this "
                        "is", reason="banned")
-    if grant.identity is None and not grant.admin and grant.generation < state.links.get(
-        grant.role, 0
-    ):
-        raise HubError(UNAUTHORIZED, "this link was retired: ask the organizer for the new one",
+    # Identities that joined by a retired link keep their personal tokens, except a session
+    # organizer's: the Secretariat retires that link to take the session's powers back.
+    by_link = grant.identity is None or grant.role == ORGANIZER
+    if by_link and not grant.admin and grant.generation < state.links.get(grant.role, 0):
+        who = "the Secretariat" if grant.role == ORGANIZER else "the organizer"
+        raise HubError(UNAUTHORIZED, f"this link was retired: ask {who} for the new one",
                        reason="retired_link")
 
 

@@ -17,9 +17,10 @@ AUTH_FAILURE = "auth_failure"
 # Commands that store something and share one budget per identity (bucket -> commands).
 SHARED_BUCKETS = {
     # `token`: minting a named token over HTTP (it stores a `token` fact); `ban` also
-    # counts a revocation over HTTP (DELETE …/tokens/{identity}).
+    # counts a revocation over HTTP (DELETE …/tokens/{identity}); `report`: saving,
+    # publishing or withdrawing a reviewed report (hub/review.py).
     "staff": ("moderate", "session", "note", "flag", "floor", "ban", "token",
-              "voice"),
+              "voice", "report"),
     "hub_queue": ("forward", "decline"),
 }
 

@@ -282,6 +282,13 @@ class Session:
             for conn in list(self.connections):
                 if conn.identity == batch.fact["identity"]:
                     conn.kick(protocol.CLOSE_FORBIDDEN, f"removed by {who}", reconnect=False)
+        elif kind == "rotate" and batch.fact["role"] == ORGANIZER:
+            # A retired session organizer link takes its personal tokens with it
+            # (hub.client.check_standing): who is connected with one goes now, everywhere.
+            for conn in list(self.connections):
+                if conn.role == ORGANIZER and conn.identity != ORGANIZER:
+                    conn.kick(protocol.CLOSE_UNAUTHORIZED, "this link was retired: ask the "
+                              "Secretariat for the new one", reconnect=False)
 
     async def _maintain(self) -> None:
         """Presence at most once a second; fill holes when told, and every few seconds."""

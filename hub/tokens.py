@@ -113,9 +113,12 @@ class Signer:
     def personal(self, grant: Grant, identity: str) -> str:
         """The personal token of an identity that joined with the join link `grant`: it
         expires `grace` after that link, so a resume works a while after the link ran out,
-        never for long (a join link always has an expiry: `verify` refuses it otherwise)."""
+        never for long (a join link always has an expiry: `verify` refuses it otherwise).
+        It carries the link's generation: a retired session organizer link takes its
+        personal tokens with it (hub.client.check_standing)."""
         expires = (grant.expires if grant.expires is not None else self.expiry()) + self.grace
-        return self.mint(grant.session, grant.role, identity=identity, expires=expires)
+        return self.mint(grant.session, grant.role, identity=identity, expires=expires,
+                         generation=grant.generation)
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())

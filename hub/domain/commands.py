@@ -614,11 +614,13 @@ def name_token(
 
 def rotate(state: SessionState, actor: Actor, role: str) -> Decision:
     """Retire a role's join links (a leaked participant link, say): new ones replace them.
-    Identities that already joined keep their personal tokens."""
+    Identities that already joined keep their personal tokens, except a session
+    organizer's (hub.client.check_standing)."""
     from .roles import LINK_ROLES
 
-    if role not in LINK_ROLES:
-        raise bad_request(f"role must be one of {', '.join(LINK_ROLES)}")
+    # The session organizer's link too: the Secretariat retires it (hub/api.py checks who).
+    if role not in (*LINK_ROLES, ORGANIZER):
+        raise bad_request(f"role must be one of {', '.join((*LINK_ROLES, ORGANIZER))}")
     generation = state.links.get(role, 0) + 1
     fact = {"kind": "rotate", "role": role, "generation": generation, "by": actor.id}
     return Decision(fact, {"role": role, "generation": generation})

@@ -98,7 +98,8 @@ def check_may_revoke(actor_role: str, target_role: str) -> None:
     the organizer anyone but itself, a moderator participants, hubs and screens."""
     if target_role == ORGANIZER:
         raise forbidden("the organizer cannot be removed: the admin key is changed on the "
-                        "server (HUB_ADMIN_KEY)")
+                        "server (HUB_ADMIN_KEY), a session organizer's link is retired by "
+                        "the Secretariat (PATCH rotate [\"organizer\"])")
     if actor_role == ORGANIZER or (actor_role == MODERATOR and target_role not in STAFF
                                    and target_role not in PRIVILEGED):
         return

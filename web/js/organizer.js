@@ -3,13 +3,19 @@
 // named hub links with their city and country, list who holds a named link or joined as staff
 // and revoke them, change a session's state and settings, set the fair-floor weights and
 // budgets, and download transcripts and reports.
+//
+// Opened with a session organizer link (/s/{id}/organizer#token=...) it is that session's
+// page: the same session card, without the Secretariat's parts (creating sessions, the
+// admin key), and the review of the session's report (review.js).
 
 import { t, onLanguageChange } from './i18n.js';
 import {
   h, $, fill, storage, api, bootPage, languagePicker, announcer, languageName, errorText, flash,
   bidi, copyButton, countryOptions, wholeNumber, formatDuration, STAKEHOLDERS, groupLabel, badge,
+  pageLink,
 } from './ui.js';
 import { ORDERINGS } from './mod-floor.js';
+import { startReview } from './review.js';
 
 bootPage('page.organizer');
 const say = announcer();
@@ -23,7 +29,9 @@ const LINK_FETCHES = 4; // at most this many link look-ups at once
 const WEIGHTS = [['stakeholder', 1], ['region', 1], ['gender', 1], ['youth', 0.5], ['origin', 1],
   ['new_speaker', 1], ['waiting', 0.5], ['votes', 0.25]];
 const WHOLE_WEIGHTS = [['patience', 3, 1, 50], ['horizon_minutes', 30, 1, 600]];
-const ROLES = ['participant', 'moderator', 'captioner', 'hub', 'screen', 'desk'];
+// The session organizer's link is listed to the Secretariat only (the hub answers it to the
+// admin key alone).
+const ROLES = ['organizer', 'participant', 'moderator', 'captioner', 'hub', 'screen', 'desk'];
 const STATES = ['scheduled', 'live', 'closed'];
 const TRANSCRIPT_FORMATS = ['txt', 'vtt', 'srt', 'json'];
 const REPORT_FORMATS = ['md', 'html', 'csv', 'json'];
@@ -31,6 +39,11 @@ const REPORT_FORMATS = ['md', 'html', 'csv', 'json'];
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
 
 let sessions = [];
+// A session organizer link scopes the page to its session: {session, token}, else null.
+const scope = (() => {
+  const link = pageLink();
+  return link.session && link.token && link.role === 'organizer' ? link : null;
+})();
 
 function adminKey() {
   try {
@@ -49,7 +62,7 @@ function setAdminKey(value) {
   }
   memoryKey = value;
 }
-let memoryKey = adminKey();
+let memoryKey = scope ? scope.token : adminKey();
 
 /** The role links carry tokens: like the admin key they live in sessionStorage (this tab,
  * until it closes), never in localStorage where any later user of the browser finds them.
@@ -185,6 +198,13 @@ $('#create-form').addEventListener('submit', async (ev) => {
 });
 
 function signedOut() {
+  if (scope) {
+    // A retired or expired organizer link: nothing here works any more, and no sign-in helps.
+    fill($('#session-list'));
+    $('#review-card').hidden = true;
+    flash($('#list-message'), t('review.link_refused'), 'error');
+    return;
+  }
   setAdminKey(null);
   showSignedIn(false);
   flash($('#signin-message'), t('org.key_wrong'), 'error');
@@ -215,11 +235,17 @@ async function showVoice() {
 }
 onLanguageChange(showVoice);
 
+/** The sessions this page shows: all of them for the Secretariat, else the link's own. */
+async function loadSessions() {
+  if (scope) return [await api('GET', `/api/sessions/${encodeURIComponent(scope.session)}`, { token: memoryKey })];
+  const body = await api('GET', '/api/sessions', { token: memoryKey });
+  return body.sessions || [];
+}
+
 async function refresh() {
   showVoice();
   try {
-    const body = await api('GET', '/api/sessions', { token: memoryKey });
-    sessions = body.sessions || [];
+    sessions = await loadSessions();
     renderSessions();
     await fetchAllLinks(sessions.map((s) => s.id));
   } catch (error) {
@@ -701,6 +727,7 @@ function sessionCard(session, open = new Set()) {
           { token: memoryKey, body: { state } });
         Object.assign(session, changed);
         say(t('org.state_changed', { state: t(`session.state_${state}`) }));
+        document.dispatchEvent(new CustomEvent('session-state', { detail: { id, state } }));
         renderSessions();
         const again = document.querySelector(`[data-session="${CSS.escape(id)}"] [aria-pressed="true"]`);
         if (again) again.focus();
@@ -786,7 +813,22 @@ async function download(path, fallbackName, message) {
 
 onLanguageChange(() => { if (!app.hidden) renderSessions(); });
 
-if (memoryKey) {
+function showScoped() {
+  showSignedIn(true);
+  $('#create-card').hidden = true;
+  $('#account-card').hidden = true;
+  $('#voice-card').hidden = true; // the hub's operator's business, not a session's
+  $('#page-title').dataset.i18n = 'review.page_heading';
+  $('#org-title').dataset.i18n = 'review.session_heading';
+  $('#page-title').textContent = t('review.page_heading');
+  $('#org-title').textContent = t('review.session_heading');
+  refresh();
+  startReview({ sessionId: scope.session, token: scope.token, say, refused: signedOut });
+}
+
+if (scope) {
+  showScoped();
+} else if (memoryKey) {
   showSignedIn(true);
   refresh();
 } else {

@@ -301,7 +301,7 @@ export async function api(method, path, { token, body } = {}) {
   if (!response.ok) {
     const error = (data && data.error) || {};
     throw { status: response.status, code: error.code || `http_${response.status}`,
-      message: error.message || response.statusText };
+      message: error.message || response.statusText, field: error.field };
   }
   return data;
 }

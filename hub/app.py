@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, forum_api, keys, protocol, retention, sse, ws
+from . import api, forum_api, keys, protocol, retention, site, sse, ws
 from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
@@ -57,6 +57,7 @@ def create_app(config: Config) -> web.Application:
     app.on_shutdown.append(_say_goodbye)
     app.router.add_routes(api.routes())
     app.router.add_routes(forum_api.routes())
+    app.router.add_routes(site.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
     proxy = JanusProxy()

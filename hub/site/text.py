@@ -498,7 +498,8 @@ class Words:
     def highlights(self) -> dict[str, str]:
         """The labels of hub.domain.highlights in this language."""
         texts = TEXTS[self.lang]
-        return {k.removeprefix("hl_"): v for k, v in texts.items() if k.startswith("hl_")}
+        out = {k.removeprefix("hl_"): v for k, v in texts.items() if k.startswith("hl_")}
+        return {**out, "takeaways": texts["takeaways"], "calls": texts["calls"]}
 
 
 def _primary(tag: str) -> str:

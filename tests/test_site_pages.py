@@ -83,7 +83,7 @@ async def test_the_event_home_shows_the_event_the_programme_and_what_is_live(
     assert "Session 2: topic" not in live
     # each session with its time here and in UTC (Riyadh is UTC+3)
     assert re.search(r">09:00</time>\u2013<time[^>]*>10:20</time></span> "
-                     r"<span class=\"utc\">\(06:00\u201307:20 UTC\)", html)
+                     r"<span class=\"utc\">\(<bdi dir=\"ltr\">06:00\u201307:20</bdi> UTC\)", html)
     assert "example.org" not in html  # organizers' emails never
     assert "Skip to the main content" in text
 

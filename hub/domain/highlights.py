@@ -194,7 +194,7 @@ def to_html_fragment(built: Highlights, labels: Mapping[str, str] | None = None,
     for n, track in enumerate(built.tracks, 1):
         hid = f"track-{n}"
         out.append(f'<section class="track" aria-labelledby="{hid}">')
-        out.append(f'<{h} id="{hid}">{_esc(_track_name(track, words))}</{h}>')
+        out.append(f'<{h} id="{hid}" dir="auto">{_esc(_track_name(track, words))}</{h}>')
         out.append(f'<p class="counts">{_esc(words["published_of"].format(published=track.published, total=track.sessions))}</p>')  # noqa: E501
         if not track.published:
             out.append(f'<p>{_esc(words["none_yet"])}</p>')
@@ -204,8 +204,9 @@ def to_html_fragment(built: Highlights, labels: Mapping[str, str] | None = None,
             out.append(f'<{sub}>{_esc(words[key])}</{sub}>')
             out.append(f'<ul class="points {key}">')
             for p in points:
-                out.append(f'<li><p>{_esc(p.text)}</p><p class="from">{_esc(words["from"])} '
-                           f'<a href="{_esc(p.path + query)}">{_esc(p.title)}</a></p></li>')
+                out.append(f'<li><p dir="auto">{_esc(p.text)}</p><p class="from">'
+                           f'{_esc(words["from"])} <a href="{_esc(p.path + query)}">'
+                           f'<bdi>{_esc(p.title)}</bdi></a></p></li>')
             out.append("</ul>")
         out.append("</section>")
     return "\n".join(out) + "\n"
@@ -223,6 +224,7 @@ def to_html_page(built: Highlights, labels: Mapping[str, str] | None = None, *,
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_esc(title)}</title>\n"
         f'<link rel="stylesheet" href="{_esc(stylesheet)}">\n</head>\n<body>\n'
-        f'<main id="main">\n<h1>{_esc(title)}</h1>\n<p>{_esc(words["intro"])}</p>\n'
+        f'<main id="main">\n<h1><bdi>{_esc(built.title)}</bdi>: {_esc(words["title"])}</h1>\n'
+        f'<p>{_esc(words["intro"])}</p>\n'
         + to_html_fragment(built, labels, query)
         + "</main>\n</body>\n</html>\n")

@@ -30,7 +30,10 @@ function addReadersTime() {
     if (theirs === `${clock(start, eventZone)}–${clock(end, eventZone)}`) continue;
     const span = document.createElement('span');
     span.className = 'yours';
-    span.textContent = `${label}: ${theirs} (${readerZone})`;
+    const range = document.createElement('bdi');
+    range.dir = 'ltr';
+    range.textContent = `${theirs} (${readerZone})`;
+    span.append(`${label}: `, range);
     when.append(span);
   }
 }

@@ -1,8 +1,10 @@
 """Rendered pages of the public site, kept per (event, page, language, filters).
 
-An entry is dropped when its event's state changes (`Forum.watchers`: a programme
-import, a publish, a withdrawal) and is at most `LIVE_EVERY` seconds old otherwise, since
-what is live comes from the sessions and the clock, which the event's log does not tell.
+Every entry is dropped when its event's state changes (`Forum.watchers`: a programme
+import, a publish, a withdrawal, a change of the event). A page that shows what is live
+is also at most `LIVE_EVERY` seconds old, since that comes from the sessions and the
+clock, which the event's log does not tell; parts built from the event's state alone (the
+programme by day) are kept until the event changes.
 The number of entries is bounded (the oldest go first): the keys are made of values the
 programme holds, never of whatever a request asks for.
 """
@@ -26,7 +28,9 @@ class PageCache:
     def __init__(self, ttl: float = LIVE_EVERY, most: int = MOST) -> None:
         self.ttl = ttl
         self.most = most
-        self._pages: OrderedDict[tuple[Hashable, ...], tuple[float, Any]] = OrderedDict()
+        # key -> (until, value); until is a time.monotonic() or None (until dropped)
+        self._pages: OrderedDict[tuple[Hashable, ...], tuple[float | None, Any]] = \
+            OrderedDict()
         self._watched: set[str] = set()
 
     def watch(self, forum: Forum) -> None:
@@ -44,13 +48,15 @@ class PageCache:
         found = self._pages.get(key)
         if found is None:
             return None
-        if time.monotonic() - found[0] > self.ttl:
+        until, value = found
+        if until is not None and time.monotonic() > until:
             del self._pages[key]
             return None
-        return found[1]
+        return value
 
-    def put(self, key: tuple[Hashable, ...], value: Any) -> None:
-        self._pages[key] = (time.monotonic(), value)
+    def put(self, key: tuple[Hashable, ...], value: Any, *, live: bool = True) -> None:
+        """Keep `value` under `key`; `live=False`: until the event changes, however long."""
+        self._pages[key] = (time.monotonic() + self.ttl if live else None, value)
         self._pages.move_to_end(key)
         while len(self._pages) > self.most:
             self._pages.popitem(last=False)

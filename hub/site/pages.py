@@ -8,6 +8,7 @@ are built from the event's state once per change.
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,37 @@ FORMATS = {"md": "text/markdown; charset=utf-8", "html": HTML,
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES),
                    autoescape=select_autoescape(default=True, default_for_string=True),
-                   trim_blocks=True, lstrip_blocks=True)
+                   trim_blocks=True, lstrip_blocks=True, auto_reload=False)
 
 
 def render(template: str, words: Words, **context: Any) -> bytes:
     return _env.get_template(template).render(t=words, **context).encode()
+
+
+class Body:
+    """A rendered page, and its gzip form made once when a reader first takes it: the
+    home page of a 300-session programme is ~190 KB of HTML, ~10 % of it gzipped, which
+    is what a weak link wants."""
+
+    __slots__ = ("_gzip", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self._gzip: bytes | None = None
+
+    def gzip(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.raw, compresslevel=6, mtime=0)
+        return self._gzip
+
+
+def takes_gzip(request: web.Request) -> bool:
+    """Whether Accept-Encoding takes gzip (and does not refuse it with q=0)."""
+    for part in request.headers.get("Accept-Encoding", "")[:256].split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 class Site:
@@ -77,14 +104,17 @@ class Site:
                         "current": code == words.lang})
         return out
 
-    def respond(self, request: web.Request, body: bytes, words: Words, *,
+    def respond(self, request: web.Request, body: Body, words: Words, *,
                 status: int = 200, cache: str = "public, max-age=5") -> web.Response:
-        return web.Response(body=body, status=status, headers={
-            "Content-Type": HTML, "Content-Language": words.tag, "Vary": "Accept-Language",
-            "Cache-Control": cache})
+        headers = {"Content-Type": HTML, "Content-Language": words.tag,
+                   "Vary": "Accept-Language, Accept-Encoding", "Cache-Control": cache}
+        if takes_gzip(request):
+            headers["Content-Encoding"] = "gzip"
+            return web.Response(body=body.gzip(), status=status, headers=headers)
+        return web.Response(body=body.raw, status=status, headers=headers)
 
-    def page(self, request: web.Request, template: str, words: Words, **context: Any) -> bytes:
-        return render(template, words, switcher=self.switcher(request, words), **context)
+    def page(self, request: web.Request, template: str, words: Words, **context: Any) -> Body:
+        return Body(render(template, words, switcher=self.switcher(request, words), **context))
 
     def not_found(self, request: web.Request, words: Words, message: str,
                   forum: Forum | None = None) -> web.Response:
@@ -118,11 +148,25 @@ class Site:
         body = self.cache.get(key)
         if body is None:
             links = views.Links(forum.id, words.lang)
+            programme = self.programme(forum, words, links, room, track)
             data = views.event_page(state, words, links, held=self.held(request, forum),
-                                    now=now_ms(), room=room, track=track)
-            body = self.page(request, "event.html", words, links=links, **data)
+                                    now=now_ms())
+            body = self.page(request, "event.html", words, links=links, programme=programme,
+                             **data)
             self.cache.put(key, body)
         return self.respond(request, body, words)
+
+    def programme(self, forum: Forum, words: Words, links: views.Links, room: str,
+                  track: str) -> Markup:
+        """The programme part of the event home, rendered once per change of the event
+        (the page around it shows what is live, and is rendered every few seconds)."""
+        key = (forum.id, "programme", words.lang, room, track)
+        part: Markup | None = self.cache.get(key)
+        if part is None:
+            data = views.programme_part(forum.state, words, links, room=room, track=track)
+            part = Markup(_env.get_template("programme.html").render(t=words, **data))
+            self.cache.put(key, part, live=False)
+        return part
 
     async def session_page(self, request: web.Request) -> web.Response:
         """One session: time, room, track, people, state; its join link until it closes;
@@ -180,7 +224,7 @@ class Site:
         found: highlights.Highlights | None = self.cache.get(key)
         if found is None:
             found = highlights.build(forum.state)
-            self.cache.put(key, found)
+            self.cache.put(key, found, live=False)
         return found
 
     async def highlights_page(self, request: web.Request) -> web.Response:
@@ -197,7 +241,7 @@ class Site:
                 self.built(forum), words.highlights(), query=f"?lang={words.lang}")
             body = self.page(request, "highlights.html", words, links=links,
                              event=forum.state, fragment=Markup(fragment))
-            self.cache.put(key, body)
+            self.cache.put(key, body, live=False)
         return self.respond(request, body, words)
 
     async def highlights_api(self, request: web.Request) -> web.Response:

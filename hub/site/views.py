@@ -36,7 +36,8 @@ class Links:
         return self.url(f"/e/{self.event}", **params)
 
     def session(self, session: str) -> str:
-        return self.url(f"/e/{self.event}/s/{session}")
+        # ids are letters, digits, '-' and '_' (FORUM_ID, session ids): nothing to quote
+        return f"/e/{self.event}/s/{session}?lang={self.lang}"
 
     def highlights(self) -> str:
         return self.url(f"/e/{self.event}/highlights")
@@ -98,22 +99,30 @@ def tracks(state: ForumState) -> list[str]:
 
 
 def event_page(state: ForumState, words: Words, links: Links, *, held: dict[str, str],
-               now: int, room: str, track: str) -> dict[str, Any]:
-    """The event home: title, dates, venue, live now, the programme by day (filtered)."""
+               now: int) -> dict[str, Any]:
+    """The event home's head: title, dates, venue, what is live now."""
+    return {
+        "event": state,
+        "first_day": words.day(state.start), "last_day": words.day(state.end),
+        "live": [session_summary(state, r, LIVE, links) for r in live_now(state, held, now)],
+    }
+
+
+def programme_part(state: ForumState, words: Words, links: Links, *, room: str,
+                   track: str) -> dict[str, Any]:
+    """The programme by day (filtered by room and track): from the event's state alone,
+    so it changes only when the event does."""
     programme = state.programme()
     shown = [r for r in programme
              if (not room or r.room == room) and (not track or r.track == track)]
     by_day: dict[str, list[dict[str, Any]]] = {day: [] for day in state.days()}
     for row in shown:
-        status = held.get(row.session)
         by_day.setdefault(state.day_of(row.start), []).append(
-            session_summary(state, row, status, links))
+            session_summary(state, row, None, links))
     days = [{"iso": day, "label": words.day(day), "anchor": f"day-{day}", "sessions": rows}
             for day, rows in sorted(by_day.items())]
     return {
-        "event": state, "days": days,
-        "first_day": words.day(state.start), "last_day": words.day(state.end),
-        "live": [session_summary(state, r, LIVE, links) for r in live_now(state, held, now)],
+        "days": days,
         "rooms": [{"name": r, "url": links.home(room=r, track=track), "current": r == room}
                   for r in rooms(state)],
         "tracks": [{"name": t, "url": links.home(room=room, track=t), "current": t == track}

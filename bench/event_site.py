@@ -108,14 +108,16 @@ def render_misses(data: Path, count: int) -> dict[str, dict[str, float]]:
     return asyncio.run(run())
 
 
-async def measure(base: str, paths: list[str], requests: int,
-                  concurrency: int) -> tuple[dict[str, float], int]:
-    """Latency (ms) of `requests` GETs of `paths` in turn, by `concurrency` clients."""
+async def measure(base: str, paths: list[str], requests: int, concurrency: int,
+                  encoding: str) -> tuple[dict[str, float], int]:
+    """Latency (ms) of `requests` GETs of `paths` in turn, by `concurrency` clients; the
+    size is the largest body on the wire."""
     samples: list[float] = []
     sizes = 0
     next_index = 0
     async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+            connector=aiohttp.TCPConnector(limit=concurrency), auto_decompress=False,
+            headers={"Accept-Encoding": encoding}) as http:
 
         async def client() -> None:
             nonlocal next_index, sizes
@@ -157,8 +159,11 @@ async def serve_and_measure(data: Path, ids: list[str], args: argparse.Namespace
         }
         out = {}
         for name, paths in scenarios.items():
-            await measure(hub.url, paths, min(len(paths) * 2, 200), args.concurrency)  # warm
-            out[name] = await measure(hub.url, paths, args.requests, args.concurrency)
+            encoding = "identity" if args.identity else "gzip"
+            await measure(hub.url, paths, min(len(paths) * 2, 200), args.concurrency,
+                          encoding)  # warm: every page rendered once
+            out[name] = await measure(hub.url, paths, args.requests, args.concurrency,
+                                      encoding)
         return out
     finally:
         hub.terminate()
@@ -173,6 +178,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="per scenario")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--renders", type=int, default=50, help="cache-miss renders timed")
+    parser.add_argument("--identity", action="store_true",
+                        help="ask for pages uncompressed (default: gzip, as browsers do)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-event-site-") as tmp:
         data = Path(tmp) / "data"
@@ -185,8 +192,9 @@ def main() -> None:
                   f"p50 {miss['p50']:.1f} ms, p99 {miss['p99']:.1f} ms")
         results = asyncio.run(serve_and_measure(data, ids, args))
     print(f"\n{args.requests} requests per scenario, {args.concurrency} clients, keep-alive, "
-          "loopback; `hub serve` (embedded)\n")
-    print("| scenario | p50 ms | p90 ms | p99 ms | max ms | page bytes |")
+          f"loopback, {'uncompressed' if args.identity else 'gzip'}; `hub serve` "
+          "(embedded)\n")
+    print("| scenario | p50 ms | p90 ms | p99 ms | max ms | bytes on the wire |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, (q, size) in results.items():
         print(f"| {name} | {q['p50']:.2f} | {q['p90']:.2f} | {q['p99']:.2f} | "

@@ -384,3 +384,34 @@ def test_the_cache_keeps_live_pages_a_few_seconds_and_parts_until_the_event_chan
     for n in range(3):
         small.put(("e", n), n)
     assert len(small) == 2 and small.get(("e", 0)) is None
+
+
+async def test_an_event_without_a_programme_yet(hub: RunningHub) -> None:
+    status, _, _ = await ahttp("POST", f"{hub.base}/api/events", {
+        "id": "early", "title": "Regional IGF", "start": "2027-03-01", "end": "2027-03-02",
+        "timezone": "Africa/Addis_Ababa"}, token=ADMIN_KEY)
+    assert status == 201
+    status, html, _ = await get(hub, "/e/early?lang=ar")
+    assert status == 200
+    text = Page(html).text
+    assert TEXTS["ar"]["no_programme"] in text and TEXTS["ar"]["nothing_live"] in text
+    assert "الاثنين 1 مارس 2027" in text  # the first day, written in Arabic
+    status, html, _ = await get(hub, "/e/early/highlights")
+    assert status == 200 and TEXTS["en"]["hl_nothing"] in Page(html).text
+    status, data, _ = await ahttp("GET", f"{hub.base}/api/events/early/highlights")
+    assert status == 200 and data["tracks"] == [] and data["counts"]["sessions"] == 0
+
+
+def test_the_texts_are_translated_in_every_language() -> None:
+    english = TEXTS["en"]
+    for lang, texts in TEXTS.items():
+        assert set(texts) == set(english), lang
+        assert len(texts["weekdays"].split()) == 7 and len(texts["months"].split()) == 12
+        for key, value in texts.items():
+            assert value.strip(), (lang, key)
+            fields = sorted(re.findall(r"{(\w+)}", english[key]))
+            if key != "date":  # each language orders a date its own way
+                assert sorted(re.findall(r"{(\w+)}", value)) == fields, (lang, key)
+        if lang != "en":
+            same = [k for k, v in texts.items() if v == english[k]]
+            assert len(same) <= 6, (lang, same)  # "Type", "Dates", "UTC"...: the same word

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, forum_api, keys, organizers, protocol, retention, review, sse, ws
+from . import api, forum_api, keys, organizers, protocol, retention, review, site, sse, ws
 from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
@@ -59,6 +59,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_routes(forum_api.routes())
     app.router.add_routes(organizers.routes())
     app.router.add_routes(review.routes())
+    app.router.add_routes(site.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
     proxy = JanusProxy()

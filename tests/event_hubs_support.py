@@ -70,14 +70,15 @@ async def seed(base: str, app: Any, event_id: str, count: int, **extra: Any) -> 
 
 
 async def seed_on_redis(base: str, redis_url: str, prefix: str, data: Path, event_id: str,
-                        count: int) -> list[str]:
-    """An event with `count` sessions, for hub processes sharing one Redis."""
+                        count: int, programme: list[ProgrammeRow] | None = None) -> list[str]:
+    """An event with `count` sessions (or `programme`), for hub processes sharing one
+    Redis."""
     await create_event(base, event_id)
     event_log = open_log(redis_url, str(data), prefix)
     await event_log.start()
     forums = Forums(event_log, Sessions(event_log, Metrics(), b"test-only-position-key"))
     try:
-        return await import_rows(forums, event_id, rows(count, prefix=event_id))
+        return await import_rows(forums, event_id, programme or rows(count, prefix=event_id))
     finally:
         await forums.close()
         await event_log.close()

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from hub.domain import forum as fdomain
+from hub.errors import HubError
+from hub.tokens import Signer
 from tests.conftest import RunningHub
 from tests.event_hubs_support import (
     create_event,
@@ -32,6 +35,37 @@ async def refused(ws_base: str, session_id: str, token: str) -> dict[str, Any]:
     text = str(error.value)
     assert "'type': 'error'" in text, text
     return {"text": text}
+
+
+def test_an_event_link_names_no_session_and_only_the_event_check_opens_one() -> None:
+    signer = Signer("s" * 40, "a" * 40)
+    token = signer.mint(fdomain.log_id("igf"), "hub", identity="h1", ttl=60, generation=2)
+    with pytest.raises(HubError, match="another session"):
+        signer.verify(token, "igf-1")  # a caller that does not know events refuses it
+    grant = signer.verify(token, "igf-1", events=True)
+    assert (grant.forum, grant.identity, grant.generation, grant.role) == ("igf", "h1", 2, "hub")
+    other_role = signer.mint(fdomain.log_id("igf"), "participant", ttl=60)
+    with pytest.raises(HubError, match="not valid"):
+        signer.verify(other_role, "igf-1", events=True)
+    state = fdomain.new_forum("igf")
+    fdomain.apply(state, fdomain.create({"title": "IGF", "start": "2030-01-02",
+                                         "timezone": "Asia/Riyadh"}, now=1))
+    state.sessions["igf-1"] = fdomain.ProgrammeSession("igf-1", "WS1", "Workshop", 1, 2)
+    state.sessions["igf-2"] = fdomain.ProgrammeSession("igf-2", "WS2", "Workshop", 1, 2)
+    fdomain.apply(state, fdomain.register_hub(state, {"name": "Kenya IGF", "kind": "nri",
+                                                      "sessions": ["igf-1"]},
+                                              hub_id="h1", now=1))
+    assert fdomain.check_hub_link(state, "h1", 0, "igf-1").name == "Kenya IGF"
+    for hub_id, generation, session, why in (
+        ("h1", 0, "igf-2", "does not follow"), ("h1", 0, "other-1", "not one of them"),
+        ("h1", 1, "igf-1", "replaced"), ("h2", 0, "igf-1", "no longer registered")):
+        with pytest.raises(HubError, match=why) as refused:
+            fdomain.check_hub_link(state, hub_id, generation, session)
+        assert refused.value.code == "unauthorized"
+    fdomain.apply(state, fdomain.replace_hub_link(state, "h1", now=2))
+    assert fdomain.check_hub_link(state, "h1", 1).generation == 1
+    # The day after the last day, ending at midnight in the event's time zone (UTC+3).
+    assert fdomain.hub_link_expiry(state) == 1893704400  # 2030-01-04T00:00+03:00
 
 
 async def test_registering_a_hub_is_the_secretariats_and_checked(hub: RunningHub) -> None:
@@ -254,3 +288,12 @@ async def test_two_instances_agree_on_a_hubs_link(
                                token=ADMIN_KEY)
     assert status == 200
     assert "retired" in await _until_refused(a.ws_url, s1, replaced["token"])
+
+
+def test_a_relay_is_told_an_event_link_is_not_one_sessions() -> None:
+    from hub.relay import Upstream
+
+    token = Signer("s" * 40, "a" * 40).mint(fdomain.log_id("igf"), "hub", identity="h1",
+                                             ttl=60)
+    with pytest.raises(HubError, match="event's hub link"):
+        Upstream.parse(f"https://m.example/s/igf-1/hub#token={token}", None)

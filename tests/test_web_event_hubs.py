@@ -70,6 +70,11 @@ async def test_the_hubs_event_page_lists_its_sessions_and_opens_their_hub_pages(
     hrefs = await page.locator("#days a").evaluate_all(
         "links => links.map(a => a.getAttribute('href'))")
     assert hrefs == [f"/s/{s}/hub#token={token}" for s in (s1, s3, s4)]
+    digest = page.get_by_role("link", name="What your hub brought to the event: inputs and "
+                                            "attendance")
+    hub_id = event_hub["hub"]["hub"]["id"]
+    await expect(digest).to_have_attribute(
+        "href", f"/api/events/igf/hubs/{hub_id}/digest?format=html")
     await screenshot(page, "event-hub-en")
     assert await axe_violations(page, "event-hub-en") == []
     # The session's own hub page, with the event's link: the hub, its attendee link.
@@ -87,8 +92,14 @@ async def test_the_hubs_event_page_lists_its_sessions_and_opens_their_hub_pages(
 async def test_the_hubs_event_page_in_arabic_reads_right_to_left(
     event_hub: dict[str, Any], open_page: OpenPages
 ) -> None:
-    page = await open_page(page_url(event_hub), locale="ar", viewport=PHONE)
+    page = await open_page(locale="ar", viewport=PHONE)
+    # A reader in Riyadh (UTC+3) of an event in UTC: both clocks.
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Riyadh"})
+    await page.goto(page_url(event_hub))
     await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    await expect(page.locator("#days li").first.locator(".meta-line").nth(1)).to_contain_text(
+        "بتوقيتكم")
     await expect(page.locator("h1")).to_have_text(f"{ISOLATED} في الفعالية")
     await expect(page.locator("#days a").first).to_have_text("افتحوا صفحة المركز")
     await screenshot(page, "event-hub-ar")

@@ -38,6 +38,13 @@ function sessionCard(session, zone) {
   const when = t('ehub.time', {
     start: format(session.start, clock, zone), end: format(session.end, clock, zone), zone,
   });
+  // The reader's own clock too, when it reads differently from the event's.
+  const mine = t('ehub.local_time', {
+    start: format(session.start, clock, undefined), end: format(session.end, clock, undefined),
+  });
+  const local = mine !== t('ehub.local_time', {
+    start: format(session.start, clock, zone), end: format(session.end, clock, zone),
+  });
   const open = h('a', {
     class: 'btn btn-primary', href: `${session.page}#token=${encodeURIComponent(token)}`,
     'aria-label': t('ehub.open_label', { title: bidi(session.title) }),
@@ -45,6 +52,7 @@ function sessionCard(session, zone) {
   return h('li', { class: 'card session-card', 'aria-labelledby': titleId },
     h('div', { class: 'item-head' }, h('h4', { id: titleId, dir: 'auto' }, session.title), state),
     h('p', { class: 'meta-line' }, when),
+    local ? h('p', { class: 'meta-line' }, mine) : null,
     session.room ? h('p', { class: 'meta-line', dir: 'auto' }, t('ehub.room', { room: bidi(session.room) })) : null,
     h('div', { class: 'actions' }, open));
 }
@@ -57,6 +65,7 @@ function render() {
   const place = [hub.city, hub.country].filter(Boolean).join(', ');
   const kind = t(`ehub.kind_${hub.kind}`);
   $('#hub-where').textContent = place ? t('ehub.where', { kind, place: bidi(place) }) : kind;
+  $('#digest-link').href = `/api/events/${encodeURIComponent(event.id)}/hubs/${encodeURIComponent(hub.id)}/digest?format=html`;
   $('#sessions-count').textContent = String(sessions.length);
   $('#sessions-empty').hidden = sessions.length > 0;
   const byDay = new Map();

@@ -794,6 +794,8 @@ const STRINGS = {
     'ehub.open': 'Open the hub page',
     'ehub.open_label': 'Open the hub page: {title}',
     'ehub.state_unknown': 'Not available',
+    'ehub.local_time': 'Your time: {start}–{end}',
+    'ehub.digest': 'What your hub brought to the event: inputs and attendance',
   },
   fr: {
     'app.name': 'Espace de participation',
@@ -1479,6 +1481,8 @@ const STRINGS = {
     'ehub.open': 'Ouvrir la page hub',
     'ehub.open_label': 'Ouvrir la page hub : {title}',
     'ehub.state_unknown': 'Non disponible',
+    'ehub.local_time': 'Votre heure : {start}–{end}',
+    'ehub.digest': 'Ce que votre hub a apporté à l’événement : contributions et participation',
   },
   es: {
     'app.name': 'Centro de participación',
@@ -2164,6 +2168,8 @@ const STRINGS = {
     'ehub.open': 'Abrir la página del hub',
     'ehub.open_label': 'Abrir la página del hub: {title}',
     'ehub.state_unknown': 'No disponible',
+    'ehub.local_time': 'Su hora: {start}–{end}',
+    'ehub.digest': 'Lo que su hub aportó al evento: aportaciones y asistencia',
   },
   ar: {
     'app.name': 'منصة المشاركة',
@@ -2849,6 +2855,8 @@ const STRINGS = {
     'ehub.open': 'افتحوا صفحة المركز',
     'ehub.open_label': 'افتحوا صفحة المركز: {title}',
     'ehub.state_unknown': 'غير متاح',
+    'ehub.local_time': 'بتوقيتكم: {start}–{end}',
+    'ehub.digest': 'ما قدّمه مركزكم للفعالية: المساهمات والحضور',
   },
   zh: {
     'app.name': '参会平台',
@@ -3534,6 +3542,8 @@ const STRINGS = {
     'ehub.open': '打开分会场页面',
     'ehub.open_label': '打开分会场页面：{title}',
     'ehub.state_unknown': '不可用',
+    'ehub.local_time': '您的当地时间：{start}–{end}',
+    'ehub.digest': '您的分会场对本次活动的贡献：意见与出席情况',
   },
   ru: {
     'app.name': 'Платформа участия',
@@ -4219,5 +4229,7 @@ const STRINGS = {
     'ehub.open': 'Открыть страницу хаба',
     'ehub.open_label': 'Открыть страницу хаба: {title}',
     'ehub.state_unknown': 'Недоступно',
+    'ehub.local_time': 'Ваше время: {start}–{end}',
+    'ehub.digest': 'Что ваш хаб внёс в мероприятие: предложения и посещаемость',
   },
 };

@@ -13,11 +13,16 @@ so its attendance and inputs add up across the event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from . import protocol
 from .domain import forum as domain
 from .domain.roles import HUB
 from .errors import NOT_FOUND, UNAUTHORIZED, HubError
 from .forums import Forum, Forums
 from .ratelimit import RateLimits
+from .session import Sessions
 from .tokens import Grant, Signer
 
 
@@ -56,6 +61,45 @@ async def event_hub(signer: Signer, limits: RateLimits, forums: Forums, token: o
         if exc.code == UNAUTHORIZED:
             limits.failed(address)
         raise
+
+
+def cut_off_retired(sessions: Sessions) -> Callable[[Forum], None]:
+    """A `Forums.on_load` hook: when a hub's link is replaced or the hub removed, its open
+    pages in the event's sessions held here are closed (`unauthorized`, not to reconnect:
+    the old link is refused from then on); when a session is taken off its list, its page
+    there. Every instance applies the fact, so every instance cuts its own connections."""
+
+    def watch(forum: Forum) -> None:
+        generations = {h.id: h.generation for h in forum.state.hubs.values()}
+
+        def on_fact(fact: dict[str, Any]) -> None:
+            kind = fact["kind"]
+            if kind == "forum_hub_removed":
+                hub_id, why = fact["hub"], "the hub is no longer registered for the event"
+                generations.pop(hub_id, None)
+                closed = set(forum.state.sessions)
+            elif kind == "forum_hub":
+                hub_id = fact["hub"]["id"]
+                hub = forum.state.hubs[hub_id]
+                replaced = generations.get(hub_id, hub.generation) != hub.generation
+                generations[hub_id] = hub.generation
+                why = ("the Secretariat replaced it" if replaced
+                       else "the hub no longer follows this session")
+                closed = {s for s in forum.state.sessions if replaced or not hub.follows(s)}
+            else:
+                return
+            for session_id in closed:
+                session = sessions.held_one(session_id)
+                if session is None:
+                    continue
+                for conn in list(session.connections):
+                    if conn.identity == hub_id and conn.role == HUB:
+                        conn.kick(protocol.CLOSE_UNAUTHORIZED,
+                                  f"this hub link was retired: {why}", reconnect=False)
+
+        forum.watchers.append(on_fact)
+
+    return watch
 
 
 def mint_link(signer: Signer, state: domain.ForumState, hub: domain.ForumHub) -> tuple[str, int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, event_hubs, forum_api, keys, protocol, retention, sse, ws
+from . import access, api, event_hubs, forum_api, keys, protocol, retention, sse, ws
 from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
@@ -98,6 +98,7 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
                               grace=round(config.token_grace_hours * 3600))
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
     app[keys.FORUMS] = Forums(event_log, app[keys.SESSIONS])
+    app[keys.FORUMS].on_load.append(access.cut_off_retired(app[keys.SESSIONS]))
     media = MediaPool(config, app[keys.SESSIONS], media_key(secret), app[keys.METRICS])
     app[keys.MEDIA] = media
 

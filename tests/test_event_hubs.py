@@ -158,9 +158,23 @@ async def test_a_replaced_or_deleted_hub_link_is_refused(hub: RunningHub) -> Non
     created = await register(hub.base, "igf26", name="Pacific hub", kind="regional",
                              sessions=[])
     old, hub_id = created["token"], created["hub"]["id"]
+    pages = [Client(hub.ws_base, s, old) for s in (s1, s2)]
+    for page in pages:
+        await page.connect()
+    # A session taken off its list: its page there is closed, the other stays.
+    status, _, _ = await ahttp("PATCH", f"{hub.base}/api/events/igf26/hubs/{hub_id}",
+                               {"sessions": [s1]}, token=ADMIN_KEY)
+    assert status == 200
+    await asyncio.wait_for(pages[1].closed.wait(), 10)
+    assert pages[1].close_code == 4501 and not pages[0].closed.is_set()
     status, replaced, _ = await ahttp(
         "POST", f"{hub.base}/api/events/igf26/hubs/{hub_id}/link", token=ADMIN_KEY)
     assert status == 201 and replaced["token"] != old
+    await asyncio.wait_for(pages[0].closed.wait(), 10)  # its open page is cut off at once
+    assert pages[0].close_code == 4501
+    assert any(f["type"] == "bye" and "retired" in f["reason"] for f in pages[0].frames)
+    await ahttp("PATCH", f"{hub.base}/api/events/igf26/hubs/{hub_id}", {"sessions": []},
+                token=ADMIN_KEY)
     got = await refused(hub.ws_base, s1, old)
     assert "retired" in got["text"]
     assert (await sse_first(hub.base, s1, old))[0] == 401
@@ -168,10 +182,11 @@ async def test_a_replaced_or_deleted_hub_link_is_refused(hub: RunningHub) -> Non
     assert status == 401 and answer["error"]["reason"] == "retired_link"
     client = Client(hub.ws_base, s2, replaced["token"])
     assert (await client.connect())["you"]["id"] == hub_id
-    await client.close()
     status, _, _ = await ahttp("DELETE", f"{hub.base}/api/events/igf26/hubs/{hub_id}",
                                token=ADMIN_KEY)
     assert status == 200
+    await asyncio.wait_for(client.closed.wait(), 10)
+    assert client.close_code == 4501
     assert "retired" in (await refused(hub.ws_base, s2, replaced["token"]))["text"]
     assert (await sse_first(hub.base, s2, replaced["token"]))[0] == 401
     status, listed, _ = await ahttp("GET", f"{hub.base}/api/events/igf26/hubs")
@@ -271,11 +286,12 @@ async def test_two_instances_agree_on_a_hubs_link(
     on_b = Client(b.ws_url, s2, token)
     assert (await on_b.connect())["you"]["id"] == hub_id  # registered on A, joined on B
     await on_b.ok({"type": "hub_status", "attendees": 7})
-    await on_b.close()
     assert "does not follow" in await _until_refused(b.ws_url, s3, token)
     status, replaced, _ = await ahttp("POST", f"{a.url}/api/events/igf26/hubs/{hub_id}/link",
                                       token=ADMIN_KEY)
     assert status == 201
+    await asyncio.wait_for(on_b.closed.wait(), 15)  # replaced on A: cut off on B
+    assert on_b.close_code == 4501
     assert "retired" in await _until_refused(b.ws_url, s1, token)
     on_a = Client(a.ws_url, s1, replaced["token"])
     await on_a.connect()

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import keys
+from . import access, keys
 from .client import check_standing, voice_status
 from .domain import commands, meeting, report, transcript, views, voice
 from .domain.captions import match_language
@@ -93,12 +93,33 @@ def token_of(request: web.Request) -> str | None:
 
 
 def authorize(request: web.Request, session_id: str | None, roles: frozenset[str] | None) -> Grant:
-    """The grant of the request's token; 401 without a valid one, 403 for a role not in `roles`."""
+    """The grant of the request's token; 401 without a valid one, 403 for a role not in `roles`.
+    (In a session, `authorize_in` also takes an event's hub link.)"""
+    address = client_address(request, request.app[keys.CONFIG])
+    grant = request.app[keys.LIMITS].verify(request.app[keys.SIGNER], _token(request),
+                                            session_id, address)
+    return _in_roles(grant, roles)
+
+
+async def authorize_in(request: web.Request, session_id: str,
+                       roles: frozenset[str] | None) -> Grant:
+    """The grant of the request's token in a session, checked as every transport checks it
+    (`hub.access.verify`: an event's hub link too); 401 or 403 as `authorize`."""
+    app = request.app
+    address = client_address(request, app[keys.CONFIG])
+    grant = await access.verify(app[keys.SIGNER], app[keys.LIMITS], app[keys.FORUMS],
+                                _token(request), session_id, address)
+    return _in_roles(grant, roles)
+
+
+def _token(request: web.Request) -> str:
     token = token_of(request)
     if not token:
         raise HubError(UNAUTHORIZED, "a token is required: `Authorization: Bearer ...` or ?token=")
-    address = client_address(request, request.app[keys.CONFIG])
-    grant = request.app[keys.LIMITS].verify(request.app[keys.SIGNER], token, session_id, address)
+    return token
+
+
+def _in_roles(grant: Grant, roles: frozenset[str] | None) -> Grant:
     if roles is not None and grant.role not in roles:
         raise forbidden(f"a {grant.role} token may not do this")
     return grant
@@ -136,7 +157,7 @@ async def allowed(request: web.Request, roles: frozenset[str] | None) -> tuple[S
     """The request's session and grant: a valid token of this session, a role in `roles`,
     not banned, not a retired link."""
     session_id = request.match_info["session_id"]
-    grant = authorize(request, session_id, roles)
+    grant = await authorize_in(request, session_id, roles)
     session = await request.app[keys.SESSIONS].get(session_id)
     check_standing(session.state, grant)
     return session, grant
@@ -651,7 +672,7 @@ async def export_me(request: web.Request) -> web.Response:
     """The caller's own data, with their personal (or named) token. A banned person may
     still ask; an erased one has nothing left."""
     session_id = request.match_info["session_id"]
-    grant = authorize(request, session_id, None)
+    grant = await authorize_in(request, session_id, None)
     if grant.admin or grant.identity is None:
         raise bad_request("use your personal token (`welcome.you.token`), not a join link")
     session = await request.app[keys.SESSIONS].get(session_id)

@@ -10,7 +10,20 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, forum_api, keys, organizers, protocol, retention, review, site, sse, ws
+from . import (
+    access,
+    api,
+    event_hubs,
+    forum_api,
+    keys,
+    organizers,
+    protocol,
+    retention,
+    review,
+    site,
+    sse,
+    ws,
+)
 from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
@@ -59,6 +72,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_routes(forum_api.routes())
     app.router.add_routes(organizers.routes())
     app.router.add_routes(review.routes())
+    app.router.add_routes(event_hubs.routes())
     app.router.add_routes(site.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
@@ -100,6 +114,7 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
                               grace=round(config.token_grace_hours * 3600))
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
     app[keys.FORUMS] = Forums(event_log, app[keys.SESSIONS])
+    app[keys.FORUMS].on_load.append(access.cut_off_retired(app[keys.SESSIONS]))
     media = MediaPool(config, app[keys.SESSIONS], media_key(secret), app[keys.METRICS])
     app[keys.MEDIA] = media
 
@@ -157,7 +172,15 @@ def _add_pages(app: web.Application, web_dir: Path) -> None:
             "Cache-Control": "public, max-age=3600",
             "Content-Type": "text/javascript; charset=utf-8"})
 
+    async def event_hub(request: web.Request) -> web.StreamResponse:
+        """A hub's event page: the sessions its one link opens (the token in the fragment)."""
+        path = web_dir / "event-hub.html"
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
     app.router.add_get("/media-lib/{name}", media_lib)
+    app.router.add_get("/e/{event_id}/hub", event_hub)
     app.router.add_get("/s/{session_id}/{role}", page)
     app.router.add_get("/", organizer)
     app.router.add_static("/static/", web_dir, append_version=True)

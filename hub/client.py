@@ -65,23 +65,28 @@ def default_name(role: str, identity: str) -> str:
 
 
 async def join(
-    session: Session, conn: Connection, hello: protocol.Hello, signer: Signer, metrics: Metrics,
-    ref: str | None = None, *, address: str | None = None, limits: RateLimits | None = None,
+    session: Session, conn: Connection, hello: protocol.Hello, grant: Grant, signer: Signer,
+    metrics: Metrics, ref: str | None = None, *, address: str | None = None,
+    limits: RateLimits | None = None,
 ) -> None:
-    """Check the token, record the identity, and open `conn` with `welcome` (resumed or fresh).
-    With the client's `address` and the `limits`, a new identity from a join link is charged
-    to its source (see `hub.domain.sources`)."""
+    """Record the identity `grant` (the hello token as `hub.access.verify` checked it) lets
+    in, and open `conn` with `welcome` (resumed or fresh). With the client's `address` and
+    the `limits`, a new identity from a join link is charged to its source (see
+    `hub.domain.sources`)."""
+    if grant.session != session.id:
+        raise ValueError(f"a grant for {grant.session!r} cannot join {session.id!r}: verify "
+                         "the token for this session (hub.access.verify)")
     try:
-        await _join(session, conn, hello, signer, metrics, ref, address, limits)
+        await _join(session, conn, hello, grant, signer, metrics, ref, address, limits)
     except LogUnavailable as exc:
         raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); reconnect") from exc
 
 
 async def _join(
-    session: Session, conn: Connection, hello: protocol.Hello, signer: Signer, metrics: Metrics,
-    ref: str | None, address: str | None = None, limits: RateLimits | None = None,
+    session: Session, conn: Connection, hello: protocol.Hello, grant: Grant, signer: Signer,
+    metrics: Metrics, ref: str | None, address: str | None = None,
+    limits: RateLimits | None = None,
 ) -> None:
-    grant = signer.verify(hello.token, session.id)
     role = grant.role
     state = session.state
     if grant.admin:

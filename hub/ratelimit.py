@@ -94,13 +94,14 @@ class RateLimits:
                 retry_after=round(wait, 1),
             )
 
-    def verify(self, signer: Signer, token: object, session: str | None, address: str) -> Grant:
+    def verify(self, signer: Signer, token: object, session: str | None, address: str, *,
+               events: bool = False) -> Grant:
         """Check a token or the admin key from `address`, the one way every transport does:
         `failures_allowed` first, then the check, and a refusal is counted (`failed`). A
         missing token is refused without being counted (nothing was guessed)."""
         self.failures_allowed(address)
         try:
-            return signer.verify(token, session)
+            return signer.verify(token, session, events=events)
         except HubError as exc:
             if exc.code == UNAUTHORIZED and isinstance(token, str) and token:
                 self.failed(address)

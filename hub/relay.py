@@ -42,6 +42,7 @@ from .datadir import FILE_MODE
 from .domain import commands
 from .domain import relay as domain
 from .domain.commands import Decision
+from .domain.forum import is_forum_log
 from .domain.roles import CAPTIONER, HUB, PARTICIPANT, SCREEN
 from .domain.session import SessionState, valid_session_id
 from .errors import CONFLICT, NOT_FOUND, RATE_LIMITED, UNAVAILABLE, HubError, bad_request
@@ -138,6 +139,10 @@ def _payload(token: str) -> dict[str, Any]:
         raise bad_request("this token cannot be read: copy the hub's link again") from exc
     if not isinstance(body, dict) or not isinstance(body.get("s"), str):
         raise bad_request("this token names no session")
+    if is_forum_log(body["s"]):  # docs/protocol.md §24: it names no one session
+        raise bad_request("this is an event's hub link, valid for several sessions: a relay "
+                          "follows one session; ask that session's organizer for the hub's "
+                          "link of that session")
     if not valid_session_id(body["s"]):  # it names this relay's local files and routes
         raise bad_request("this token's session id is not one a hub makes: copy the hub's "
                           "link again")

@@ -13,12 +13,13 @@ import asyncio
 import orjson
 from aiohttp import web
 
-from . import client, keys, protocol
+from . import access, client, keys, protocol
 from .connection import Connection, Entry
 from .domain.roles import wire_name
 from .errors import HubError, forbidden
 from .security import client_address, origin_allowed
 from .session import Session
+from .tokens import Grant
 
 KEEPALIVE = 15.0
 
@@ -100,18 +101,19 @@ async def sse(request: web.Request) -> web.StreamResponse:
     session_id = request.match_info["session_id"]
     address = client_address(request, config)
     limits = app[keys.LIMITS]
-    grant = limits.verify(app[keys.SIGNER], token, session_id, address)
+    grant = await access.verify(app[keys.SIGNER], limits, app[keys.FORUMS], token, session_id,
+                                address)
     session: Session = await app[keys.SESSIONS].get(session_id)
     client.check_standing(session.state, grant)
     limits.check("*", address, "hello")
     limits.connect(address)
     try:
-        return await _stream(request, token, session)
+        return await _stream(request, token, grant, session)
     finally:
         limits.disconnect(address)
 
 
-async def _stream(request: web.Request, token: str | None, session: Session
+async def _stream(request: web.Request, token: str | None, grant: Grant, session: Session
                   ) -> web.StreamResponse:
     app = request.app
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or ""
@@ -128,7 +130,7 @@ async def _stream(request: web.Request, token: str | None, session: Session
     conn = Connection(sender, outbox_limit=config.outbox_frames,
                       on_slow=metrics.slow_disconnects.inc)
     try:
-        await client.join(session, conn, hello, app[keys.SIGNER], metrics,
+        await client.join(session, conn, hello, grant, app[keys.SIGNER], metrics,
                           address=client_address(request, config), limits=app[keys.LIMITS])
     except HubError as exc:
         await response.write(b"data: " + protocol.dump(exc.to_wire()) + b"\n\n")

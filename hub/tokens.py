@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from .domain.roles import ROLES
+from .domain.forum import LOG_PREFIX, is_forum_log
+from .domain.roles import HUB, ROLES
 from .errors import UNAUTHORIZED, HubError
 
 DAY = 86_400
@@ -42,6 +43,9 @@ class Grant:
     hub: str | None = None  # a participant link scoped to this remote hub
     place: dict[str, str] | None = None  # a hub's city and country
     generation: int = 0  # join links of a role are retired by raising the session's
+    # An event's hub link (`s` is `forum.<event>`): the event it is for. Such a grant is
+    # valid in a session only once `hub.access` checked the event's state.
+    forum: str | None = None
 
 
 def _b64(raw: bytes) -> str:
@@ -132,8 +136,12 @@ class Signer:
     def is_admin(self, token: str) -> bool:
         return hmac.compare_digest(token.encode(), self._admin_key.encode())
 
-    def verify(self, token: object, session: str | None) -> Grant:
-        """The grant of `token` for `session`; `unauthorized` for anything not valid there."""
+    def verify(self, token: object, session: str | None, *, events: bool = False) -> Grant:
+        """The grant of `token` for `session`; `unauthorized` for anything not valid there.
+
+        An event's hub link (`s` is `forum.<event>`, see `hub.access`) names no session: it
+        is refused here as another session's, unless `events`, when its grant comes back
+        with `forum` set and its session still to be checked against the event's state."""
         if not isinstance(token, str) or not token or len(token) > 2048:
             raise HubError(UNAUTHORIZED, "a token is required")
         if not token.isascii():  # tokens are base64url; compare_digest refuses other text
@@ -164,7 +172,13 @@ class Signer:
         if expires < time.time():
             raise HubError(UNAUTHORIZED, "this link has expired: ask the organizer for a new "
                            "link", reason=EXPIRED)
-        if session is not None and body.get("s") != session:
+        scope = body.get("s")
+        if events and isinstance(scope, str) and is_forum_log(scope):
+            if body.get("r") != HUB or not isinstance(body.get("i"), str):
+                raise HubError(UNAUTHORIZED, "this token is not valid")
+            return Grant(session=scope, role=HUB, identity=body["i"], expires=expires,
+                         generation=body.get("g", 0), forum=scope.removeprefix(LOG_PREFIX))
+        if session is not None and scope != session:
             raise HubError(UNAUTHORIZED, "this token belongs to another session")
         return Grant(
             session=body["s"],

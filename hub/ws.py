@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import client, keys, protocol
+from . import access, client, keys, protocol
 from .config import Config
 from .connection import Connection, ConnState, Entry
 from .errors import (
@@ -37,6 +37,7 @@ from .errors import (
     HubError,
     forbidden,
 )
+from .forums import Forums
 from .metrics import Metrics
 from .ratelimit import RateLimits
 from .security import client_address, origin_allowed
@@ -95,6 +96,7 @@ class _Endpoint:
         self.limits: RateLimits = app[keys.LIMITS]
         self.connections: set[Connection] = app[keys.CONNECTIONS]
         self.signer: Signer = app[keys.SIGNER]
+        self.forums: Forums = app[keys.FORUMS]
         self.on_slow = self.metrics.slow_disconnects.inc  # one bound method for all
         self.open: set[WsConnection] = set()
         self.tick = 0  # heartbeat periods so far
@@ -657,10 +659,11 @@ class WsConnection(asyncio.Protocol):
                 raise HubError(UNAUTHORIZED, "send `hello` with your token first")
             # The token first: only a verified hello is charged the address's hello budget
             # (a refused one counts towards its failed checks instead: RateLimits.verify).
-            ep.limits.verify(ep.signer, parsed.command.token, session.id, self.address)
+            grant = await access.verify(ep.signer, ep.limits, ep.forums,
+                                        parsed.command.token, session.id, self.address)
             ep.limits.check("*", self.address, "hello")
             conn = self.conn
-            await client.join(session, conn, parsed.command, ep.signer, ep.metrics,
+            await client.join(session, conn, parsed.command, grant, ep.signer, ep.metrics,
                               ref=parsed.ref, address=self.address, limits=ep.limits)
         except HubError as exc:
             ep.metrics.errors.labels(exc.code).inc()

@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import HubError, bad_request, conflict, not_found
+from ..errors import UNAUTHORIZED, HubError, bad_request, conflict, not_found
 from .commands import check_languages, check_name, check_text
 from .programme import Organizer, ProgrammeRow
 
@@ -46,6 +46,7 @@ GENDER_HOW_MAX = 1500
 HUB_KINDS = ("nri", "regional", "remote")  # national/regional IGF, regional hub, remote hub
 
 NONE, DRAFT, PUBLISHED = "none", "draft", "published"  # a session's report, as listed
+RETIRED_LINK = "retired_link"  # the refusal's reason, as for a session's retired join link
 
 
 def log_id(forum_id: str) -> str:
@@ -354,12 +355,94 @@ def register_hub(
         raise bad_request("`sessions` takes a list of the event's session ids ([] = all)")
     for session in sessions:
         programme_session(state, session)
+    name = check_name(name)
+    for other in state.hubs.values():  # the digest and the roll calls tell hubs by name
+        if other.id != hub_id and other.name.casefold() == name.casefold():
+            raise conflict(f"a hub named {name!r} is registered for this event already "
+                           f"(id {other.id}): change that one, or choose another name")
     return {"kind": "forum_hub", "hub": {
-        "id": hub_id, "name": check_name(name), "kind": kind,
+        "id": hub_id, "name": name, "kind": kind,
         "city": check_name(city) if city.strip() else "", "country": country,
         "sessions": list(dict.fromkeys(sessions)),
         "registered": known.registered if known else now,
         "generation": known.generation if known else 0}, "ts": now}
+
+
+def forum_hub(state: ForumState, hub_id: str) -> ForumHub:
+    found = state.hubs.get(hub_id)
+    if found is None:
+        raise not_found(f"no hub {hub_id!r} registered for event {state.id!r}")
+    return found
+
+
+def replace_hub_link(state: ForumState, hub_id: str, *, now: int) -> dict[str, Any]:
+    """A `forum_hub` fact raising the hub's generation: its link so far is refused from
+    then on, in every session and on every instance, and a new one is minted."""
+    hub = forum_hub(state, hub_id)
+    return {"kind": "forum_hub", "hub": {**hub_data(hub), "generation": hub.generation + 1},
+            "ts": now}
+
+
+def remove_hub(state: ForumState, hub_id: str, *, now: int) -> dict[str, Any]:
+    """A `forum_hub_removed` fact: the hub is no longer registered; its link is refused."""
+    forum_hub(state, hub_id)
+    return {"kind": "forum_hub_removed", "hub": hub_id, "ts": now}
+
+
+def hub_data(hub: ForumHub) -> dict[str, Any]:
+    """A hub as a `forum_hub` fact stores it."""
+    return {"id": hub.id, "name": hub.name, "kind": hub.kind, "city": hub.city,
+            "country": hub.country, "sessions": list(hub.sessions),
+            "registered": hub.registered, "generation": hub.generation}
+
+
+def followed(state: ForumState, hub: ForumHub) -> list[ProgrammeSession]:
+    """The programme sessions a hub follows, in programme order (all for `sessions: []`)."""
+    return [s for s in state.programme() if hub.follows(s.session)]
+
+
+def hub_public(state: ForumState, hub: ForumHub) -> dict[str, Any]:
+    """A hub as anyone may see it: who and where it is, what it follows; never its link."""
+    return {"id": hub.id, "name": hub.name, "kind": hub.kind, "city": hub.city,
+            "country": hub.country, "all_sessions": not hub.sessions,
+            "sessions": [s.session for s in followed(state, hub)],
+            "registered": hub.registered}
+
+
+def hub_place(hub: ForumHub) -> dict[str, str]:
+    """The hub's city and country, as a session records a hub's place."""
+    return {k: v for k, v in (("city", hub.city), ("country", hub.country)) if v}
+
+
+def hub_link_expiry(state: ForumState) -> int:
+    """When an event's hub link expires (seconds since the epoch): the end of the day after
+    the event's last day, in the event's time zone (a day to send on what is left)."""
+    last = date.fromisoformat(state.end) + timedelta(days=2)
+    return int(datetime(last.year, last.month, last.day, tzinfo=state.zone()).timestamp())
+
+
+def check_hub_link(state: ForumState, hub_id: str, generation: int,
+                   session: str | None = None) -> ForumHub:
+    """The registered hub an event's hub link names, when that link is current (and, with
+    `session`, valid there: a session of the event's programme the hub follows).
+    `unauthorized` otherwise, saying why; a link no longer current says it was retired."""
+    hub = state.hubs.get(hub_id)
+    if hub is None:
+        raise HubError(UNAUTHORIZED, "this hub link was retired: the hub is no longer "
+                       f"registered for event {state.id!r}; ask the Secretariat",
+                       reason=RETIRED_LINK)
+    if generation != hub.generation:
+        raise HubError(UNAUTHORIZED, "this hub link was retired: the Secretariat replaced "
+                       "it; ask them for the new one", reason=RETIRED_LINK)
+    if session is None:
+        return hub
+    if session not in state.sessions:
+        raise HubError(UNAUTHORIZED, f"this hub link is for the sessions of event "
+                       f"{state.id!r}; this session is not one of them")
+    if not hub.follows(session):
+        raise HubError(UNAUTHORIZED, f"hub {hub.name!r} does not follow this session: the "
+                       "Secretariat adds it to the hub's sessions")
+    return hub
 
 
 def _points(value: Any, most: int, what: str) -> tuple[str, ...]:

@@ -130,6 +130,7 @@ class HubState:
     connected: bool = False
     last_seen: int = 0
     jump: int | None = None  # the count before the latest report, when it jumped implausibly
+    peak: int = 0  # the most attendees it reported in this session (event-wide figures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,7 +451,8 @@ def _hub_status(state: SessionState, fact: dict[str, Any]) -> None:
     attendees = fact.get("attendees", known.attendees)
     connected = fact.get("connected", known.connected)
     jump = fact.get("jump") if "attendees" in fact else known.jump
-    state.hubs[hub] = HubState(attendees, connected, fact.get("ts", known.last_seen), jump)
+    state.hubs[hub] = HubState(attendees, connected, fact.get("ts", known.last_seen), jump,
+                               max(known.peak, attendees))
 
 
 _APPLY = {

@@ -84,7 +84,9 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     state.caption_seq = dict(data["caption_seq"])
     state.captions = [CaptionLine(**c) for c in data["captions"]]
     state.partial = {lang: CaptionLine(**c) for lang, c in data["partial"].items()}
-    state.hubs = {hub: HubState(**h) for hub, h in data["hubs"].items()}
+    # A snapshot written before `peak` was kept: the count then is the best known peak.
+    state.hubs = {hub: HubState(**{"peak": h["attendees"], **h})
+                  for hub, h in data["hubs"].items()}
     state.banned = dict(data["banned"])
     state.tokens = {t["identity"]: NamedToken(**t) for t in data.get("tokens", ())}
     state.notes = {who: list(notes) for who, notes in data["notes"].items()}

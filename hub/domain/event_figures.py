@@ -38,9 +38,14 @@ Privacy rules (each one has its test in tests/test_event_figures.py):
    relation are re-checked in their own table (rule 3), until nothing changes. Figures that
    are the same number in two tables are one cell: every participant table's total, the
    remote participants' total, the origin table's "remote" cell and the attendance's
-   "remote" cell (and its "room" cell when the organizer entered no head count). The
-   country table of the session report is not repeated here: across sessions a rare country
-   would be named by the difference of two merged cells.
+   "remote" cell (and its "room" cell when the organizer entered no head count, with
+   attendance = participants + hubs as one more relation). Relations checked one at a time
+   can still pin a cell when solved together (a chain through days and tracks crossing), so
+   then every relation is solved together as a linear system (`_pinned`), as a reader with
+   a solver would, and while any suppressed cell comes out fixed to one value, one more cell
+   near it is suppressed. The country table of the session report is not repeated here:
+   across sessions a rare country would be named by the difference of two merged cells. The
+   origin table has no "hub" row: a hub's attendees are its count, never participants.
 5. No differencing over time. Every session's figures are taken as of one cut-off
    (`cutoff_ms`, `stats.cutoff` of now), like a live session's own figures: the people
    counted by then, the floor until then. A closed session's figures are final (nobody starts
@@ -481,8 +486,9 @@ def _line_hides(grid: _Grid, line: _Line, hidden: set[_Cell]) -> set[_Cell]:
     if total in hidden:
         if own and grid.values[total] < K:  # rule 3: a small total hides its whole table
             return set(parts) - hidden
-        if already:
-            return set()
+        primary = {cell for cell, n in values.items() if 0 < n < K} - hidden  # rule 3
+        if already or primary:
+            return primary
         # A suppressed total must not be the sum of published cells, zeros included.
         if any(values.values()):
             return {_smallest(values, already)}

@@ -35,7 +35,7 @@ from hub.domain.event_figures_render import (
     to_json,
 )
 from hub.domain.session import GENDERS, STAKEHOLDERS, SessionState
-from hub.domain.stats import K, Table
+from hub.domain.stats import K, Table, suppression
 from tests.domain_helpers import run
 from tests.event_figures_helpers import (
     MINUTE,
@@ -244,6 +244,15 @@ def test_cells_suppressed_to_protect_another_session_are_protected_in_their_own_
         if table.total is not None and hidden:
             assert len(hidden) >= 2, (cut.cut, table)
             assert table.total - sum(c.value or 0 for c in table.cells) >= K
+
+
+def test_a_cell_hidden_for_another_relation_is_never_alone_in_its_table() -> None:
+    # "government" (9) was suppressed across sessions: alone it is the total minus the rest.
+    assert suppression({"government": 9, "media": 7, "academia": 6}, hidden=["government"]) == (
+        frozenset({"government", "academia"}), False)
+    assert suppression({"government": 9, "media": 0}, hidden=["government"]) == (
+        frozenset({"government", "media"}), True)
+    assert suppression({"a": 9}, hidden=["elsewhere"]) == (frozenset(), False)
 
 
 def no_small_figure(figures: EventFigures) -> None:

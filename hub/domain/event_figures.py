@@ -17,8 +17,8 @@ Privacy rules (each one has its test in tests/test_event_figures.py):
 2. Who is counted across sessions. Identities are per session in this hub (each session's
    join link makes its own; nothing links two sessions' identities, by design), so the same
    person cannot be recognised in two sessions and is not deduplicated: the day, track and
-   event figures count attendances (a person in three sessions counts three times), and say
-   so ("participations"). Within a session each person and each speaker counts once, as in
+   event figures count attendances (a person in three sessions counts three times), and the
+   renderings' note says so. Within a session each person and each speaker counts once, as in
    the session report. Every day, track and event cell is therefore exactly the sum of its
    sessions' cells, which is what an attacker would use: rule 4 is built on it.
 3. Every table is protected by the session rule (`stats.suppression`, K = 5): cells of 1 to
@@ -59,6 +59,9 @@ event's undoes that. Public pages should show a session's figures from `EventFig
 A cell suppressed to protect another relation at one cut-off may be published at a later one
 (when another session's small cell joins the relation); two cut-offs read together then
 narrow, though rarely pin, the first one's suppressed cells.
+
+Cost: 300 sessions take one to three seconds of CPU (mostly `_pinned`); compute the figures
+once per cut-off, off the event loop, and serve that copy until the next cut-off.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.domain import commands, meeting
+from hub.domain import commands, linked_tables, meeting
 from hub.domain.event_figures import (
     DIMENSIONS,
     SECTIONS,
@@ -253,6 +253,20 @@ def test_a_cell_hidden_for_another_relation_is_never_alone_in_its_table() -> Non
     assert suppression({"government": 9, "media": 0}, hidden=["government"]) == (
         frozenset({"government", "media"}), True)
     assert suppression({"a": 9}, hidden=["elsewhere"]) == (frozenset(), False)
+
+
+def test_relations_safe_one_at_a_time_can_pin_a_cell_together_and_then_one_more_is_hidden() -> (
+    None
+):
+    grid = linked_tables.Grid()
+    grid.values.update({("a",): 3, ("b",): 4, ("c",): 6, ("d",): 9, ("t1",): 7, ("t2",): 22})
+    grid.line([("a",), ("b",)], ("t1",), own=False)  # a + b = 7
+    grid.line([("a",), ("b",), ("c",), ("d",)], ("t2",), own=False)  # a + b + c + d = 22
+    # With a, b and c suppressed each relation alone is safe; together t2 - t1 - d = c.
+    assert linked_tables.pinned(grid, {("a",), ("b",), ("c",)}) == {("c",)}
+    hidden = linked_tables.protect(grid)
+    assert {("a",), ("b",)} <= hidden
+    assert linked_tables.pinned(grid, hidden) == set()
 
 
 def no_small_figure(figures: EventFigures) -> None:

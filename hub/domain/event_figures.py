@@ -41,11 +41,12 @@ Privacy rules (each one has its test in tests/test_event_figures.py):
    "remote" cell (and its "room" cell when the organizer entered no head count, with
    attendance = participants + hubs as one more relation). Relations checked one at a time
    can still pin a cell when solved together (a chain through days and tracks crossing), so
-   then every relation is solved together as a linear system (`_pinned`), as a reader with
-   a solver would, and while any suppressed cell comes out fixed to one value, one more cell
-   near it is suppressed. The country table of the session report is not repeated here:
-   across sessions a rare country would be named by the difference of two merged cells. The
-   origin table has no "hub" row: a hub's attendees are its count, never participants.
+   then all of them are solved together as a linear system, as a reader with a solver
+   would (`linked_tables.pinned`), and while any suppressed cell comes out fixed to one
+   value, one more cell near it is suppressed. The country table of the session report is
+   not repeated here: across sessions a rare country would be named by the difference of
+   two merged cells. The origin table has no "hub" row: a hub's attendees are its count,
+   never participants.
 5. No differencing over time. Every session's figures are taken as of one cut-off
    (`cutoff_ms`, `stats.cutoff` of now), like a live session's own figures: the people
    counted by then, the floor until then. A closed session's figures are final (nobody starts
@@ -60,23 +61,24 @@ A cell suppressed to protect another relation at one cut-off may be published at
 (when another session's small cell joins the relation); two cut-offs read together then
 narrow, though rarely pin, the first one's suppressed cells.
 
-Cost: 300 sessions take one to three seconds of CPU (mostly `_pinned`); compute the figures
-once per cut-off, off the event loop, and serve that copy until the next cut-off.
+Cost: 300 sessions take one to three seconds of CPU (mostly `linked_tables.pinned`):
+compute the figures once per cut-off, off the event loop, and serve that copy until the
+next cut-off.
 """
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from . import meeting, stats
+from . import linked_tables, meeting, stats
+from .linked_tables import Cell, Grid
 from .ordering import HUB, REMOTE, ROOM
 from .session import SessionState
-from .stats import K, Table
+from .stats import Table
 
 __all__ = [
     "CUT_KINDS",
@@ -210,8 +212,6 @@ def remote_share(figures: CutFigures, dimension: str = "region") -> dict[str, fl
 
 # One table family: (section, dimension). A cell: (section, dimension, cut kind, cut key, group).
 _Family = tuple[str, str]
-_Cell = tuple[str, str, str, str, str]
-_Line = tuple[tuple[_Cell, ...], _Cell, bool]  # components, their total, a table's own?
 
 _FAMILIES: Final[tuple[_Family, ...]] = (
     ("attendance", "attendance"),
@@ -254,26 +254,6 @@ def _raw(state: SessionState, cutoff_ms: int) -> _Raw:
 # -- the grid of cells and the relations between them ---------------------------------------
 
 
-class _Grid:
-    """Every cell of every table of every cut, and the sums a reader can subtract along."""
-
-    def __init__(self) -> None:
-        self.values: dict[_Cell, int] = {}
-        self.lines: list[_Line] = []
-        self.alias: dict[_Cell, _Cell] = {}
-
-    def cell(self, cell: _Cell) -> _Cell:
-        """The cell as stored: a figure that two tables share is one cell."""
-        return self.alias.get(cell, cell)
-
-    def same(self, cell: _Cell, as_cell: _Cell) -> None:
-        self.alias[cell] = self.cell(as_cell)
-
-    def line(self, parts: Iterable[_Cell], total: _Cell, own: bool) -> None:
-        cells = tuple(dict.fromkeys(self.cell(p) for p in parts))
-        self.lines.append((cells, self.cell(total), own))
-
-
 def _cuts_of(sources: Sequence[FigureSource]) -> tuple[list[Cut], list[Cut], list[Cut], Cut]:
     days: dict[str, int] = {}
     tracks: dict[str, int] = {}
@@ -301,8 +281,8 @@ def _groups(family: _Family, raws: Iterable[_Raw]) -> list[str]:
 
 def _build(
     sources: Sequence[FigureSource], raws: Sequence[_Raw], groups: Mapping[_Family, list[str]]
-) -> _Grid:
-    grid = _Grid()
+) -> Grid:
+    grid = Grid()
     sessions, days, tracks, event = _cuts_of(sources)
     members = {
         **{(DAY, c.key): [s for s, src in zip(sessions, sources, strict=True) if src.day == c.key]
@@ -320,7 +300,7 @@ def _build(
         section, dimension = family
         rows = [*groups[family], _TOTAL]
 
-        def at(cut: Cut, group: str, section: str = section, dimension: str = dimension) -> _Cell:
+        def at(cut: Cut, group: str, section: str = section, dimension: str = dimension) -> Cell:
             return (section, dimension, cut.kind, cut.key, group)
 
         for cut, raw in zip(sessions, raws, strict=True):
@@ -349,7 +329,7 @@ def _build(
     return grid
 
 
-def _share_cells(grid: _Grid, cuts: Sequence[Cut], uncounted: Sequence[Cut]) -> None:
+def _share_cells(grid: Grid, cuts: Sequence[Cut], uncounted: Sequence[Cut]) -> None:
     """One cell for each figure two tables publish (rule 4 of the module)."""
     for cut in cuts:
         remote = ("participants", "origin", cut.kind, cut.key, REMOTE)
@@ -365,153 +345,12 @@ def _share_cells(grid: _Grid, cuts: Sequence[Cut], uncounted: Sequence[Cut]) -> 
                   ("participants", "origin", cut.kind, cut.key, ROOM))
 
 
-# -- suppression across cuts ----------------------------------------------------------------
-
-
-def _protect(grid: _Grid) -> set[_Cell]:
-    """The cells to suppress: every relation made safe by the session rule, until none
-    changes; then, while solving all relations together still pins a suppressed cell
-    (`_pinned`), one more cell of one of its relations, and again. Cells are only ever
-    added, so this ends."""
-    lines_of: dict[_Cell, list[int]] = {}
-    for index, (parts, total, _own) in enumerate(grid.lines):
-        for cell in (*parts, total):
-            lines_of.setdefault(cell, []).append(index)
-    hidden: set[_Cell] = set()
-    pending = list(range(len(grid.lines)))
-    while True:
-        _settle(grid, lines_of, hidden, pending)
-        pinned = _pinned(grid, hidden)
-        if not pinned:
-            return hidden
-        pending = []
-        for cell in sorted(pinned):
-            extra = _complement(grid, lines_of, cell, hidden)
-            if extra is None:
-                return hidden  # nothing left to suppress: every figure near it already is
-            hidden.add(extra)
-            pending += lines_of[extra]
-
-
-def _settle(
-    grid: _Grid, lines_of: Mapping[_Cell, list[int]], hidden: set[_Cell], pending: list[int]
-) -> None:
-    """Make each relation in `pending` safe, and each one a newly suppressed cell is in."""
-    queued = set(pending)
-    while pending:
-        index = pending.pop()
-        queued.discard(index)
-        for cell in _line_hides(grid, grid.lines[index], hidden):
-            hidden.add(cell)
-            for other in lines_of.get(cell, ()):
-                if other not in queued:
-                    queued.add(other)
-                    pending.append(other)
-
-
-def _complement(
-    grid: _Grid, lines_of: Mapping[_Cell, list[int]], cell: _Cell, hidden: set[_Cell]
-) -> _Cell | None:
-    """One more cell to suppress near `cell`: the smallest published one (non-zero first)
-    of its relations, else of theirs, and so on."""
-    seen = {cell}
-    frontier = [cell]
-    while frontier:
-        near = {
-            c
-            for f in frontier
-            for i in lines_of.get(f, ())
-            for c in (*grid.lines[i][0], grid.lines[i][1])
-        } - seen
-        published = [c for c in near if c not in hidden]
-        if published:
-            return min(published, key=lambda c: (grid.values[c] == 0, grid.values[c], c))
-        seen |= near
-        frontier = sorted(near)
-    return None
-
-
-_PRIME: Final = (1 << 61) - 1
 _ELIMINATION: Final = {SESSION: 0, DAY: 1, TRACK: 2, EVENT: 3}
 
 
-def _pinned(grid: _Grid, hidden: set[_Cell]) -> set[_Cell]:
-    """The suppressed cells a reader could work out exactly: those the relations, solved
-    together as a linear system whose unknowns are the suppressed cells, fix to one value.
-
-    Exact and fast: the system is brought to echelon form modulo a large prime, and one
-    random solution of its homogeneous part is drawn; a cell is fixed when it is zero in
-    that solution (a cell that is not fixed is zero there with probability 1 / 2**61, which
-    only suppresses one cell more)."""
-    # Sessions' cells first and each table's own sum first keep the rows short (measured:
-    # six times faster than the plain order on 300 sessions).
-    cells = sorted(hidden, key=lambda c: (_ELIMINATION[c[2]], c))
-    order = {cell: n for n, cell in enumerate(cells)}
-    rows: dict[int, dict[int, int]] = {}
-    for parts, total, _own in sorted(grid.lines, key=lambda line: not line[2]):
-        row = {order[c]: 1 for c in parts if c in hidden}
-        if total in hidden:
-            row[order[total]] = _PRIME - 1
-        _insert(rows, row)
-    draw = random.Random(len(hidden))
-    x: dict[int, int] = {}
-    for var in range(len(order)):
-        if var not in rows:
-            x[var] = draw.randrange(1, _PRIME)
-    for var in sorted(rows, reverse=True):
-        x[var] = -sum(c * x[u] for u, c in rows[var].items() if u != var) % _PRIME
-    return {cells[var] for var, value in x.items() if value == 0}
-
-
-def _insert(rows: dict[int, dict[int, int]], row: dict[int, int]) -> None:
-    """Add one equation to the echelon form `rows` (pivot -> row, pivot coefficient 1)."""
-    while row:
-        pivot = min(row)
-        known = rows.get(pivot)
-        if known is None:
-            inverse = pow(row[pivot], -1, _PRIME)
-            rows[pivot] = {v: c * inverse % _PRIME for v, c in row.items()}
-            return
-        factor = row[pivot]
-        for var, c in known.items():
-            value = (row.get(var, 0) - factor * c) % _PRIME
-            if value:
-                row[var] = value
-            else:
-                row.pop(var, None)
-
-
-def _line_hides(grid: _Grid, line: _Line, hidden: set[_Cell]) -> set[_Cell]:
-    """What one relation needs suppressed, beyond `hidden`."""
-    parts, total, own = line
-    values = {cell: grid.values[cell] for cell in parts}
-    already = {cell for cell in parts if cell in hidden}
-    if total in hidden:
-        if own and grid.values[total] < K:  # rule 3: a small total hides its whole table
-            return set(parts) - hidden
-        primary = {cell for cell, n in values.items() if 0 < n < K} - hidden  # rule 3
-        if already or primary:
-            return primary
-        # A suppressed total must not be the sum of published cells, zeros included.
-        if any(values.values()):
-            return {_smallest(values, already)}
-        return set(parts)
-    whole = sum(values.values())
-    if not own and 0 < whole < K:
-        return {cell for cell, n in values.items() if n > 0 and cell not in hidden} | {total}
-    names = {cell: "\x00".join(cell) for cell in parts}
-    by_name = {name: values[cell] for cell, name in names.items()}
-    chosen, total_hidden = stats.suppression(by_name, K, (names[c] for c in already))
-    out = {cell for cell, name in names.items() if name in chosen and cell not in hidden}
-    if total_hidden:
-        out.add(total)
-        if not own:  # across cuts a zero names nobody and stays published (rule 3)
-            out = {cell for cell in out if cell == total or values[cell] > 0}
-    return out
-
-
-def _smallest(values: Mapping[_Cell, int], hidden: set[_Cell]) -> _Cell:
-    return min((n, cell) for cell, n in values.items() if n > 0 and cell not in hidden)[1]
+def _elimination(cell: Cell) -> int:
+    """Sessions' cells first: the order `linked_tables.pinned` solves in fastest."""
+    return _ELIMINATION[cell[2]]
 
 
 # -- the figures ----------------------------------------------------------------------------
@@ -524,7 +363,7 @@ def event_figures(sources: Sequence[FigureSource], cutoff_ms: int) -> EventFigur
     raws = [_raw(source.state, cutoff_ms) for source in sources]
     groups = {family: _groups(family, raws) for family in _FAMILIES}
     grid = _build(sources, raws, groups)
-    hidden = _protect(grid)
+    hidden = linked_tables.protect(grid, _elimination)
     sessions, days, tracks, event = _cuts_of(sources)
 
     def figures(cut: Cut) -> CutFigures:
@@ -552,10 +391,10 @@ def event_figures(sources: Sequence[FigureSource], cutoff_ms: int) -> EventFigur
     )
 
 
-def _table(grid: _Grid, hidden: set[_Cell], family: _Family, cut: Cut, groups: list[str]) -> Table:
+def _table(grid: Grid, hidden: set[Cell], family: _Family, cut: Cut, groups: list[str]) -> Table:
     section, dimension = family
 
-    def cell(group: str) -> _Cell:
+    def cell(group: str) -> Cell:
         return grid.cell((section, dimension, cut.kind, cut.key, group))
 
     values = {group: grid.values[cell(group)] for group in groups}

@@ -191,6 +191,35 @@ def test_a_live_session_stands_at_the_cut_off_and_a_closed_one_as_closed() -> No
     assert later.cut("session", "done").table("participants", "gender").value("nonbinary") == 0
 
 
+def test_a_closed_sessions_cell_hidden_at_one_cut_off_stays_hidden_at_the_next() -> None:
+    sources = [source(build_session(f"s{n}", crowd(3 if n == 0 else 6 + n)), DAYS[0], "A")
+               for n in range(5)]
+    live = build_session("z", crowd(0), closed=False)
+    sources.append(source(live, DAYS[0], "A"))
+    first_cut = T0 + 60 * MINUTE
+    first = event_figures(sources, first_cut)
+
+    def women(figures: EventFigures, session: str = "") -> int | None:
+        cut = figures.cut("session", session) if session else figures.event
+        return cut.table("participants", "gender").value("woman")
+
+    assert women(first, "s0") is None and women(first, "s1") is None  # s1 protects s0
+    for n in range(2):  # two women join the live session: its small cell joins the relation
+        run(live, commands.join(live, f"w{n}", "participant", f"W {n}", {"gender": "woman"},
+                                False, first_cut + MINUTE))
+    second_cut = first_cut + 5 * MINUTE
+    # Computed afresh, s1 is no longer needed and published: the first cut-off's leftover
+    # (s0 + s1) minus s1 now gives s0's three women.
+    fresh = event_figures(sources, second_cut)
+    leftover = (women(first) or 0) - sum(women(first, s.session) or 0 for s in sources)
+    assert women(fresh, "s1") is not None and leftover - (women(fresh, "s1") or 0) == 3
+    # Given the first cut-off's figures, every closed session's suppressed cell stays so.
+    second = event_figures(sources, second_cut, previous=first)
+    assert women(second, "s0") is None and women(second, "s1") is None
+    assert women(second) == women(first) + 2
+    assert pinned(second, sources) == {}
+
+
 # -- privacy --------------------------------------------------------------------------------
 
 

@@ -51,15 +51,18 @@ Privacy rules (each one has its test in tests/test_event_figures.py):
    (`cutoff_ms`, `stats.cutoff` of now), like a live session's own figures: the people
    counted by then, the floor until then. A closed session's figures are final (nobody starts
    to count once it is closed), so after it closed they are its report's. Between two
-   cut-offs nothing moves.
+   cut-offs nothing moves. A closed session's cell suppressed to protect another and
+   published at a later cut-off (once another session's small cell joined the relation)
+   would let the two cut-offs read together pin that other cell: given the figures of the
+   cut-off before (`previous`), every cell of a closed session suppressed then stays so.
 
-Residual risk the lead must keep in mind: rule 4 protects the figures this module publishes.
+Residual risks the lead must keep in mind: rule 4 protects the figures this module publishes.
 A session's own report computes its table alone (rule 3 only); where rule 4 suppressed one of
 its cells to protect another session, a page that shows the report's figures next to the
 event's undoes that. Public pages should show a session's figures from `EventFigures.cut`.
-A cell suppressed to protect another relation at one cut-off may be published at a later one
-(when another session's small cell joins the relation); two cut-offs read together then
-narrow, though rarely pin, the first one's suppressed cells.
+Rule 5 keeps closed sessions' cells suppressed only when the caller passes `previous` (keep
+the last figures, persist them across restarts to be thorough); a live session's cells move
+anyway between cut-offs, as its own figures do.
 
 Cost: 300 sessions take one to three seconds of CPU (mostly `linked_tables.pinned`):
 compute the figures once per cut-off, off the event loop, and serve that copy until the
@@ -77,7 +80,7 @@ from typing import Final
 from . import linked_tables, meeting, stats
 from .linked_tables import Cell, Grid
 from .ordering import HUB, REMOTE, ROOM
-from .session import SessionState
+from .session import CLOSED, SessionState
 from .stats import Table
 
 __all__ = [
@@ -356,14 +359,18 @@ def _elimination(cell: Cell) -> int:
 # -- the figures ----------------------------------------------------------------------------
 
 
-def event_figures(sources: Sequence[FigureSource], cutoff_ms: int) -> EventFigures:
+def event_figures(
+    sources: Sequence[FigureSource], cutoff_ms: int, previous: EventFigures | None = None
+) -> EventFigures:
     """Every session's, day's, track's and the event's figures as of `cutoff_ms`, protected
-    within and across cuts (see the module's rules). `ValueError` names a bad source."""
+    within and across cuts (see the module's rules). `previous`: the figures of the cut-off
+    before, whose suppressed cells of closed sessions stay suppressed (rule 5).
+    `ValueError` names a bad source."""
     _check(sources)
     raws = [_raw(source.state, cutoff_ms) for source in sources]
     groups = {family: _groups(family, raws) for family in _FAMILIES}
     grid = _build(sources, raws, groups)
-    hidden = linked_tables.protect(grid, _elimination)
+    hidden = linked_tables.protect(grid, _elimination, _kept(sources, previous))
     sessions, days, tracks, event = _cuts_of(sources)
 
     def figures(cut: Cut) -> CutFigures:
@@ -389,6 +396,26 @@ def event_figures(sources: Sequence[FigureSource], cutoff_ms: int) -> EventFigur
         tracks=tuple(figures(c) for c in tracks),
         event=figures(event),
     )
+
+
+def _kept(sources: Sequence[FigureSource], previous: EventFigures | None) -> list[Cell]:
+    """The cells of closed sessions `previous` suppressed (rule 5)."""
+    if previous is None:
+        return []
+    known = {figures.cut.key: figures for figures in previous.sessions}
+    kept: list[Cell] = []
+    for source in sources:
+        figures = known.get(source.session)
+        if figures is None or source.state.state != CLOSED:
+            continue
+        for section, table in figures.tables():
+            if section == "speaking_time":  # follows its speakers' table
+                continue
+            at = (section, table.dimension, SESSION, source.session)
+            kept += [(*at, c.group) for c in table.cells if c.suppressed]
+            if table.total_suppressed:
+                kept.append((*at, _TOTAL))
+    return kept
 
 
 def _table(grid: Grid, hidden: set[Cell], family: _Family, cut: Cut, groups: list[str]) -> Table:

@@ -63,16 +63,18 @@ class Grid:
 
 
 
-def protect(grid: Grid, rank: Callable[[Cell], int] = _first) -> set[Cell]:
-    """The cells to suppress: every relation made safe by the session rule, until none
-    changes; then, while solving all relations together still pins a suppressed cell
-    (`pinned`), one more cell of one of its relations, and again. Cells are only ever
-    added, so this ends."""
+def protect(
+    grid: Grid, rank: Callable[[Cell], int] = _first, hidden: Iterable[Cell] = ()
+) -> set[Cell]:
+    """The cells to suppress: `hidden` (cells that must stay suppressed), then every
+    relation made safe by the session rule, until none changes; then, while solving all
+    relations together still pins a suppressed cell (`pinned`), one more cell of one of its
+    relations, and again. Cells are only ever added, so this ends."""
     lines_of: dict[Cell, list[int]] = {}
     for index, (parts, total, _own) in enumerate(grid.lines):
         for cell in (*parts, total):
             lines_of.setdefault(cell, []).append(index)
-    hidden: set[Cell] = set()
+    hidden = {grid.cell(c) for c in hidden} & set(grid.values)
     pending = list(range(len(grid.lines)))
     while True:
         _settle(grid, lines_of, hidden, pending)

@@ -128,8 +128,12 @@ async def _write(request: web.Request, *, publish: bool) -> web.Response:
     if publish:
         await _caught_up(session, forum)
     closed = session.state.state == CLOSED
+    every_ms = request.app[keys.CONFIG].figures_every * 1000
+    # Before a draft is saved, the fields not sent keep what the page showed: the prefill.
+    prefill = prefilled(meeting.build_report(session.state, now_ms(), every_ms))
     await forum.execute(lambda st: domain.save_report(
-        st, session.id, body, publish=publish, closed=closed, by=by, now=now_ms()))
+        st, session.id, body, publish=publish, closed=closed, by=by, now=now_ms(),
+        prefill=prefill))
     return json_response(view(request, session, forum))
 
 

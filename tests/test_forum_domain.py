@@ -206,3 +206,22 @@ def test_only_event_ids_that_make_session_ids_are_valid() -> None:
     assert not forum.valid_forum_id("x" * 41)
     assert not forum.valid_forum_id("igf.2026")
     assert forum.log_id("igf") == "forum.igf" and forum.is_forum_log("forum.igf")
+
+
+def test_before_a_draft_is_saved_fields_not_sent_keep_the_prefill() -> None:
+    state = imported()
+    shown = forum.ReviewedReport(takeaways=("Flagged in the room",),
+                                 gender=forum.Gender(participants=30))
+    fact = forum.save_report(state, "igf26-1", {"calls": ["Act"]}, publish=True, closed=True,
+                             by="so", now=9, prefill=shown)
+    fold(state, fact)
+    published = state.report("igf26-1").published
+    assert published is not None
+    assert (published.takeaways, published.calls, published.gender.participants) == (
+        ("Flagged in the room",), ("Act",), 30)
+    # once saved, the saved draft is the base, not the prefill
+    fold(state, forum.save_report(state, "igf26-1", {"summary": "s"}, publish=False,
+                                  closed=True, by="so", now=10,
+                                  prefill=forum.ReviewedReport(takeaways=("Other",))))
+    draft = state.report("igf26-1").draft
+    assert draft is not None and draft.takeaways == ("Flagged in the room",)

@@ -517,13 +517,16 @@ def _report_of(data: dict[str, Any]) -> ReviewedReport:
 
 def save_report(
     state: ForumState, session: str, body: dict[str, Any], *, publish: bool, closed: bool,
-    by: str, now: int,
+    by: str, now: int, prefill: ReviewedReport | None = None,
 ) -> dict[str, Any]:
     """A `report_saved` (or `report_published`) fact: the organizers' edits to a session's
-    report. Publishing needs the session closed and at least one key takeaway."""
+    report; fields not in `body` keep the saved draft's, or before any was saved the
+    `prefill`'s (what the review page showed: the generated report's). Publishing needs
+    the session closed and at least one key takeaway."""
     programme_session(state, session)
     current = state.report(session)
-    reviewed = replace(check_report(body, current.draft or current.published), by=by, ts=now)
+    base = current.draft or current.published or prefill
+    reviewed = replace(check_report(body, base), by=by, ts=now)
     if publish:
         if not closed:
             raise conflict("the session is not closed yet: its report is published after it")

@@ -22,6 +22,9 @@ from .media.pool import MediaPool
 from .media.proxy import JanusProxy
 from .metrics import Metrics
 from .ratelimit import RateLimits
+from .search import api as search_api
+from .search import open_index
+from .search.indexer import Indexer
 from .security import security_headers
 from .session import Sessions, position_key
 from .tokens import DAY, Signer
@@ -57,6 +60,7 @@ def create_app(config: Config) -> web.Application:
     app.on_shutdown.append(_say_goodbye)
     app.router.add_routes(api.routes())
     app.router.add_routes(forum_api.routes())
+    app.router.add_routes(search_api.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
     proxy = JanusProxy()
@@ -105,13 +109,24 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
             recordings.delete_session(config.data, raw, session_id)
 
     app[keys.SESSIONS].on_delete.append(drop_recordings)
+    index = open_index(config.archive_url, config.data)
     try:
+        await index.start()
+    except BaseException:
+        await event_log.close()
+        raise
+    app[keys.SEARCH] = index
+    indexer = app[keys.INDEXER] = Indexer(index, app[keys.SESSIONS], app[keys.FORUMS])
+    try:
+        await indexer.start()
         await media.start()
         yield
     finally:
         await media.stop()
+        await indexer.close()
         await app[keys.FORUMS].close()
         await app[keys.SESSIONS].close()
+        await index.close()
         await event_log.close()
 
 

@@ -31,6 +31,9 @@ class Config:
     data: str = "./hub-data"
     redis_url: str | None = None
     redis_prefix: str = "hub"  # every Redis key starts with it: several hubs can share a Redis
+    # The search index (hub/search): a postgresql:// URL shared by every instance; None:
+    # SQLite FTS5 in the data folder (search.sqlite).
+    archive_url: str | None = None
     history: int = 10_000  # events kept per channel in Redis for resumes (closed: archived)
     admin_key: str | None = None
     secret: str | None = None  # signs tokens; when unset, generated once and kept in the store
@@ -133,6 +136,8 @@ class Config:
             values["redis_url"] = env["HUB_REDIS_URL"]
         if env.get("HUB_REDIS_PREFIX"):
             values["redis_prefix"] = env["HUB_REDIS_PREFIX"]
+        if env.get("HUB_ARCHIVE_URL"):
+            values["archive_url"] = env["HUB_ARCHIVE_URL"]
         if env.get("HUB_HISTORY"):
             values["history"] = int(env["HUB_HISTORY"])
         for name, key in (("HUB_ASK_PER_10MIN", "ask_per_10min"),
@@ -217,6 +222,11 @@ class Config:
             raise ValueError(
                 f"HUB_FIGURES_EVERY takes 1 to 3600 seconds, not {self.figures_every}")
         media_servers(self)  # raises ValueError naming the variable
+        if self.archive_url and not self.archive_url.startswith(("postgresql://",
+                                                                   "postgres://")):
+            raise ValueError("HUB_ARCHIVE_URL (--archive) takes a postgresql:// URL (the "
+                             "shared search index); leave it unset for SQLite in the data "
+                             "folder")
         bad = [u for u in self.ice_servers if not u.startswith(("stun:", "turn:", "turns:"))]
         if bad:
             raise ValueError(f"HUB_ICE_SERVERS takes stun:, turn: and turns: URLs, not {bad[0]!r}")

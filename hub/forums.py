@@ -147,6 +147,8 @@ class Forums:
         self.sessions = sessions
         self._forums: dict[str, Forum] = {}
         self._loading: dict[str, asyncio.Lock] = {}
+        # Called with each event once loaded here (the search index follows them).
+        self.on_load: list[Callable[[Forum], None]] = []
 
     async def get(self, forum_id: str) -> Forum:
         """The event with this id; `not_found` for none (or an id no event can have)."""
@@ -169,6 +171,8 @@ class Forums:
                     await forum.close()
                     raise
                 self._forums[forum_id] = found = forum
+                for hook in self.on_load:
+                    hook(forum)
         self._loading.pop(forum_id, None)
         return found
 

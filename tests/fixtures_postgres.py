@@ -15,6 +15,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,7 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     name = f"t{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    yield psycopg.conninfo.make_conninfo(postgres_server, dbname=name)
+    parts = urllib.parse.urlsplit(postgres_server)
+    yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -44,7 +44,8 @@ def postgres_binary(name: str) -> str:
 class PostgresProcess:
     """A private PostgreSQL on 127.0.0.1, its superuser `hubtest` trusted on loopback."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
+        self.settings = dict(settings or {})  # more server settings (-c name=value)
         # Not under pytest's folders: their parents are the caller's only, and the server
         # may run as another user.
         self.folder = Path(tempfile.mkdtemp(prefix="hub-postgres-"))
@@ -73,7 +74,8 @@ class PostgresProcess:
                   "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync")
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 "
                    f"-c unix_socket_directories={self.folder} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
+                   "-c synchronous_commit=off -c full_page_writes=off"
+                   + "".join(f" -c {k}={v}" for k, v in self.settings.items()))
         self._run(postgres_binary("pg_ctl"), "start", "-D", str(self.data), "-w", "-t", "60",
                   "-l", str(self.folder / "server.log"), "-o", options)
 

@@ -50,6 +50,17 @@ UPSERT = INSERT + (
     "type = excluded.type, day = excluded.day, year = excluded.year, ts = excluded.ts, "
     "url = excluded.url, text = excluded.text, tsv = excluded.tsv")
 COLUMNS = "session, key, kind, text, lang, event, title, track, type, day, ts, url"
+# One pass over the matches: the facet counts (tag 1) and the page's ids (tag 2).
+SEARCH = """
+WITH hits AS MATERIALIZED (
+    SELECT id, event, track, type, kind, lang, year, ts, ts_rank(tsv, %s::tsquery) AS rank
+    FROM search_documents WHERE tsv @@ %s::tsquery AND {where})
+SELECT 1, event, track, type, kind, lang, year, count(*) FROM hits GROUP BY 2, 3, 4, 5, 6, 7
+UNION ALL
+SELECT 2, NULL, NULL, NULL, NULL, NULL,
+       (row_number() OVER (ORDER BY rank DESC, ts DESC, id))::integer, id
+FROM (SELECT id, rank, ts FROM hits ORDER BY rank DESC, ts DESC, id LIMIT %s OFFSET %s) AS page
+"""
 
 
 def config_of(lang: str) -> str:
@@ -122,19 +133,20 @@ class PostgresIndex(SearchIndex):
                 text = row[0] if row else ""
                 if not text:  # only words the configurations drop (stop words)
                     return Results(0, [], count_facets([]))
-                facets = await (await conn.execute(
-                    f"SELECT event, track, type, kind, lang, year, count(*) "
-                    f"FROM search_documents WHERE tsv @@ %s::tsquery AND {where} "
-                    "GROUP BY 1, 2, 3, 4, 5, 6", (text, *filter_params))).fetchall()
-                rows = await (await conn.execute(
-                    f"SELECT {COLUMNS} FROM search_documents WHERE tsv @@ %s::tsquery "
-                    f"AND {where} ORDER BY ts_rank(tsv, %s::tsquery) DESC, ts DESC, id "
-                    "LIMIT %s OFFSET %s",
-                    (text, *filter_params, text, per_page, (page - 1) * per_page))).fetchall()
+                rows = await (await conn.execute(SEARCH.format(where=where), (
+                    text, text, *filter_params, per_page, (page - 1) * per_page))).fetchall()
+                facets = [r[1:8] for r in rows if r[0] == 1]
+                ids = [int(r[7]) for r in sorted((r for r in rows if r[0] == 2),
+                                                 key=lambda r: int(r[6]))]
+                found = await (await conn.execute(
+                    f"SELECT id, {COLUMNS} FROM search_documents WHERE id = ANY(%s)",
+                    (ids,))).fetchall() if ids else []
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise IndexUnavailable(f"search index (PostgreSQL): {exc}") from exc
+        by_id = {int(r[0]): r[1:] for r in found}
+        documents = [_document(by_id[i]) for i in ids if i in by_id]
         total = sum(int(r[-1]) for r in facets)
-        return Results(total, [_document(r) for r in rows], count_facets(facets))
+        return Results(total, documents, count_facets(facets))
 
     async def sessions(self) -> set[str]:
         async with self._pool.connection() as conn:

@@ -4,12 +4,14 @@ bad input, and `hub reindex` rebuilding the index from the event logs."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from hub import keys
@@ -287,3 +289,40 @@ def test_reindex_says_what_is_wrong(tmp_path: Path, capsys: pytest.CaptureFixtur
     url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
     assert main(["reindex", "--data", str(tmp_path / "d"), "--archive", url]) == 1
     assert "search index" in capsys.readouterr().err
+
+
+async def test_the_jsonl_export_holds_what_search_finds(event_hub: RunningHub) -> None:
+    hub = event_hub
+    first = await tokens(hub, "igf2025-1")
+    await caption(hub, "igf2025-1", first["captioner"], "Exported caption line", "en")
+    mod = Client(hub.ws_base, "igf2025-1", first["moderator"], name="Moderator")
+    alice = Client(hub.ws_base, "igf2025-1", first["participant"], name="Alice Example")
+    for client in (mod, alice):
+        await client.connect()
+    try:
+        shown = (await alice.ok({"type": "ask", "kind": "question", "key": "a",
+                                 "text": "An approved question"}))["item"]
+        await alice.ok({"type": "ask", "kind": "question", "key": "b",
+                        "text": "A pending question"})
+        await mod.ok({"type": "moderate", "item": shown, "action": "approve"})
+    finally:
+        for client in (mod, alice):
+            await client.close()
+    forum = await hub.app[keys.FORUMS].get("igf2025")
+    await forum.execute(lambda st: forum_domain.save_report(
+        st, "igf2025-1", {"takeaways": ["An exported takeaway"]}, publish=True, closed=True,
+        by="o", now=now_ms()))
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{hub.base}/api/events/igf2025/export.jsonl") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("application/x-ndjson")
+        body = await response.text()
+    rows = [json.loads(line) for line in body.splitlines()]
+    assert rows[0]["type"] == "event" and rows[0]["id"] == "igf2025"
+    assert [r["session"] for r in rows if r["type"] == "session"] == ["igf2025-1", "igf2025-2"]
+    assert {(r["type"], r["text"]) for r in rows if "text" in r} == {
+        ("transcript", "Exported caption line"), ("question", "An approved question"),
+        ("takeaway", "An exported takeaway")}
+    assert "Alice" not in body and "pending" not in body and "@" not in body
+    status, body, _ = await ahttp("GET", f"{hub.base}/api/events/nope/export.jsonl")
+    assert status == 404

@@ -109,5 +109,33 @@ async def search(request: web.Request) -> web.Response:
     })
 
 
+async def export(request: web.Request) -> web.StreamResponse:
+    """GET /api/events/{event_id}/export.jsonl: the event's published outputs (public)."""
+    from ..errors import not_found
+    from .export import lines
+
+    event_id = request.match_info["event_id"]
+    if not valid_forum_id(event_id):
+        raise not_found(f"no such event: an event id is {FORUM_ID_RULE}")
+    forum = await request.app[keys.FORUMS].get(event_id)
+    sessions = request.app[keys.SESSIONS]
+    states = {}
+    for entry in forum.state.programme():
+        try:
+            states[entry.session] = (await sessions.get(entry.session)).state
+        except HubError as exc:
+            if exc.code != "not_found":  # deleted: the programme keeps it, nothing to say
+                raise
+    response = web.StreamResponse(headers={
+        "Content-Type": "application/x-ndjson; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{event_id}.jsonl"'})
+    await response.prepare(request)
+    for line in lines(forum.state, states):
+        await response.write(line)
+    await response.write_eof()
+    return response
+
+
 def routes() -> list[web.RouteDef]:
-    return [web.get("/api/search", search)]
+    return [web.get("/api/search", search),
+            web.get("/api/events/{event_id}/export.jsonl", export)]

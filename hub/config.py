@@ -106,6 +106,10 @@ class Config:
     turn_secret: str | None = None  # coturn's static-auth-secret
     turn_ttl: int = 43_200  # seconds a TURN credential is valid
     media_per_minute: int = 30  # `media` requests per identity
+    # Searches (GET /api/search, public) per client address; a shared address (a venue's
+    # NAT, HUB_SHARED_ADDRESSES) gets 20 times as many. A search of a common word costs a
+    # core up to 0.2 s (docs/performance.md §10).
+    search_per_minute: int = 120
     extra: dict[str, str] = field(default_factory=dict)
 
     def weak_secrets(self) -> list[str]:
@@ -193,6 +197,8 @@ class Config:
         if env.get("HUB_ICE_SERVERS"):
             values["ice_servers"] = tuple(
                 u.strip() for u in env["HUB_ICE_SERVERS"].split(",") if u.strip())
+        if env.get("HUB_SEARCH_PER_MINUTE"):
+            values["search_per_minute"] = int(env["HUB_SEARCH_PER_MINUTE"])
         if env.get("HUB_MEDIA_PER_MINUTE"):
             values["media_per_minute"] = int(env["HUB_MEDIA_PER_MINUTE"])
         if env.get("HUB_TURN_TTL"):

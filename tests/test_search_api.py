@@ -326,3 +326,12 @@ async def test_the_jsonl_export_holds_what_search_finds(event_hub: RunningHub) -
     assert "Alice" not in body and "pending" not in body and "@" not in body
     status, body, _ = await ahttp("GET", f"{hub.base}/api/events/nope/export.jsonl")
     assert status == 404
+
+
+async def test_searches_have_a_budget_per_address(hub_factory: Any) -> None:
+    hub = await hub_factory(search_per_minute=2, shared_addresses=())
+    for _ in range(2):
+        assert (await search(hub, q="anything"))[0] == 200
+    status, body = await search(hub, q="anything")
+    assert status == 429 and body["error"]["code"] == "rate_limited"
+    assert "at most 2 per 60 s" in body["error"]["message"]

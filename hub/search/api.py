@@ -17,6 +17,7 @@ from .. import keys
 from ..api import json_response
 from ..domain.forum import FORUM_ID_RULE, valid_forum_id
 from ..errors import UNAVAILABLE, HubError, bad_request
+from ..security import client_address
 from .base import MAX_PAGE, PER_PAGE, Filters, IndexUnavailable
 from .documents import KINDS, Document
 from .query import Query, parse
@@ -96,6 +97,9 @@ def result(doc: Document, query: Query) -> dict[str, Any]:
 
 
 async def search(request: web.Request) -> web.Response:
+    limits = request.app[keys.LIMITS]
+    address = client_address(request, request.app[keys.CONFIG])
+    limits.check("*", address, "search_shared" if limits.shared(address) else "search")
     query, filters, page = filters_of(request)
     try:
         found = await request.app[keys.SEARCH].search(query, filters, page, PER_PAGE)

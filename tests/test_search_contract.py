@@ -399,3 +399,25 @@ def test_the_sqlite_file_is_the_owners_only(tmp_path: Path) -> None:
     asyncio.run(make())
     mode = stat.S_IMODE(os.stat(tmp_path / "data" / "search.sqlite").st_mode)
     assert mode == 0o600
+
+
+async def test_two_indexes_on_one_store_write_without_clashing(
+        index: SearchIndex, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Another process on the same store (`hub reindex` beside a running hub, or a second
+    instance): numbers and facet combinations come from the store, not from memory."""
+    other: SearchIndex
+    if isinstance(index, SqliteIndex):
+        other = SqliteIndex(str(tmp_path / "data"))
+    else:
+        other = PostgresIndex(request.getfixturevalue("postgres_url"))
+    await other.start()
+    try:
+        for n in range(3):
+            await index.add("s1", [doc("s1", f"a{n}", f"alpha line {n}", track=f"T{n}")])
+            await other.add("s2", [doc("s2", f"b{n}", f"alpha other {n}", track=f"T{n}")])
+        results = await index.search(parse("alpha"), Filters(), 1, 50)
+        assert results.total == 6 and len(results.documents) == 6
+        assert results.facets["track"] == {"T0": 2, "T1": 2, "T2": 2}
+        assert (await other.search(parse("alpha"), Filters(track="T1"))).total == 2
+    finally:
+        await other.close()

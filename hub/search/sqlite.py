@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS docs (
     url TEXT NOT NULL, text TEXT NOT NULL, body TEXT NOT NULL, stemmed INTEGER NOT NULL,
     UNIQUE (session, key)
 );
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_en USING fts5(
     body, content='docs', content_rowid='id',
     tokenize='porter unicode61 remove_diacritics 2', prefix='2 3');
@@ -88,7 +89,7 @@ class SqliteIndex(SearchIndex):
         self._combos: dict[Combo, int] = {}  # every combination, and its id
         self._by_id: dict[int, Combo] = {}
         self._combo_lock = threading.Lock()
-        self._next = 0  # the running number of the next document
+        self._next = 0  # the running number of the next document (meta 'next')
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
@@ -108,8 +109,8 @@ class SqliteIndex(SearchIndex):
             self._writer = writer
             for row in writer.execute(f"SELECT id, {', '.join(COMBO_FIELDS)} FROM combos"):
                 self._remember(int(row[0]), tuple(row[1:]))
-            top = writer.execute(f"SELECT max(id & {(1 << SHIFT) - 1}) FROM docs").fetchone()
-            self._next = int(top[0] or 0) + 1
+            writer.execute(f"INSERT OR IGNORE INTO meta VALUES ('next', (SELECT "
+                           f"coalesce(max(id & {(1 << SHIFT) - 1}), 0) + 1 FROM docs))")
             for _ in range(READERS):
                 self._readers.put(self._connect())
 
@@ -139,14 +140,20 @@ class SqliteIndex(SearchIndex):
             conn = self._writer
             if conn is None:
                 raise IndexUnavailable("the search index is not open")
-            combos, counter = dict(self._combos), self._next
-            conn.execute("BEGIN IMMEDIATE")
+            known = dict(self._combos)
+            conn.execute("BEGIN IMMEDIATE")  # another process (`hub reindex`) waits, or us
             try:
+                # The running number is the file's, not this process's: read it under the
+                # write lock, store it back in the same transaction.
+                (self._next,) = conn.execute(
+                    "SELECT value FROM meta WHERE name = 'next'").fetchone()
                 work(conn)
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'next'", (self._next,))
             except BaseException:
                 conn.execute("ROLLBACK")
-                self._combos, self._next = combos, counter  # what the rollback undid
-                self._by_id = {v: k for k, v in combos.items()}
+                with self._combo_lock:  # combinations inserted in it are gone again
+                    self._combos = known
+                    self._by_id = {v: k for k, v in known.items()}
                 raise
             conn.execute("COMMIT")
 
@@ -183,11 +190,12 @@ class SqliteIndex(SearchIndex):
         for doc in documents:
             combo = combo_of(doc)
             combo_id = self._combos.get(combo)
-            if combo_id is None:
-                cursor = conn.execute(
-                    f"INSERT INTO combos ({', '.join(COMBO_FIELDS)}, year) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)", (*combo, doc.year))
-                combo_id = int(cursor.lastrowid or 0)
+            if combo_id is None:  # new here; maybe written by another process already
+                conn.execute(f"INSERT OR IGNORE INTO combos ({', '.join(COMBO_FIELDS)}, year) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)", (*combo, doc.year))
+                (combo_id,) = conn.execute(
+                    f"SELECT id FROM combos WHERE {' AND '.join(f'{f} = ?' for f in COMBO_FIELDS)}",
+                    combo).fetchone()
                 self._remember(combo_id, combo)
             rowid = (combo_id << SHIFT) | self._next
             self._next += 1

@@ -335,3 +335,21 @@ async def test_searches_have_a_budget_per_address(hub_factory: Any) -> None:
     status, body = await search(hub, q="anything")
     assert status == 429 and body["error"]["code"] == "rate_limited"
     assert "at most 2 per 60 s" in body["error"]["message"]
+
+
+@pytest.mark.redis
+async def test_instances_on_one_redis_share_the_postgresql_index(
+        hub_factory: Any, redis_url: str, redis_prefix: str, postgres_url: str) -> None:
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix,
+              "archive_url": postgres_url}
+    first, second = await hub_factory(**shared), await hub_factory(**shared)
+    await programme(first.app[keys.FORUMS])
+    links = await tokens(first, "igf2025-1")
+    await caption(first, "igf2025-1", links["captioner"], "Shared archive of the meeting", "en")
+    found = await until(second, 1, q="archive")  # indexed by one, found on the other
+    assert found["results"][0]["url"] == "/e/igf2025/s/igf2025-1?t=0"
+    status, body, _ = await ahttp("DELETE", f"{second.base}/api/sessions/igf2025-1",
+                                  token=ADMIN_KEY)
+    assert status in (200, 204), body
+    status, body = await search(first, q="archive")
+    assert status == 200 and body["total"] == 0

@@ -168,7 +168,10 @@ class Indexer:
     async def _index(self, session_id: str, due: Due) -> None:
         session = (await self.sessions.get(session_id) if due.load
                    else self.sessions.held_one(session_id))
-        if session is None or session.deleted:
+        if session is None:
+            return
+        if session.deleted:  # deleted on another instance: this one only noticed
+            await self.index.delete(session_id)
             return
         state = session.state
         forum = await self._forum_of(session_id)
@@ -184,6 +187,8 @@ class Indexer:
             await self.index.add(session_id,
                                  docs.caption_documents(state, forum, entry, known[1]))
         self._captions[session_id] = (state.epoch, len(state.captions))
+        if session.deleted:  # it went while we wrote: take back what was written
+            await self.index.delete(session_id)
 
     async def _forum_of(self, session_id: str) -> forum_domain.ForumState | None:
         forum_id = self._event_of.get(session_id)

@@ -353,3 +353,18 @@ async def test_instances_on_one_redis_share_the_postgresql_index(
     assert status in (200, 204), body
     status, body = await search(first, q="archive")
     assert status == 200 and body["total"] == 0
+
+
+@pytest.mark.redis
+async def test_a_session_deleted_by_another_instance_leaves_this_ones_index(
+        hub_factory: Any, redis_url: str, redis_prefix: str) -> None:
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix}
+    first, second = await hub_factory(**shared), await hub_factory(**shared)  # own SQLite
+    await programme(first.app[keys.FORUMS])
+    links = await tokens(first, "igf2025-1")
+    await caption(first, "igf2025-1", links["captioner"], "A line only here", "en")
+    await until(first, 1, q="only")
+    status, body, _ = await ahttp("DELETE", f"{second.base}/api/sessions/igf2025-1",
+                                  token=ADMIN_KEY)
+    assert status in (200, 204), body
+    await until(first, 0, q="only")  # once the first instance notices the deletion

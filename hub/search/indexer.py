@@ -43,6 +43,7 @@ QUIET = frozenset({"identity", "vote", "note", "hub_status", "token", "rotate", 
 class Due:
     full: bool = False  # replace the whole set (else: add the new caption lines)
     load: bool = False  # load the session if this process does not hold it
+    gone: bool = False  # the session was deleted (maybe by another instance): drop it
 
 
 class Indexer:
@@ -82,6 +83,7 @@ class Indexer:
 
     def _watch_session(self, session: Session) -> None:
         session.watchers.append(lambda fact: self._session_fact(session.id, fact))
+        session.on_gone.append(lambda: self.touch(session.id, gone=True))
         self.touch(session.id, full=True)  # facts folded while it loaded were not watched
 
     def _session_fact(self, session_id: str, fact: dict[str, object]) -> None:
@@ -112,11 +114,13 @@ class Indexer:
                 if self.sessions.held_one(session_id) is not None:
                     self.touch(session_id, full=True)
 
-    def touch(self, session_id: str, *, full: bool = False, load: bool = False) -> None:
+    def touch(self, session_id: str, *, full: bool = False, load: bool = False,
+              gone: bool = False) -> None:
         """Mark a session due for indexing (cheap: called from the append path)."""
         due = self._due.setdefault(session_id, Due())
         due.full |= full
         due.load |= load
+        due.gone |= gone
         self.idle.clear()
         self._wake.set()
 
@@ -137,7 +141,7 @@ class Indexer:
                 except IndexUnavailable as exc:
                     log.warning("search: indexing %s failed, retrying: %s", session_id, exc)
                     for again, later in due.items():
-                        self.touch(again, full=later.full, load=later.load)
+                        self.touch(again, full=later.full, load=later.load, gone=later.gone)
                     await asyncio.sleep(RETRY)
                     break
                 except HubError as exc:  # the session is gone, storage unavailable
@@ -166,6 +170,10 @@ class Indexer:
             await self.index.delete(session_id)
 
     async def _index(self, session_id: str, due: Due) -> None:
+        if due.gone:
+            self._captions.pop(session_id, None)
+            await self.index.delete(session_id)
+            return
         session = (await self.sessions.get(session_id) if due.load
                    else self.sessions.held_one(session_id))
         if session is None:

@@ -324,6 +324,12 @@ async def test_the_jsonl_export_holds_what_search_finds(event_hub: RunningHub) -
         ("transcript", "Exported caption line"), ("question", "An approved question"),
         ("takeaway", "An exported takeaway")}
     assert "Alice" not in body and "pending" not in body and "@" not in body
+    # A session this instance does not hold is read from its log, the same.
+    await hub.app[keys.SESSIONS].forget("igf2025-1")
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{hub.base}/api/events/igf2025/export.jsonl") as response:
+        assert await response.text() == body
+    assert hub.app[keys.SESSIONS].held_one("igf2025-1") is None
     status, body, _ = await ahttp("GET", f"{hub.base}/api/events/nope/export.jsonl")
     assert status == 404
 

@@ -17,9 +17,11 @@ from .. import keys
 from ..api import json_response
 from ..domain.forum import FORUM_ID_RULE, valid_forum_id
 from ..errors import UNAVAILABLE, HubError, bad_request
+from ..log import LogUnavailable
 from ..security import client_address
 from .base import MAX_PAGE, PER_PAGE, Filters, IndexUnavailable
 from .documents import KINDS, Document
+from .indexer import fold_session
 from .query import Query, parse
 from .snippet import snippet
 
@@ -96,10 +98,15 @@ def result(doc: Document, query: Query) -> dict[str, Any]:
             "url": doc.url}
 
 
-async def search(request: web.Request) -> web.Response:
+def _take_budget(request: web.Request) -> None:
+    """One search (or export) of the client address's budget; `rate_limited` past it."""
     limits = request.app[keys.LIMITS]
     address = client_address(request, request.app[keys.CONFIG])
     limits.check("*", address, "search_shared" if limits.shared(address) else "search")
+
+
+async def search(request: web.Request) -> web.Response:
+    _take_budget(request)
     query, filters, page = filters_of(request)
     try:
         found = await request.app[keys.SEARCH].search(query, filters, page, PER_PAGE)
@@ -121,15 +128,20 @@ async def export(request: web.Request) -> web.StreamResponse:
     event_id = request.match_info["event_id"]
     if not valid_forum_id(event_id):
         raise not_found(f"no such event: an event id is {FORUM_ID_RULE}")
+    _take_budget(request)
     forum = await request.app[keys.FORUMS].get(event_id)
     sessions = request.app[keys.SESSIONS]
     states = {}
-    for entry in forum.state.programme():
-        try:
-            states[entry.session] = (await sessions.get(entry.session)).state
-        except HubError as exc:
-            if exc.code != "not_found":  # deleted: the programme keeps it, nothing to say
-                raise
+    try:
+        for entry in forum.state.programme():
+            held = sessions.held_one(entry.session)
+            # Not held here: folded from its log for the download, not loaded and followed.
+            state = held.state if held is not None else await fold_session(
+                request.app[keys.LOG], entry.session)
+            if state.offset:  # a deleted session has no log: the programme keeps its entry
+                states[entry.session] = state
+    except LogUnavailable as exc:
+        raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); try again") from exc
     response = web.StreamResponse(headers={
         "Content-Type": "application/x-ndjson; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{event_id}.jsonl"'})

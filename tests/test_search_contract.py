@@ -421,3 +421,23 @@ async def test_two_indexes_on_one_store_write_without_clashing(
         assert (await other.search(parse("alpha"), Filters(track="T1"))).total == 2
     finally:
         await other.close()
+
+
+async def test_deleted_text_leaves_the_sqlite_files(tmp_path: Path) -> None:
+    """Not only out of the results: out of the file's pages (and its WAL) after a purge."""
+    index = SqliteIndex(str(tmp_path / "data"))
+    await index.start()
+    try:
+        await index.replace("s1", [doc("s1", f"t{n}", f"quillington frobnicate line {n}")
+                                   for n in range(50)])
+        await index.replace("s2", [doc("s2", "t0", "keep this line")])
+        raw = b"".join(p.read_bytes() for p in (tmp_path / "data").iterdir())
+        assert b"quillington" in raw
+        await index.delete("s1")
+        index.purge_later()
+        await index.settled()
+        raw = b"".join(p.read_bytes() for p in (tmp_path / "data").iterdir())
+        assert b"quillington" not in raw and b"frobnicate" not in raw
+        assert await found(index, "keep") == ["keep this line"]
+    finally:
+        await index.close()

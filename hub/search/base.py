@@ -85,6 +85,15 @@ class SearchIndex(abc.ABC):
                      per_page: int = PER_PAGE) -> Results:
         """Documents matching `query` and `filters`, ranked; page 1 is the first."""
 
+    def purge_later(self) -> None:
+        """Removed text was a person's or a deleted session's: make it unrecoverable from
+        the store's files too, in the background (see each backend)."""
+        return None
+
+    async def settled(self) -> None:
+        """Wait until a purge asked for is done."""
+        return None
+
     @abc.abstractmethod
     async def sessions(self) -> set[str]:
         """Every session with documents in the index."""

@@ -156,6 +156,7 @@ class Indexer:
             self._due.pop(session_id, None)
             try:
                 await self._index(session_id, Due(full=True, load=True))
+                self.index.purge_later()
             except IndexUnavailable as exc:
                 log.warning("search: re-indexing %s failed, will retry: %s", session_id, exc)
                 self.touch(session_id, full=True, load=True)
@@ -168,11 +169,13 @@ class Indexer:
             self._due.pop(session_id, None)
             self._captions.pop(session_id, None)
             await self.index.delete(session_id)
+            self.index.purge_later()
 
     async def _index(self, session_id: str, due: Due) -> None:
         if due.gone:
             self._captions.pop(session_id, None)
             await self.index.delete(session_id)
+            self.index.purge_later()
             return
         session = (await self.sessions.get(session_id) if due.load
                    else self.sessions.held_one(session_id))
@@ -267,4 +270,6 @@ async def rebuild(event_log: EventLog, index: SearchIndex) -> tuple[int, int]:
         total += len(found)
     for gone in await index.sessions() - set(sessions):
         await index.delete(gone)
+        index.purge_later()
+    await index.settled()
     return indexed, total

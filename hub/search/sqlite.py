@@ -12,6 +12,7 @@ and caption delivery; one writer connection, a few readers (WAL: they never wait
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import queue
 import sqlite3
@@ -24,6 +25,8 @@ from .base import Filters, IndexUnavailable, Results, SearchIndex, check_documen
 from .documents import Document
 from .query import Query
 from .text import indexable
+
+log = logging.getLogger(__name__)
 
 FILENAME = "search.sqlite"
 READERS = 4
@@ -90,6 +93,8 @@ class SqliteIndex(SearchIndex):
         self._by_id: dict[int, Combo] = {}
         self._combo_lock = threading.Lock()
         self._next = 0  # the running number of the next document (meta 'next')
+        self._purge: asyncio.Task[None] | None = None
+        self._purge_again = False
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
@@ -105,6 +110,7 @@ class SqliteIndex(SearchIndex):
             writer = self._connect()
             writer.execute("PRAGMA journal_mode = WAL")
             writer.execute("PRAGMA synchronous = NORMAL")
+            writer.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed
             writer.executescript(SCHEMA)
             self._writer = writer
             for row in writer.execute(f"SELECT id, {', '.join(COMBO_FIELDS)} FROM combos"):
@@ -116,12 +122,44 @@ class SqliteIndex(SearchIndex):
 
         await self._run(open_)
 
+    def purge_later(self) -> None:
+        """FTS5 keeps a deleted row's words in its segments until they are merged: merge
+        them all ('optimize'; secure_delete zeroes the pages freed) and empty the WAL,
+        in the background, one purge at a time (one more if asked meanwhile)."""
+        if self._purge is not None and not self._purge.done():
+            self._purge_again = True
+            return
+
+        async def purge() -> None:
+            while True:
+                self._purge_again = False
+                try:
+                    await self._run(lambda: self._write(_optimize))
+                    await self._run(self._truncate_wal)
+                except IndexUnavailable as exc:
+                    log.warning("search index: purge after a deletion failed: %s", exc)
+                if not self._purge_again:
+                    return
+
+        self._purge = asyncio.create_task(purge(), name="hub-search-purge")
+
+    def _truncate_wal(self) -> None:
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def settled(self) -> None:
+        while self._purge is not None and not self._purge.done():
+            await asyncio.gather(self._purge, return_exceptions=True)
+
     def _remember(self, combo_id: int, combo: Combo) -> None:
         with self._combo_lock:  # the writer and the readers' threads
             self._combos[combo] = combo_id
             self._by_id[combo_id] = combo
 
     async def close(self) -> None:
+        await self.settled()
+
         def close_() -> None:
             for conn in self._all:
                 conn.close()
@@ -310,6 +348,11 @@ def _tables(lang: str | None) -> list[str]:
     if lang is None:
         return ["fts_en", "fts_any"]
     return ["fts_en"] if stemmed(lang) else ["fts_any"]
+
+
+def _optimize(conn: sqlite3.Connection) -> None:
+    for table in ("fts_en", "fts_any"):
+        conn.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
 
 
 def _unindex(conn: sqlite3.Connection, where: str, params: tuple[str, ...]) -> None:

@@ -34,9 +34,10 @@ DEBOUNCE = 1.0  # seconds: captions of one burst are written together
 RETRY = 5.0  # seconds before trying again when the index does not answer
 UNKNOWN_FOR = 60.0  # seconds a session found in no event is not looked up again
 PAGE = 1000
-# Facts that change nothing searchable: presence, votes, notes, floor order, voice.
+# Facts that change nothing searchable: presence, votes, notes, floor order, voice. (A
+# ban is not one of them: it withdraws the banned person's open items.)
 QUIET = frozenset({"identity", "vote", "note", "hub_status", "token", "rotate", "floor",
-                   "voice", "flag", "ban"})
+                   "voice", "flag"})
 
 
 @dataclass(slots=True)

@@ -665,7 +665,9 @@ async def erase_person(request: web.Request) -> web.Response:
     """Erase one person's data from a session that is kept (hub.domain.erasure)."""
     session, identity = await _person(request)
     await _erase_recordings(request, session, identity)
-    return json_response(await session.erase(identity))
+    erased = await session.erase(identity)
+    await request.app[keys.INDEXER].refresh(session.id)  # their words leave the search too
+    return json_response(erased)
 
 
 async def export_me(request: web.Request) -> web.Response:

@@ -35,6 +35,9 @@ from .media.pool import MediaPool
 from .media.proxy import JanusProxy
 from .metrics import Metrics
 from .ratelimit import RateLimits
+from .search import api as search_api
+from .search import open_index
+from .search.indexer import Indexer
 from .security import security_headers
 from .session import Sessions, position_key
 from .tokens import DAY, Signer
@@ -74,6 +77,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_routes(review.routes())
     app.router.add_routes(event_hubs.routes())
     app.router.add_routes(site.routes())
+    app.router.add_routes(search_api.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
     proxy = JanusProxy()
@@ -123,13 +127,24 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
             recordings.delete_session(config.data, raw, session_id)
 
     app[keys.SESSIONS].on_delete.append(drop_recordings)
+    index = open_index(config.archive_url, config.data)
     try:
+        await index.start()
+    except BaseException:
+        await event_log.close()
+        raise
+    app[keys.SEARCH] = index
+    indexer = app[keys.INDEXER] = Indexer(index, app[keys.SESSIONS], app[keys.FORUMS])
+    try:
+        await indexer.start()
         await media.start()
         yield
     finally:
         await media.stop()
+        await indexer.close()
         await app[keys.FORUMS].close()
         await app[keys.SESSIONS].close()
+        await index.close()
         await event_log.close()
 
 

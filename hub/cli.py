@@ -23,6 +23,7 @@ from .config import Config, WeakSecret
 from .datadir import secure_data_dir
 from .domain import programme
 from .log import LogUnavailable
+from .search import IndexUnavailable
 
 if TYPE_CHECKING:
     from .relay import Upstream
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--data", help="state directory (HUB_DATA, default ./hub-data)")
     serve_p.add_argument("--redis", help="Redis URL for several instances (HUB_REDIS_URL)")
     serve_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX, default hub)")
+    serve_p.add_argument("--archive", help="the shared search index, a postgresql:// URL "
+                         "(HUB_ARCHIVE_URL; default: SQLite in the data folder)")
     serve_p.add_argument("--public-url", help="how clients reach this hub (HUB_PUBLIC_URL)")
     serve_p.add_argument("--media", help="voice: a Janus HTTP API URL, several as "
                          "name=URL,name=URL, 'auto' (a private Janus when `janus` is on PATH; "
@@ -92,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     janus_p.add_argument("--ports", default="8088,7088,8188",
                          help="its HTTP API, admin API and WebSocket ports (default "
                          "8088,7088,8188; others for a second Janus on one host)")
+    reindex_p = sub.add_parser("reindex", help="rebuild the search index from the event logs "
+                               "(stop the hub first when it runs embedded)")
+    reindex_p.add_argument("--data", help="state directory (HUB_DATA, default ./hub-data)")
+    reindex_p.add_argument("--redis", help="Redis URL (HUB_REDIS_URL)")
+    reindex_p.add_argument("--redis-prefix", help="Redis key prefix (HUB_REDIS_PREFIX)")
+    reindex_p.add_argument("--archive", help="the search index's postgresql:// URL "
+                           "(HUB_ARCHIVE_URL; default: SQLite in the data folder)")
     create = sub.add_parser("create", help="create a session on a running hub, print its links")
     create.add_argument("title")
     create.add_argument("--url", default="http://127.0.0.1:8080", help="the hub's address")
@@ -124,8 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_env(
             host=args.host, port=args.port, data=args.data, redis_url=args.redis,
             redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web,
-            history=args.history, media=args.media)
+            history=args.history, media=args.media, archive_url=args.archive)
         return start(config, "hub")
+    if args.command == "reindex":
+        logs.configure("INFO", "text")
+        config = Config.from_env(data=args.data, redis_url=args.redis,
+                                 redis_prefix=args.redis_prefix, archive_url=args.archive)
+        return reindex(config)
     if args.command == "relay":
         return run_relay(args)
     if args.command == "report":
@@ -200,9 +215,42 @@ def start(config: Config, name: str, relay_of: Upstream | None = None) -> int:
         for problem in str(exc).splitlines():
             print(f"{name} cannot start: {problem}", file=sys.stderr, flush=True)
         return 2
-    except LogUnavailable as exc:
+    except (LogUnavailable, IndexUnavailable) as exc:
         log.error("%s cannot start: %s", name, exc)
         return 1
+    return 0
+
+
+def reindex(config: Config) -> int:
+    """`hub reindex`: every session indexed again from the event logs, sessions no log holds
+    any more dropped. Exit status 1 when the log or the index cannot be reached."""
+    from .log import open_log
+    from .search import open_index
+    from .search.indexer import rebuild
+
+    async def run() -> tuple[int, int]:
+        event_log = open_log(config.redis_url, config.data, config.redis_prefix,
+                             config.history)
+        await event_log.start()
+        try:
+            index = open_index(config.archive_url, config.data)
+            await index.start()
+            try:
+                return await rebuild(event_log, index)
+            finally:
+                await index.close()
+        finally:
+            await event_log.close()
+
+    if not config.redis_url:
+        secure_data_dir(config.data)
+    try:
+        sessions, documents = asyncio.run(run())
+    except (LogUnavailable, IndexUnavailable) as exc:
+        print(f"hub reindex: {exc}", file=sys.stderr)
+        return 1
+    where = redact(config.archive_url) if config.archive_url else f"{config.data}/search.sqlite"
+    print(f"hub reindex: {documents} documents of {sessions} public sessions in {where}")
     return 0
 
 

@@ -31,6 +31,9 @@ class Config:
     data: str = "./hub-data"
     redis_url: str | None = None
     redis_prefix: str = "hub"  # every Redis key starts with it: several hubs can share a Redis
+    # The search index (hub/search): a postgresql:// URL shared by every instance; None:
+    # SQLite FTS5 in the data folder (search.sqlite).
+    archive_url: str | None = None
     history: int = 10_000  # events kept per channel in Redis for resumes (closed: archived)
     admin_key: str | None = None
     secret: str | None = None  # signs tokens; when unset, generated once and kept in the store
@@ -103,6 +106,10 @@ class Config:
     turn_secret: str | None = None  # coturn's static-auth-secret
     turn_ttl: int = 43_200  # seconds a TURN credential is valid
     media_per_minute: int = 30  # `media` requests per identity
+    # Searches (GET /api/search, public) per client address; a shared address (a venue's
+    # NAT, HUB_SHARED_ADDRESSES) gets 20 times as many. A search of a common word costs a
+    # core up to 0.2 s (docs/performance.md §11).
+    search_per_minute: int = 120
     extra: dict[str, str] = field(default_factory=dict)
 
     def weak_secrets(self) -> list[str]:
@@ -133,6 +140,8 @@ class Config:
             values["redis_url"] = env["HUB_REDIS_URL"]
         if env.get("HUB_REDIS_PREFIX"):
             values["redis_prefix"] = env["HUB_REDIS_PREFIX"]
+        if env.get("HUB_ARCHIVE_URL"):
+            values["archive_url"] = env["HUB_ARCHIVE_URL"]
         if env.get("HUB_HISTORY"):
             values["history"] = int(env["HUB_HISTORY"])
         for name, key in (("HUB_ASK_PER_10MIN", "ask_per_10min"),
@@ -188,6 +197,8 @@ class Config:
         if env.get("HUB_ICE_SERVERS"):
             values["ice_servers"] = tuple(
                 u.strip() for u in env["HUB_ICE_SERVERS"].split(",") if u.strip())
+        if env.get("HUB_SEARCH_PER_MINUTE"):
+            values["search_per_minute"] = int(env["HUB_SEARCH_PER_MINUTE"])
         if env.get("HUB_MEDIA_PER_MINUTE"):
             values["media_per_minute"] = int(env["HUB_MEDIA_PER_MINUTE"])
         if env.get("HUB_TURN_TTL"):
@@ -217,6 +228,11 @@ class Config:
             raise ValueError(
                 f"HUB_FIGURES_EVERY takes 1 to 3600 seconds, not {self.figures_every}")
         media_servers(self)  # raises ValueError naming the variable
+        if self.archive_url and not self.archive_url.startswith(("postgresql://",
+                                                                   "postgres://")):
+            raise ValueError("HUB_ARCHIVE_URL (--archive) takes a postgresql:// URL (the "
+                             "shared search index); leave it unset for SQLite in the data "
+                             "folder")
         bad = [u for u in self.ice_servers if not u.startswith(("stun:", "turn:", "turns:"))]
         if bad:
             raise ValueError(f"HUB_ICE_SERVERS takes stun:, turn: and turns: URLs, not {bad[0]!r}")

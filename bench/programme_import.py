@@ -54,6 +54,16 @@ def moved(data: bytes, kind: str) -> bytes:
                             for n, p in enumerate(parts)).encode()
 
 
+def forget(url: str, prefix: str) -> None:
+    """Delete what a round left in the Redis it ran on."""
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start:start + 500])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=300)
@@ -75,8 +85,9 @@ def main() -> None:
         first, same, update = [], [], []
         for n in range(args.rounds):
             with tempfile.TemporaryDirectory() as folder:
+                prefix = f"bench-import-{time.time_ns()}"
                 hub = HubProcess(Path(folder) / "data", redis_url=args.redis,
-                                 redis_prefix=f"bench-import-{time.time_ns()}").start()
+                                 redis_prefix=prefix).start()
                 try:
                     event = f"bench{n}"
                     status, body, _ = http("POST", f"{hub.url}/api/events", {
@@ -94,6 +105,8 @@ def main() -> None:
                     update.append(took)
                 finally:
                     hub.terminate()
+                    if args.redis:
+                        forget(args.redis, prefix)
         name = "CSV" if kind == "text/csv" else "iCalendar"
         print(f"{name:9}  parse {statistics.median(parse) * 1000:7.0f} ms   first import "
               f"{statistics.median(first):5.2f} s (max {max(first):.2f})   same again "

@@ -60,8 +60,9 @@ def page_name(session: str) -> str:
 
 def _page(template: str, words: Words, links: BundleLinks, forum: ForumState,
           **context: object) -> bytes:
-    return render(template, words, links=links, event=forum, switcher=[], offline=True,
-                  css="site.css", **context)
+    context.setdefault("event", forum)
+    return render(template, words, links=links, switcher=[], offline=True, css="site.css",
+                  **context)
 
 
 def build(forum: ForumState, states: Mapping[str, SessionState], lang: str,

@@ -12,10 +12,12 @@ from datetime import date
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from .. import keys
 from ..api import json_response
-from ..domain.forum import FORUM_ID_RULE, valid_forum_id
+from ..domain.forum import FORUM_ID_RULE, ForumState, valid_forum_id
+from ..domain.session import SessionState
 from ..errors import UNAVAILABLE, HubError, bad_request
 from ..log import LogUnavailable
 from ..security import client_address
@@ -30,8 +32,8 @@ LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})?")
 TEXT_MAX = 200  # characters of a track or type filter
 
 
-def _one(request: web.Request, name: str) -> str | None:
-    values = request.query.getall(name, [])
+def _one(params: MultiMapping[str], name: str) -> str | None:
+    values = params.getall(name, [])
     if len(values) > 1:
         raise bad_request(f"`{name}` is given {len(values)} times; give it once")
     return values[0] if values else None
@@ -55,7 +57,13 @@ def filters_of(request: web.Request) -> tuple[Query, Filters, int]:
     if unknown:
         raise bad_request(f"unknown parameter `{unknown[0][:40]}` (known: "
                           f"{', '.join(PARAMETERS)})")
-    values = {name: _one(request, name) for name in PARAMETERS}
+    return parse_params(request.query)
+
+
+def parse_params(params: MultiMapping[str]) -> tuple[Query, Filters, int]:
+    """`filters_of` on parameters named as the API names them (the site's search page
+    maps its own to these), unknown ones ignored."""
+    values = {name: _one(params, name) for name in PARAMETERS}
     raw = values["q"] or ""
     if not raw.strip():
         raise bad_request("`q` is required: the words to search for")
@@ -98,7 +106,7 @@ def result(doc: Document, query: Query) -> dict[str, Any]:
             "url": doc.url}
 
 
-def _take_budget(request: web.Request) -> None:
+def take_budget(request: web.Request) -> None:
     """One search (or export) of the client address's budget; `rate_limited` past it."""
     limits = request.app[keys.LIMITS]
     address = client_address(request, request.app[keys.CONFIG])
@@ -106,7 +114,7 @@ def _take_budget(request: web.Request) -> None:
 
 
 async def search(request: web.Request) -> web.Response:
-    _take_budget(request)
+    take_budget(request)
     query, filters, page = filters_of(request)
     try:
         found = await request.app[keys.SEARCH].search(query, filters, page, PER_PAGE)
@@ -120,20 +128,12 @@ async def search(request: web.Request) -> web.Response:
     })
 
 
-async def export(request: web.Request) -> web.StreamResponse:
-    """GET /api/events/{event_id}/export.jsonl: the event's published outputs (public)."""
-    from ..errors import not_found
-    from .export import lines
-
-    event_id = request.match_info["event_id"]
-    if not valid_forum_id(event_id):
-        raise not_found(f"no such event: an event id is {FORUM_ID_RULE}")
-    _take_budget(request)
-    forum = await request.app[keys.FORUMS].get(event_id)
+async def session_states(request: web.Request, forum: ForumState) -> dict[str, SessionState]:
+    """The state of each of the event's programme sessions that has a log, for an export."""
     sessions = request.app[keys.SESSIONS]
     states = {}
     try:
-        for entry in forum.state.programme():
+        for entry in forum.programme():
             held = sessions.held_one(entry.session)
             # Not held here: folded from its log for the download, not loaded and followed.
             state = held.state if held is not None else await fold_session(
@@ -142,6 +142,20 @@ async def export(request: web.Request) -> web.StreamResponse:
                 states[entry.session] = state
     except LogUnavailable as exc:
         raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); try again") from exc
+    return states
+
+
+async def export(request: web.Request) -> web.StreamResponse:
+    """GET /api/events/{event_id}/export.jsonl: the event's published outputs (public)."""
+    from ..errors import not_found
+    from .export import lines
+
+    event_id = request.match_info["event_id"]
+    if not valid_forum_id(event_id):
+        raise not_found(f"no such event: an event id is {FORUM_ID_RULE}")
+    take_budget(request)
+    forum = await request.app[keys.FORUMS].get(event_id)
+    states = await session_states(request, forum.state)
     response = web.StreamResponse(headers={
         "Content-Type": "application/x-ndjson; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{event_id}.jsonl"'})

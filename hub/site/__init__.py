@@ -1,10 +1,12 @@
 """The public event site (issue #14, parts 3 and 5): `/e/{event}`, its sessions' pages and
-the event's highlights, server-rendered in six languages; and the highlights API."""
+the event's highlights and the search page (issue #15), server-rendered in six languages;
+the highlights API and the event's offline bundle."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from . import bundle
 from .pages import Site
 
 
@@ -15,5 +17,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/e/{event}", site.event_home),
         web.get("/e/{event}/highlights", site.highlights_page),
         web.get("/e/{event}/s/{session}", site.session_page),
+        web.get("/e/{event}/search", site.search_event),
+        web.get("/search", site.search_all),
         web.get("/api/events/{event_id}/highlights", site.highlights_api),
+        web.get("/api/events/{event_id}/export.zip", bundle.export_zip),
     ]

@@ -25,7 +25,7 @@ from ..domain.session import CLOSED
 from ..errors import NOT_FOUND, HubError, bad_request
 from ..forums import Forum
 from ..session import Session, now_ms
-from . import views
+from . import search_page, views
 from .cache import PageCache
 from .text import LANGUAGES, NAMES, TAGS, Words, choose
 
@@ -58,6 +58,17 @@ class Body:
         if self._gzip is None:
             self._gzip = gzip.compress(self.raw, compresslevel=6, mtime=0)
         return self._gzip
+
+
+MOST_SECONDS = 7 * 24 * 3600  # a moment later than a week into a session is no moment
+
+
+def moment(value: str | None) -> int | None:
+    """`?t=`: whole seconds from the transcript's start; None when absent or not that."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 7:
+        return None
+    seconds = int(value)
+    return seconds if seconds <= MOST_SECONDS else None
 
 
 def takes_gzip(request: web.Request) -> bool:
@@ -178,8 +189,10 @@ class Site:
         row = forum.state.sessions.get(request.match_info["session"])
         if row is None:
             return self.not_found(request, words, "no_session", forum)
+        at = moment(request.query.get("t"))
+        # A search result's moment (?t=) marks one line: such pages are not kept.
         key = (forum.id, "session", row.session, words.lang)
-        body = self.cache.get(key)
+        body = self.cache.get(key) if at is None else None
         if body is None:
             session = await self._session(request, row.session)
             links = views.Links(forum.id, words.lang)
@@ -191,9 +204,11 @@ class Site:
                 captions, floor = session.state.captions, session.state.floor_language
                 join = self._join_link(request, session) if status != CLOSED else None
             data = views.session_page(forum.state, row, words, links, status=status,
-                                      join=join, captions=captions, floor_language=floor)
+                                      join=join, captions=captions, floor_language=floor,
+                                      at=at)
             body = self.page(request, "session.html", words, links=links, **data)
-            self.cache.put(key, body)
+            if at is None:
+                self.cache.put(key, body)
         return self.respond(request, body, words)
 
     @staticmethod
@@ -217,6 +232,29 @@ class Site:
         token = signer.mint(session.id, PARTICIPANT, expires=signer.link_expiry(),
                             generation=session.state.links.get(PARTICIPANT, 0))
         return f"/s/{session.id}/{PARTICIPANT}#token={token}"
+
+    async def search_event(self, request: web.Request) -> web.Response:
+        """/e/{event}/search?q=: this event's published outputs (or every event's, all=1)."""
+        forum = await self._forum(request)
+        words = self.words(request, forum)
+        if forum is None:
+            return self.not_found(request, words, "no_event")
+        return await self._search(request, words, forum)
+
+    async def search_all(self, request: web.Request) -> web.Response:
+        """/search?q=: every event's published outputs."""
+        return await self._search(request, self.words(request, None), None)
+
+    async def _search(self, request: web.Request, words: Words,
+                      forum: Forum | None) -> web.Response:
+        status, data = await search_page.run(request, forum.id if forum else None, words)
+        links = views.Links(forum.id, words.lang) if forum is not None else None
+        body = self.page(request, "search.html", words, links=links,
+                         event=forum.state if forum is not None else None, **data)
+        response = self.respond(request, body, words, status=status, cache="no-store")
+        if status == 429:
+            response.headers["Retry-After"] = "60"
+        return response
 
     def built(self, forum: Forum) -> highlights.Highlights:
         """The event's highlights, built again after each change of the event."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from .search_text import SEARCH_TEXTS
+
 LANGUAGES = ("en", "fr", "es", "ar", "zh", "ru")
 RTL = frozenset({"ar"})
 # The languages' own names (the switcher shows each in itself) and their HTML tags.
@@ -462,8 +464,10 @@ _RU = {
     "hl_from": "из сессии",
 }
 
-TEXTS: dict[str, dict[str, str]] = {"en": _EN, "fr": _FR, "es": _ES, "ar": _AR, "zh": _ZH,
-                                    "ru": _RU}
+TEXTS: dict[str, dict[str, str]] = {
+    code: {**texts, **SEARCH_TEXTS[code]}  # the search page's and the offline archive's
+    for code, texts in {"en": _EN, "fr": _FR, "es": _ES, "ar": _AR, "zh": _ZH,
+                        "ru": _RU}.items()}
 
 
 @dataclass(frozen=True, slots=True)

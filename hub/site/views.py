@@ -42,6 +42,10 @@ class Links:
     def highlights(self) -> str:
         return self.url(f"/e/{self.event}/highlights")
 
+    def search(self) -> str:
+        """Where the search box sends its words (the form adds `q`)."""
+        return f"/e/{self.event}/search"
+
 
 def _clock(ms: int, zone: ZoneInfo | None) -> datetime:
     return datetime.fromtimestamp(ms / 1000, zone or UTC)
@@ -143,24 +147,32 @@ def report_view(report: ReviewedReport | None) -> dict[str, Any] | None:
                        "discussed": g.discussed, "how": g.how}}
 
 
-def transcript_lines(captions: list[CaptionLine], lang: str) -> list[dict[str, Any]]:
+def transcript_lines(captions: list[CaptionLine], lang: str,
+                     at: int | None = None) -> list[dict[str, Any]]:
     """The transcript of `lang` as the txt download writes it: time from the start, the
-    speaker when it changes, the text."""
+    speaker when it changes, the text. With `at` (seconds from the start, a search
+    result's `?t=`), the line being said at that moment is marked `here`."""
     out: list[dict[str, Any]] = []
     previous: str | None = None
     for cue in transcript.build_cues(captions, lang):
         seconds = cue.start_ms // 1000
         speaker = " ".join((cue.speaker or "").split()) or None
         out.append({"at": f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}",
+                    "seconds": seconds, "here": False,
                     "speaker": speaker if speaker != previous else None,
                     "text": " ".join(cue.text.split())})
         previous = speaker
+    if at is not None and out:
+        said = [line["seconds"] for line in out if line["seconds"] <= at]
+        second = said[-1] if said else out[0]["seconds"]
+        # The first line of that second: the moment a search result names.
+        next(line for line in out if line["seconds"] == second)["here"] = True
     return out
 
 
 def session_page(state: ForumState, row: ProgrammeSession, words: Words, links: Links, *,
                  status: str, join: str | None, captions: list[CaptionLine] | None,
-                 floor_language: str) -> dict[str, Any]:
+                 floor_language: str, at: int | None = None) -> dict[str, Any]:
     """One session's page: its programme entry, state, join link while it is not over,
     and after it closes its published report and its transcript."""
     published = state.report(row.session).published
@@ -174,6 +186,6 @@ def session_page(state: ForumState, row: ProgrammeSession, words: Words, links: 
         "description": row.description, "status": status,
         "join": join if not closed else None,
         "report": report_view(published),
-        "transcript": transcript_lines(captions or [], floor_language) if closed else None,
+        "transcript": transcript_lines(captions or [], floor_language, at) if closed else None,
         "floor_language": floor_language,
     }

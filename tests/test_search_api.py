@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import urllib.parse
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,16 @@ async def until(hub: RunningHub, count: int, **params: str) -> dict[str, Any]:
             assert body["total"] == count, body
             return dict(body)
         await asyncio.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def _umask_kept() -> Iterator[None]:
+    """`hub reindex` run in this process makes the umask owner-only, as `hub serve` does:
+    the tests after it get back the umask they had."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield
+    os.umask(previous)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Programme import benchmark: a 300-session IGF programme into a real `hub serve`.
 
-Target (issue #14): a 300-session programme imported in under 5 s. For each format (CSV,
+Target: a 300-session programme imported in under 5 s. For each format (CSV,
 iCalendar) on a fresh event it measures, end to end over HTTP (`POST
 /api/events/{id}/programme`): the first import (parsing, the one `programme` fact, and
 the 300 session logs started), the same file again (nothing appended), and the file with

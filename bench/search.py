@@ -1,4 +1,4 @@
-"""Search benchmark (issue #15): 1,000,000 transcript lines, search p99 on both backends,
+"""Search benchmark: 1,000,000 transcript lines, search p99 on both backends,
 and caption delivery with indexing off and on, side by side.
 
 1. **Index and search**: generates `--lines` caption lines in the six UN languages

@@ -30,5 +30,5 @@ LIMITS: web.AppKey[RateLimits] = web.AppKey("limits")
 CONNECTIONS: web.AppKey[set[Connection]] = web.AppKey("connections")
 RELAY: web.AppKey[Relay] = web.AppKey("relay")  # only on a hub's relay
 MEDIA: web.AppKey[MediaPool] = web.AppKey("media")
-SEARCH: web.AppKey[SearchIndex] = web.AppKey("search")  # the search index (issue #15)
+SEARCH: web.AppKey[SearchIndex] = web.AppKey("search")  # the search index
 INDEXER: web.AppKey[Indexer] = web.AppKey("indexer")  # keeps it up to date

@@ -1,4 +1,4 @@
-"""The report review: a session's organizers edit its report and publish it (issue 14 part 4).
+"""The report review: a session's organizers edit its report and publish it.
 
 `GET /api/sessions/{id}/review` gives the draft to edit (the saved one, else one prefilled
 from the session's generated report), the published version and where it stands; `PUT`

@@ -1,5 +1,5 @@
-"""Event-wide participation figures: per session, day, track and event, and their privacy
-(issue 14 part 6). Sessions are run through the real domain (tests/event_figures_helpers.py);
+"""Event-wide participation figures: per session, day, track and event, and their privacy.
+Sessions are run through the real domain (tests/event_figures_helpers.py);
 every privacy test ends with the attacker: all relations between the published figures
 solved together, which must pin no suppressed figure."""
 

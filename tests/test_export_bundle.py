@@ -1,4 +1,4 @@
-"""GET /api/events/{id}/export.zip (issue #15, part 4): a static HTML bundle of an event's
+"""GET /api/events/{id}/export.zip: a static HTML bundle of an event's
 published outputs that reads offline. Unzipped here: every link resolves to a file of the
 bundle, nothing points at the hub, only published content; opened from file:// in a real
 Chromium, axe-clean."""

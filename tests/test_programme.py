@@ -1,5 +1,5 @@
 """The programme parser (hub/domain/programme.py): CSV and iCalendar files to session rows,
-all or nothing, with line-numbered problems (issue #14, part 1)."""
+all or nothing, with line-numbered problems."""
 
 from __future__ import annotations
 

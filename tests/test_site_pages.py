@@ -1,4 +1,4 @@
-"""The public event site over HTTP (issue #14, parts 3 and 5): every page, unknown ids,
+"""The public event site over HTTP: every page, unknown ids,
 the reader's language, only published content, the highlights API."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # ruff: noqa: RUF001  (texts in Chinese and Russian: their letters and punctuation)
-"""The site's search page over HTTP on a real hub (issue #15, part 1): results, facets,
+"""The site's search page over HTTP on a real hub: results, facets,
 pagination, the moment a transcript line opens at, bad queries in the reader's language
 (never a 500), escaping of what the index holds, privacy, the search budget."""
 

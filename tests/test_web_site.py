@@ -1,4 +1,4 @@
-"""The public event site in a real Chromium (issue #14, part 3): with JavaScript off and on,
+"""The public event site in a real Chromium: with JavaScript off and on,
 in English and Arabic (right to left), axe-clean, under the hub's CSP, at 320px wide."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The site's search page in a real Chromium (issue #15): English, Arabic and Chinese
+"""The site's search page in a real Chromium: English, Arabic and Chinese
 queries find their lines, with JavaScript off and on, axe-clean, under the hub's CSP, at
 320px wide; a result opens its session at the line it found."""
 

@@ -1,4 +1,4 @@
-"""Event-wide participation figures: per session, day, track and for the whole event (issue 14).
+"""Event-wide participation figures: per session, day, track and for the whole event.
 
 The figures of every session of an event, side by side and added up: attendance (the room
 head count the organizer entered, remote participants, the hubs' reported attendees),

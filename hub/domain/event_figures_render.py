@@ -1,4 +1,4 @@
-"""The event-wide figures as JSON, CSV, accessible SVG charts and HTML fragments (issue 14).
+"""The event-wide figures as JSON, CSV, accessible SVG charts and HTML fragments.
 
 Pure renderings of an `EventFigures` (hub.domain.event_figures): nothing is computed or
 suppressed here, so every rendering shows exactly the protected figures. The texts people

@@ -1,4 +1,4 @@
-"""The event's "main point highlights", from its published session reports (issue #14, 5).
+"""The event's "main point highlights", from its published session reports.
 
 Pure: `build(state)` reads a `ForumState` and keeps only what was *published* (a saved
 draft, a withdrawn report and the organizers' names or emails never appear): each

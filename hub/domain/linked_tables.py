@@ -1,4 +1,4 @@
-"""Suppression for tables linked by sums: the session rule, kept across tables (issue 14).
+"""Suppression for tables linked by sums: the session rule, kept across tables.
 
 `stats.suppression` protects one table: its suppressed cells cannot be worked out from its
 total. Tables that add up to other tables (each session's to its day's, the days' to the

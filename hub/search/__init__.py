@@ -1,4 +1,4 @@
-"""Search over every session's public content (issue #15): an index with a backend per URL.
+"""Search over every session's public content: an index with a backend per URL.
 
 Not to be confused with hub/log/archive.py, the durable store of closed sessions' logs.
 """

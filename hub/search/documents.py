@@ -1,6 +1,6 @@
 """Which content of a session and its event is public, and the search documents it makes.
 
-Pure: from a session's folded state and its event's. What becomes searchable (issue #15):
+Pure: from a session's folded state and its event's. What becomes searchable:
 
 - the final caption lines of every language, each with its time, so that a result opens
   the session page at that moment (`?t=` seconds from the first line of that language,

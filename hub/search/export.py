@@ -1,5 +1,5 @@
 """An event's published outputs as JSON Lines: one download for the IGF's website and for
-researchers (issue #15, part 4).
+researchers.
 
 Pure: from the event's state and its sessions' states. The same public content as the
 search index (hub/search/documents.py decides it), so an export never holds more than a

@@ -1,5 +1,5 @@
-"""The public event site (issue #14, parts 3 and 5): `/e/{event}`, its sessions' pages and
-the event's highlights and the search page (issue #15), server-rendered in six languages;
+"""The public event site: `/e/{event}`, its sessions' pages and
+the event's highlights and the search page, server-rendered in six languages;
 the highlights API and the event's offline bundle."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """GET /api/events/{event_id}/export.zip: an event's published outputs as a static HTML
-bundle that reads offline (issue #15, part 4; docs/protocol.md §25).
+bundle that reads offline (docs/protocol.md §25).
 
 The bundle is a zip of one folder named after the event: `index.html` (the programme,
 each session linked), `s-<session>.html` per programme session (its entry, its published

@@ -777,7 +777,7 @@ const STRINGS = {
     'desk.silenced': 'The loudspeakers are silent.',
     'desk.unsilenced': 'The loudspeakers play the remote speaker again.',
     'voice.listen_level': 'Sound arriving',
-    // Issue 14 part 2 and 4: the session organizer link and the report review (review.js).
+    // The session organizer link and the report review (review.js).
     'role.organizer': 'Session organizer',
     'org.rotate_who_organizer': 'Whoever has the old session organizer link loses access to this session at once, even if already signed in.',
     'review.page_heading': 'Session organizer',
@@ -1514,7 +1514,7 @@ const STRINGS = {
     'desk.silenced': 'Les haut-parleurs sont coupés.',
     'desk.unsilenced': 'Les haut-parleurs diffusent de nouveau l’intervenant à distance.',
     'voice.listen_level': 'Son reçu',
-    // Issue 14 part 2 and 4: the session organizer link and the report review (review.js).
+    // The session organizer link and the report review (review.js).
     'role.organizer': 'Organisateur de la session',
     'org.rotate_who_organizer': 'Quiconque a l’ancien lien d’organisateur de la session perd aussitôt l’accès à cette session, même s’il est déjà connecté.',
     'review.page_heading': 'Organisation de la session',
@@ -2251,7 +2251,7 @@ const STRINGS = {
     'desk.silenced': 'Los altavoces están en silencio.',
     'desk.unsilenced': 'Los altavoces vuelven a reproducir a quien habla a distancia.',
     'voice.listen_level': 'Sonido recibido',
-    // Issue 14 part 2 and 4: the session organizer link and the report review (review.js).
+    // The session organizer link and the report review (review.js).
     'role.organizer': 'Organizador de la sesión',
     'org.rotate_who_organizer': 'Quien tenga el enlace anterior de organizador de la sesión pierde de inmediato el acceso a esta sesión, aunque ya haya entrado.',
     'review.page_heading': 'Organización de la sesión',
@@ -2988,7 +2988,7 @@ const STRINGS = {
     'desk.silenced': 'مكبرات الصوت صامتة.',
     'desk.unsilenced': 'تُشغّل مكبرات الصوت المتحدث عن بُعد من جديد.',
     'voice.listen_level': 'الصوت الوارد',
-    // Issue 14 part 2 and 4: the session organizer link and the report review (review.js).
+    // The session organizer link and the report review (review.js).
     'role.organizer': 'منظم الجلسة',
     'org.rotate_who_organizer': 'يفقد كل من لديه رابط منظم الجلسة القديم الوصول إلى هذه الجلسة فورًا، حتى لو كان قد دخل بالفعل.',
     'review.page_heading': 'تنظيم الجلسة',
@@ -3725,7 +3725,7 @@ const STRINGS = {
     'desk.silenced': '扬声器已静音。',
     'desk.unsilenced': '扬声器重新播放远程发言人的声音。',
     'voice.listen_level': '接收到的声音',
-    // Issue 14 part 2 and 4: the session organizer link and the report review (review.js).
+    // The session organizer link and the report review (review.js).
     'role.organizer': '会议组织者',
     'org.rotate_who_organizer': '持有旧会议组织者链接的人会立即失去对本会议的访问权限，即使已经登录。',
     'review.page_heading': '会议组织',
@@ -4462,7 +4462,7 @@ const STRINGS = {
     'desk.silenced': 'Громкоговорители заглушены.',
     'desk.unsilenced': 'Громкоговорители снова воспроизводят удалённого выступающего.',
     'voice.listen_level': 'Входящий звук',
-    // Issue 14 part 2 and 4: the session organizer link and the report review (review.js).
+    // The session organizer link and the report review (review.js).
     'role.organizer': 'Организатор сессии',
     'org.rotate_who_organizer': 'Все, у кого старая ссылка организатора сессии, сразу теряют доступ к этой сессии, даже если уже вошли.',
     'review.page_heading': 'Организация сессии',

@@ -272,7 +272,8 @@ async def patch_session(request: web.Request) -> web.Response:
         raise bad_request("`rotate` takes a list of roles whose join links to retire")
     steps = [functools.partial(
         commands.change_session, actor=actor, new_state=_opt_str(body, "state"),
-        title=_opt_str(body, "title"), languages=body.get("languages"), settings=settings)]
+        title=_opt_str(body, "title"), languages=body.get("languages"), settings=settings,
+        now=now_ms())]
     if floor is not None:
         steps.append(functools.partial(
             commands.floor, actor=actor, ordering=floor.get("ordering"),

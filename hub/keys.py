@@ -16,12 +16,14 @@ if TYPE_CHECKING:
     from .ratelimit import RateLimits
     from .relay import Relay
     from .session import Sessions
+    from .session_digest import SessionDigests
     from .tokens import Signer
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 LOG: web.AppKey[EventLog] = web.AppKey("log")
 SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
 FORUMS: web.AppKey[Forums] = web.AppKey("forums")  # events
+DIGESTS: web.AppKey[SessionDigests] = web.AppKey("digests")  # sessions listed event-wide
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 LIMITS: web.AppKey[RateLimits] = web.AppKey("limits")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, forum_api, keys, protocol, retention, sse, ws
+from . import api, dashboard_api, forum_api, keys, protocol, retention, sse, ws
 from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
@@ -24,6 +24,7 @@ from .metrics import Metrics
 from .ratelimit import RateLimits
 from .security import security_headers
 from .session import Sessions, position_key
+from .session_digest import SessionDigests
 from .tokens import DAY, Signer
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def create_app(config: Config) -> web.Application:
     app.on_shutdown.append(_say_goodbye)
     app.router.add_routes(api.routes())
     app.router.add_routes(forum_api.routes())
+    app.router.add_routes(dashboard_api.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
     proxy = JanusProxy()
@@ -97,6 +99,7 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
                               grace=round(config.token_grace_hours * 3600))
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
     app[keys.FORUMS] = Forums(event_log, app[keys.SESSIONS])
+    app[keys.DIGESTS] = SessionDigests(event_log, app[keys.SESSIONS])
     media = MediaPool(config, app[keys.SESSIONS], media_key(secret), app[keys.METRICS])
     app[keys.MEDIA] = media
 
@@ -146,6 +149,13 @@ def _add_pages(app: web.Application, web_dir: Path) -> None:
             raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
+    async def secretariat(request: web.Request) -> web.StreamResponse:
+        """The Secretariat's dashboard of an event (web/secretariat.html)."""
+        path = web_dir / "secretariat.html"
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
     async def media_lib(request: web.Request) -> web.StreamResponse:
         path = MEDIA_LIBS.get(request.match_info["name"])
         if path is None or not path.is_file():
@@ -157,4 +167,5 @@ def _add_pages(app: web.Application, web_dir: Path) -> None:
     app.router.add_get("/media-lib/{name}", media_lib)
     app.router.add_get("/s/{session_id}/{role}", page)
     app.router.add_get("/", organizer)
+    app.router.add_get("/secretariat", secretariat)
     app.router.add_static("/static/", web_dir, append_version=True)

@@ -5,6 +5,7 @@ left), axe-clean, under the hub's CSP."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +111,8 @@ async def test_the_dashboard_in_english(open_page: OpenPages, dash_hub: DashHub)
         await page.locator("#reminders").click()
     download = await waiting.value
     assert download.suggested_filename == f"{event.id}-reminders.csv"
-    text = Path(await download.path()).read_bytes().decode("utf-8")
+    raw = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    text = raw.decode("utf-8")
     assert text.startswith("\ufeff") and ARABIC_NAME in text
     lines = text.splitlines()
     assert [line.split(",")[1] for line in lines[1:]] == [event.nothing, event.draft]

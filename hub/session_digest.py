@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from .domain.session import SCHEDULED, SessionState, new_session
 from .domain.session import apply as apply_fact
@@ -138,9 +137,3 @@ class SessionDigests:
     def forget(self, session_id: str) -> None:
         self._cache.pop(session_id, None)
 
-
-def digest_data(digest: SessionDigest | None) -> dict[str, Any]:
-    """A digest as the API shows it; a session missing from the log is `scheduled`."""
-    if digest is None:
-        return {"state": SCHEDULED, "closed_at": None, "title": None}
-    return {"state": digest.state, "closed_at": digest.closed_at, "title": digest.title}

@@ -11,13 +11,19 @@ erasure, or lost) folds the log again from the start.
 
 Only the facts that move these fields are folded, through the session's own `apply`, so a
 digest says what the session's state says.
+
+The event's participation figures need more of each session (who was counted, the floor,
+the hubs' counts): `SessionDigests.states` keeps for them a fold of each session's whole
+log, pruned of what no figure reads (caption lines, notes), and brought up to date the
+same way.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from .domain.session import SCHEDULED, SessionState, new_session
 from .domain.session import apply as apply_fact
@@ -66,74 +72,142 @@ def _blank(session_id: str) -> SessionDigest:
     return SessionDigest(session_id, "", SCHEDULED, None)
 
 
+def fold_state(state: SessionState, batch: Batch) -> SessionState:
+    """`state` (a figures fold) with one more batch applied, then pruned of what no figure
+    reads (caption lines, notes, idempotency keys): 300 sessions' folds stay small."""
+    fact = batch.fact
+    if fact["kind"] == "session" and "ts" not in fact:
+        fact = {**fact, "ts": batch.ts}
+    apply_fact(state, fact)
+    state.offset, state.epoch = batch.offset, batch.epoch
+    state.captions.clear()
+    state.partial.clear()
+    state.notes.clear()
+    state.keys.clear()
+    return state
+
+
+T = TypeVar("T")
+
+
+class _Follow(Generic[T]):
+    """One kind of fold of many sessions' logs, each cached with its log position and
+    brought up to date on request by folding only the batches appended since."""
+
+    def __init__(self, event_log: EventLog, blank: Callable[[str], T],
+                 step: Callable[[T, Batch], T], position: Callable[[T], tuple[int, str]]
+                 ) -> None:
+        self.log = event_log
+        self.blank = blank
+        self.step = step
+        self.position = position
+        self.cache: dict[str, T] = {}
+
+    async def current(self, session_id: str) -> T | None:
+        """The fold of the session's whole log as it stands (None: no such session)."""
+        head = await self.log.head(session_id)
+        if head is None:
+            self.cache.pop(session_id, None)
+            return None
+        cached = self.cache.get(session_id)
+        if cached is not None:
+            offset, epoch = self.position(cached)
+            if epoch == head.epoch and offset <= head.offset:
+                return await self._fold_from(session_id, cached, head.offset)
+        return await self._fold_from(session_id, self.blank(session_id), head.offset)
+
+    async def _fold_from(self, session_id: str, folded: T, top: int) -> T | None:
+        """`folded` with the batches after its offset applied, up to the head read (`top`)
+        or beyond; a log rewritten meanwhile (its epoch changed) is folded from the start."""
+        for _ in range(3):
+            done = await self._read(session_id, folded, top)
+            if done is not None:
+                self.cache[session_id] = done
+                return done
+            folded = self.blank(session_id)
+            head = await self.log.head(session_id)
+            if head is None:
+                self.cache.pop(session_id, None)
+                return None
+            top = head.offset
+        raise LogUnavailable(f"session {session_id!r}: its log kept changing while it was read")
+
+    async def _read(self, session_id: str, folded: T, top: int) -> T | None:
+        """None when a batch of another epoch turns up (the history was rewritten)."""
+        offset, epoch = self.position(folded)
+        while offset < top:
+            page = await self.log.batches(session_id, offset, PAGE)
+            for batch in page:
+                if epoch and batch.epoch != epoch:
+                    return None
+                folded = self.step(folded, batch)
+                offset, epoch = batch.offset, batch.epoch
+            if len(page) < PAGE:
+                break
+        return folded
+
+
 class SessionDigests:
-    """Every session's digest this process has read, kept up to date on request."""
+    """Every session's digest (and, for the figures, its pruned fold) this process has
+    read, kept up to date on request."""
 
     def __init__(self, event_log: EventLog, sessions: Sessions) -> None:
-        self.log = event_log
         self.sessions = sessions
-        self._cache: dict[str, SessionDigest] = {}
+        self._digests: _Follow[SessionDigest] = _Follow(
+            event_log, _blank, fold, lambda d: (d.offset, d.epoch))
+        self._states: _Follow[SessionState] = _Follow(
+            event_log, new_session, fold_state, lambda s: (s.offset, s.epoch))
         self._reads = asyncio.Semaphore(READS_AT_ONCE)
+        self._locks: dict[str, asyncio.Lock] = {}  # a figures fold is changed in place
 
     async def of(self, session_ids: Iterable[str]) -> dict[str, SessionDigest | None]:
         """The current digest of each session (None: no such session in the log)."""
+        return await self._each(session_ids, self.one)
+
+    async def states(self, session_ids: Iterable[str]) -> dict[str, SessionState | None]:
+        """Each session's state as the figures read it (None: no such session in the log):
+        a held session's own state, else a fold of its log without caption lines or notes,
+        kept and brought up to date. Read-only: never change what this returns."""
+        return await self._each(session_ids, self.state)
+
+    async def _each(self, session_ids: Iterable[str],
+                    one: Callable[[str], Awaitable[T | None]]) -> dict[str, T | None]:
         ids = list(dict.fromkeys(session_ids))
         try:
-            found = await asyncio.gather(*(self.one(i) for i in ids))
+            found = await asyncio.gather(*(one(i) for i in ids))
         except LogUnavailable as exc:
             raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
         return dict(zip(ids, found, strict=True))
 
-    async def one(self, session_id: str) -> SessionDigest | None:
-        """One session's current digest: from its held state, or its log beyond the cache."""
+    def _held(self, session_id: str) -> SessionState | None:
         held = self.sessions.held_one(session_id)
         if held is not None and not held.deleted and held.state.offset:
-            digest = of_state(held.state)
-            self._cache[session_id] = digest
+            return held.state
+        return None
+
+    async def one(self, session_id: str) -> SessionDigest | None:
+        """One session's current digest: from its held state, or its log beyond the cache."""
+        held = self._held(session_id)
+        if held is not None:
+            digest = of_state(held)
+            self._digests.cache[session_id] = digest
             return digest
         async with self._reads:
-            head = await self.log.head(session_id)
-            if head is None:
-                self._cache.pop(session_id, None)
-                return None
-            cached = self._cache.get(session_id)
-            if cached is not None and cached.epoch == head.epoch:
-                if cached.offset == head.offset:
-                    return cached
-                if cached.offset < head.offset:
-                    return await self._fold_from(cached, head.offset)
-            return await self._fold_from(_blank(session_id), head.offset)
+            return await self._digests.current(session_id)
 
-    async def _fold_from(self, digest: SessionDigest, top: int) -> SessionDigest | None:
-        """`digest` with the batches after its offset folded in, up to the head read (`top`)
-        or beyond; a log rewritten meanwhile (its epoch changed) is folded from the start."""
-        for _ in range(3):
-            folded = await self._read(digest, top)
-            if folded is not None:
-                self._cache[folded.id] = folded
-                return folded
-            digest = _blank(digest.id)
-            head = await self.log.head(digest.id)
-            if head is None:
-                self._cache.pop(digest.id, None)
-                return None
-            top = head.offset
-        raise LogUnavailable(f"session {digest.id!r}: its log kept changing while it was read")
-
-    async def _read(self, digest: SessionDigest, top: int) -> SessionDigest | None:
-        """None when a batch of another epoch turns up (the history was rewritten)."""
-        epoch = digest.epoch
-        while digest.offset < top:
-            page = await self.log.batches(digest.id, digest.offset, PAGE)
-            for batch in page:
-                if epoch and batch.epoch != epoch:
-                    return None
-                digest = fold(digest, batch)
-                epoch = batch.epoch
-            if len(page) < PAGE:
-                break
-        return digest
+    async def state(self, session_id: str) -> SessionState | None:
+        """One session's state for the figures (see `states`)."""
+        held = self._held(session_id)
+        if held is not None:
+            self._states.cache.pop(session_id, None)  # held: its own state is current
+            return held
+        lock = self._locks.setdefault(session_id, asyncio.Lock())
+        async with lock, self._reads:
+            state = await self._states.current(session_id)
+        if state is not None:
+            self._digests.cache[session_id] = of_state(state)
+        return state
 
     def forget(self, session_id: str) -> None:
-        self._cache.pop(session_id, None)
-
+        self._digests.cache.pop(session_id, None)
+        self._states.cache.pop(session_id, None)

@@ -131,3 +131,45 @@ async def test_a_held_session_is_read_from_its_state(hub: RunningHub) -> None:
     digest = (await hub.app[keys.DIGESTS].of([sid]))[sid]
     assert digest == of_state(held.state)
     assert digest is not None and digest.closed_at == held.state.closed_at
+
+
+async def test_the_figures_fold_is_the_session_state_without_its_captions(
+    hub: RunningHub,
+) -> None:
+    created = await hub.session(title="Figures", state="live")
+    sid = created["id"]
+    alice = hub.client(created, "participant", name="Alice",
+                       profile={"stakeholder": "academia"})
+    captioner = hub.client(created, "captioner", name="Captioner")
+    await alice.connect()
+    await captioner.connect()
+    try:
+        await alice.ok({"type": "ask", "kind": "question", "text": "Who pays?",
+                             "key": "q1"})
+        await captioner.ok({"type": "caption", "text": "Welcome all"})
+    finally:
+        await alice.close()
+        await captioner.close()
+    sessions = hub.app[keys.SESSIONS]
+    held = sessions.held_one(sid)
+    assert held is not None and held.state.captions
+    whole = held.state
+    await sessions.forget(sid)
+    digests = hub.app[keys.DIGESTS]
+    folded = (await digests.states([sid]))[sid]
+    assert folded is not None and folded is not whole
+    assert folded.captions == [] and folded.keys == {}
+    assert folded.identities == whole.identities and folded.items == whole.items
+    assert (folded.offset, folded.epoch, folded.state) == (
+        whole.offset, whole.epoch, whole.state)
+
+    status, _, _ = await ahttp("PATCH", f"{hub.base}/api/sessions/{sid}", {"state": "closed"},
+                               token=ADMIN_KEY)
+    assert status == 200
+    await sessions.forget(sid)
+    again = (await digests.states([sid]))[sid]
+    assert again is folded  # the same fold, brought up to date
+    assert again.state == CLOSED and again.closed_at is not None
+    digest = (await digests.of([sid]))[sid]
+    assert digest is not None and digest.closed_at == again.closed_at
+    assert (await digests.states(["no-such-one"])) == {"no-such-one": None}

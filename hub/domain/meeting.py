@@ -129,14 +129,19 @@ def participation(state: SessionState, cutoff_ms: int) -> stats.ParticipationSta
     """Every published figure of the session as of `cutoff_ms` (see `figures_cutoff`): the
     people counted by then, the floor until then; cells under five people suppressed."""
     people = counted_participants(state, cutoff_ms)
+    room = state.settings.room_count or None
+    turns = stats.as_of(history(state), cutoff_ms)
+    return stats.participation(people, turns, hub_attendees(state), room, cutoff_ms)
+
+
+def hub_attendees(state: SessionState) -> dict[str, int]:
+    """The attendees each remote hub reported, by hub name (the hubs' own latest counts)."""
     hubs: dict[str, int] = {}
     for hub_id, hub in state.hubs.items():
         ident = state.identities.get(hub_id)
         if ident is not None and ident.role == HUB:
             hubs[ident.name] = hubs.get(ident.name, 0) + hub.attendees
-    room = state.settings.room_count or None
-    turns = stats.as_of(history(state), cutoff_ms)
-    return stats.participation(people, turns, hubs, room, cutoff_ms)
+    return hubs
 
 
 def remote_interventions(

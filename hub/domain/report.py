@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -40,6 +40,7 @@ __all__ = [
     "SessionInfo",
     "bar_chart",
     "build_report",
+    "csv_text",
     "group_label",
     "origin_label",
     "raised_from_item",
@@ -576,19 +577,32 @@ _BAR_WIDTH: Final = 330
 _CHART_WIDTH: Final = _LABEL_WIDTH + _BAR_WIDTH + 110
 
 
-def bar_chart(table: Table, title: str, chart_id: str) -> str:
-    """An accessible inline SVG bar chart of a people table; suppressed cells get no bar."""
+def bar_chart(
+    table: Table,
+    title: str,
+    chart_id: str,
+    label: Callable[[str, str], str] = group_label,
+    suppressed: str = _SUPPRESSED,
+    empty: str = "no figures",
+) -> str:
+    """An accessible inline SVG bar chart of a people table; suppressed cells get no bar.
+    `label` names a group (dimension, group) and `suppressed`/`empty` are the words shown,
+    so a page can pass them in its language."""
     cells = [c for c in table.cells if c.value != 0 or c.suppressed]
     height = _BAR_HEIGHT * max(len(cells), 1) + 10
     top = max((c.value for c in cells if c.value is not None), default=0) or 1
+
+    def figure(value: int | None) -> str:
+        return suppressed if value is None else _figure(value, table.measure)
+
     summary = (
-        "; ".join(
-            f"{group_label(table.dimension, c.group)}: {_figure(c.value, table.measure)}"
-            for c in cells
-        )
-        or "no figures"
+        "; ".join(f"{label(table.dimension, c.group)}: {figure(c.value)}" for c in cells)
+        or empty
     )
-    bars = [_bar(index, table, cell.group, cell.value, top) for index, cell in enumerate(cells)]
+    bars = [
+        _bar(index, label(table.dimension, cell.group), cell.value, top, suppressed)
+        for index, cell in enumerate(cells)
+    ]
     return (
         f'<figure class="chart"><svg xmlns="http://www.w3.org/2000/svg" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" viewBox="0 0 {_CHART_WIDTH} '
@@ -599,15 +613,14 @@ def bar_chart(table: Table, title: str, chart_id: str) -> str:
     )
 
 
-def _bar(index: int, table: Table, group: str, value: int | None, top: int) -> str:
+def _bar(index: int, label: str, value: int | None, top: int, suppressed: str) -> str:
     y = 5 + index * _BAR_HEIGHT
     text_y = y + _BAR_HEIGHT // 2 + 5
-    label = _h(group_label(table.dimension, group))
-    parts = [f'<g class="bar"><text x="0" y="{text_y}" font-size="14">{label}</text>']
+    parts = [f'<g class="bar"><text x="0" y="{text_y}" font-size="14">{_h(label)}</text>']
     if value is None:
         parts.append(
             f'<text class="suppressed" x="{_LABEL_WIDTH}" y="{text_y}" font-size="14" '
-            f'font-style="italic">{_SUPPRESSED}</text>'
+            f'font-style="italic">{_h(suppressed)}</text>'
         )
     else:
         width = round(_BAR_WIDTH * value / top)
@@ -785,7 +798,7 @@ _CSV_HEAD: Final = ("section", "dimension", "group", "label", "measure", "value"
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_text(text: str) -> str:
+def csv_text(text: str) -> str:
     """Text a spreadsheet will not run as a formula."""
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -798,7 +811,7 @@ def _csv_rows(section: str, table: Table) -> list[list[str]]:
         rows.append([section, table.dimension, cell.group, label, table.measure, value])
     total = _SUPPRESSED if table.total is None else str(table.total)
     rows.append([section, table.dimension, "total", "Total", table.measure, total])
-    return [[_csv_text(field) for field in row] for row in rows]
+    return [[csv_text(field) for field in row] for row in rows]
 
 
 def to_csv(report: Report) -> str:

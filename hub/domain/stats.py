@@ -53,8 +53,13 @@ __all__ = [
     "ParticipationStats",
     "Table",
     "as_of",
+    "attendance_counts",
     "count_table",
+    "counts",
     "cutoff",
+    "floor_counts",
+    "masked_table",
+    "ordered_groups",
     "participation",
     "suppression",
     "time_table",
@@ -159,12 +164,18 @@ def as_of(turns: Sequence[Turn], cutoff_ms: int) -> list[Turn]:
     return out
 
 
-def suppression(counts: Mapping[str, int], k: int = K) -> tuple[frozenset[str], bool]:
-    """The groups whose cells must be suppressed, and whether the total must be too."""
+def suppression(
+    counts: Mapping[str, int], k: int = K, hidden: Iterable[str] = ()
+) -> tuple[frozenset[str], bool]:
+    """The groups whose cells must be suppressed, and whether the total must be too.
+
+    `hidden`: cells already suppressed for another reason (the same figure in a table across
+    sessions, see `hub.domain.event_figures`); the rule protects them like its own."""
     total = sum(counts.values())
     if 0 < total < k:
         return frozenset(counts), True
-    hidden = {group for group, n in counts.items() if 0 < n < k}
+    hidden = {group for group in hidden if group in counts}
+    hidden |= {group for group, n in counts.items() if 0 < n < k}
     while hidden and not _safe(counts, hidden, k):
         rest = sorted((n, group) for group, n in counts.items() if n > 0 and group not in hidden)
         if not rest:
@@ -175,11 +186,15 @@ def suppression(counts: Mapping[str, int], k: int = K) -> tuple[frozenset[str], 
 
 def _safe(counts: Mapping[str, int], hidden: set[str], k: int) -> bool:
     """Whether suppressed cells whose sum is known by subtraction stay unrecoverable."""
+    # One suppressed cell alone is the total minus the others, whatever its size (one cell
+    # of K or more is suppressed only when another table asked for it).
     hidden_sum = sum(counts[group] for group in hidden)
-    return hidden_sum >= k and hidden_sum > len(hidden)
+    return len(hidden) >= 2 and hidden_sum >= k and hidden_sum > len(hidden)
 
 
-def _ordered(dimension: str, counts: Mapping[str, int]) -> list[str]:
+def ordered_groups(dimension: str, counts: Mapping[str, int]) -> list[str]:
+    """The groups of a table of `dimension` in report order: its fixed groups (listed even
+    when nobody is in them), and the other groups in `counts`."""
     fixed = _FIXED_GROUPS.get(dimension, ())
     extra = sorted(group for group in counts if group not in fixed)
     if dimension == "country":  # listed countries first, then the merged and undeclared cells
@@ -189,25 +204,27 @@ def _ordered(dimension: str, counts: Mapping[str, int]) -> list[str]:
 
 def count_table(dimension: str, counts: Mapping[str, int], k: int = K) -> Table:
     """A table of people counts with the suppression rule applied."""
-    full = {group: counts.get(group, 0) for group in _ordered(dimension, counts)}
+    full = {group: counts.get(group, 0) for group in ordered_groups(dimension, counts)}
     hidden, total_hidden = suppression(full, k)
-    return _table(dimension, PEOPLE, full, hidden, total_hidden)
+    return masked_table(dimension, PEOPLE, full, hidden, total_hidden)
 
 
 def time_table(dimension: str, seconds: Mapping[str, int], speakers: Table) -> Table:
     """Seconds per group, suppressed wherever `speakers` (the matching people table) is."""
     values = {cell.group: seconds.get(cell.group, 0) for cell in speakers.cells}
     hidden = frozenset(cell.group for cell in speakers.cells if cell.suppressed)
-    return _table(dimension, SECONDS, values, hidden, speakers.total_suppressed)
+    return masked_table(dimension, SECONDS, values, hidden, speakers.total_suppressed)
 
 
-def _table(
+def masked_table(
     dimension: str,
     measure: str,
     values: Mapping[str, int],
     hidden: frozenset[str],
     total_hidden: bool,
 ) -> Table:
+    """A table of `values` (in their order) with the cells in `hidden` suppressed, and the
+    total too when `total_hidden`; the caller decided what to hide (`suppression`)."""
     cells = tuple(
         Cell(group, None, True) if group in hidden else Cell(group, value)
         for group, value in values.items()
@@ -231,14 +248,16 @@ def _group(dimension: str, origin: str, profile: Mapping[str, Any]) -> str:
     return group_of(dimension, origin, profile)
 
 
-def _counts(dimension: str, people: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
+def counts(dimension: str, people: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, int]:
+    """People per group of `dimension`, from (origin, profile) pairs, before suppression;
+    countries under K people merged into "other_countries"."""
+    found: dict[str, int] = {}
     for origin, profile in people:
         group = _group(dimension, origin, profile)
-        counts[group] = counts.get(group, 0) + 1
+        found[group] = found.get(group, 0) + 1
     if dimension == "country":
-        return _merge_small_countries(counts)
-    return counts
+        return _merge_small_countries(found)
+    return found
 
 
 def _merge_small_countries(counts: Mapping[str, int]) -> dict[str, int]:
@@ -252,7 +271,7 @@ def _merge_small_countries(counts: Mapping[str, int]) -> dict[str, int]:
 
 
 def _people_tables(people: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[Table, ...]:
-    return tuple(count_table(d, _counts(d, people)) for d in DIMENSIONS)
+    return tuple(count_table(d, counts(d, people)) for d in DIMENSIONS)
 
 
 # -- the figures ----------------------------------------------------------------------------
@@ -270,13 +289,36 @@ def _speaker_groups(
     dimension: str, speakers: Mapping[str, tuple[str, Mapping[str, Any]]]
 ) -> Callable[[str], str]:
     """For countries: a speaker's cell after small countries were merged."""
-    counts = _counts(dimension, speakers.values())
+    groups = counts(dimension, speakers.values())
 
     def cell_of(author: str) -> str:
         group = _group(dimension, *speakers[author])
-        return group if group in counts else OTHER_COUNTRIES
+        return group if group in groups else OTHER_COUNTRIES
 
     return cell_of
+
+
+def _seconds(
+    dimension: str,
+    turns: Sequence[Turn],
+    speakers: Mapping[str, tuple[str, Mapping[str, Any]]],
+    now_ms: int,
+) -> dict[str, int]:
+    cell_of = _speaker_groups(dimension, speakers)
+    ms: dict[str, int] = {}
+    for turn in turns:
+        group = cell_of(turn.author_id)
+        ms[group] = ms.get(group, 0) + turn_ms(turn, now_ms)
+    return {group: round(value / 1000) for group, value in ms.items()}
+
+
+def floor_counts(
+    dimension: str, turns: Sequence[Turn], now_ms: int
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Who had the floor per group of `dimension` before suppression: the speakers (each
+    once) and their seconds on the floor, an open turn counted until `now_ms`."""
+    speakers = _speakers(turns)
+    return counts(dimension, speakers.values()), _seconds(dimension, turns, speakers, now_ms)
 
 
 def _speaking_time(
@@ -285,16 +327,25 @@ def _speaking_time(
     speaker_tables: Sequence[Table],
     now_ms: int,
 ) -> tuple[Table, ...]:
-    tables: list[Table] = []
-    for dimension, people in zip(DIMENSIONS, speaker_tables, strict=True):
-        cell_of = _speaker_groups(dimension, speakers)
-        ms: dict[str, int] = {}
-        for turn in turns:
-            group = cell_of(turn.author_id)
-            ms[group] = ms.get(group, 0) + turn_ms(turn, now_ms)
-        seconds = {group: round(value / 1000) for group, value in ms.items()}
-        tables.append(time_table(dimension, seconds, people))
-    return tuple(tables)
+    return tuple(
+        time_table(dimension, _seconds(dimension, turns, speakers, now_ms), people)
+        for dimension, people in zip(DIMENSIONS, speaker_tables, strict=True)
+    )
+
+
+def attendance_counts(
+    participants: Sequence[Participant],
+    hub_attendees: Mapping[str, int] | None = None,
+    room_count: int | None = None,
+) -> dict[str, int]:
+    """Attendance before suppression: the room (the organizer's head count when given, else
+    the participants who joined from the room), the remote participants, the hubs' counts."""
+    in_room = sum(1 for p in participants if origin_class(p.origin) == ROOM)
+    return {
+        ROOM: in_room if room_count is None else room_count,
+        REMOTE: sum(1 for p in participants if origin_class(p.origin) != ROOM),
+        "hubs": sum((hub_attendees or {}).values()),
+    }
 
 
 def participation(
@@ -310,12 +361,7 @@ def participation(
     joined from the room. Hub attendance is the hubs' own counts (`hub_status`).
     """
     hubs = dict(hub_attendees or {})
-    in_room = sum(1 for p in participants if origin_class(p.origin) == ROOM)
-    attendance = {
-        ROOM: in_room if room_count is None else room_count,
-        REMOTE: sum(1 for p in participants if origin_class(p.origin) != ROOM),
-        "hubs": sum(hubs.values()),
-    }
+    attendance = attendance_counts(participants, hubs, room_count)
     speakers = _speakers(turns)
     speaker_tables = _people_tables(list(speakers.values()))
     return ParticipationStats(

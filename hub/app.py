@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, dashboard_api, forum_api, keys, protocol, retention, sse, ws
+from . import api, dashboard_api, figures_api, forum_api, keys, protocol, retention, sse, ws
 from .config import MIN_SECRET_LENGTH, Config, WeakSecret, secret_problem
 from .connection import Connection
 from .domain.roles import LINK_ROLES
@@ -59,6 +59,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_routes(api.routes())
     app.router.add_routes(forum_api.routes())
     app.router.add_routes(dashboard_api.routes())
+    app.router.add_routes(figures_api.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
     proxy = JanusProxy()
@@ -100,6 +101,7 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
     app[keys.FORUMS] = Forums(event_log, app[keys.SESSIONS])
     app[keys.DIGESTS] = SessionDigests(event_log, app[keys.SESSIONS])
+    app[keys.EVENT_FIGURES] = figures_api.EventFiguresCache(app[keys.DIGESTS])
     media = MediaPool(config, app[keys.SESSIONS], media_key(secret), app[keys.METRICS])
     app[keys.MEDIA] = media
 

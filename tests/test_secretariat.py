@@ -4,16 +4,27 @@ day and track, the reminders as a CSV a spreadsheet opens safely; the admin key 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from typing import Any
 
 import pytest
 
 from hub import keys
-from hub.domain.dashboard import Rate, cell, days_since
-from tests.conftest import RunningHub
-from tests.harness import ADMIN_KEY, ahttp
-from tests.secretariat_event import ARABIC_NAME, DAY, EVIL_NAME, EVIL_TITLE, DashEvent, seed_event
+from hub.domain.dashboard import Rate, days_since
+from hub.domain.report import csv_text as cell
+from tests.conftest import HubFactory, RunningHub
+from tests.harness import ADMIN_KEY, Client, ahttp
+from tests.secretariat_event import (
+    ARABIC_NAME,
+    DAY,
+    EVENT,
+    EVIL_NAME,
+    EVIL_TITLE,
+    DashEvent,
+    seed_event,
+)
 
 
 @pytest.fixture
@@ -179,3 +190,85 @@ async def test_a_deleted_session_counts_as_not_run(hub: RunningHub, event: DashE
                               token=ADMIN_KEY)
     row = next(r for r in board["sessions"] if r["session"] == event.nothing)
     assert (row["state"], row["closed_at"]) == ("scheduled", None)
+
+
+async def _figures(base: str, query: str = "") -> tuple[int, Any, dict[str, str]]:
+    return await ahttp("GET", f"{base}/api/events/{EVENT}/figures{query}")
+
+
+async def test_the_event_figures_are_public_aggregate_and_suppressed(
+    hub_factory: HubFactory,
+) -> None:
+    server = await hub_factory(figures_every=1)
+    event = await seed_event(server.app)
+    status, _, _ = await ahttp("PATCH", f"{server.base}/api/sessions/{event.scheduled}",
+                               {"state": "live"}, token=ADMIN_KEY)
+    assert status == 200
+    links = await ahttp("GET", f"{server.base}/api/sessions/{event.scheduled}/links",
+                        token=ADMIN_KEY)
+    token = links[1]["tokens"]["participant"]
+    groups = ["academia"] * 6 + ["technical"] * 7 + ["civil_society"] * 5 + ["government"] * 2
+    people = [Client(server.ws_base, event.scheduled, token, name=f"P{n}",
+                     profile={"stakeholder": group}) for n, group in enumerate(groups)]
+    for person in people:
+        await person.connect()
+    try:
+        # Figures move once per period (here a second): wait for the one that counts them.
+        for _ in range(100):
+            status, body, headers = await _figures(server.base)
+            assert status == 200, body
+            total = body["event"]["participants"][0]["total"]
+            if total == len(groups):
+                break
+            await asyncio.sleep(0.1)
+        assert total == len(groups)
+    finally:
+        for person in people:
+            await person.close()
+    assert body["k"] == 5 and body["as_of"] % 1000 == 0
+    by_stakeholder = next(t for t in body["event"]["participants"]
+                          if t["dimension"] == "stakeholder")
+    cells = {c["group"]: c for c in by_stakeholder["cells"]}
+    assert (cells["academia"]["value"], cells["technical"]["value"]) == (6, 7)
+    assert cells["government"]["suppressed"] and cells["government"]["value"] is None
+    assert cells["civil_society"]["suppressed"]  # else the total would give government away
+    assert [d["key"] for d in body["days"]] == ["2026-12-01", "2026-12-02"]
+    assert sorted(t["key"] for t in body["tracks"]) == ["AI", "Access"]
+    assert {s["key"] for s in body["sessions"]} == set(event.sessions)
+    assert "Leila" not in str(body) and "P1" not in str(body)  # no one named
+
+    status, day, _ = await _figures(server.base, "?cut=day&key=2026-12-02")
+    assert status == 200 and day["cut"] == "day"
+    assert [c["key"] for c in day["cuts"]] == ["2026-12-02"]
+    status, tracks, _ = await _figures(server.base, "?cut=track")
+    assert sorted(c["key"] for c in tracks["cuts"]) == ["AI", "Access"]
+
+    status, text, headers = await _figures(server.base, "?format=csv")
+    assert status == 200
+    assert headers["Content-Disposition"] == f'attachment; filename="{EVENT}-figures.csv"'
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows[0][:4] == ["section", "dimension", "cut_kind", "cut"]
+    assert any(r[4] == "'" + EVIL_TITLE for r in rows)  # a title that looks like a formula
+    assert any(r[-1] == "suppressed" for r in rows)
+    status, text, _ = await _figures(server.base, "?format=csv&cut=track&key=AI")
+    kinds = {(r[2], r[3]) for r in csv.reader(io.StringIO(text.removeprefix("\ufeff")))}
+    assert kinds == {("cut_kind", "cut"), ("track", "AI")}
+
+
+async def test_bad_figures_requests_are_told_why(hub: RunningHub, event: DashEvent) -> None:
+    for query, code in [("?format=xlsx", 400), ("?cut=room", 400), ("?key=AI", 400),
+                        ("?cut=day&key=2031-01-01", 404)]:
+        status, body, _ = await _figures(hub.base, query)
+        assert status == code, (query, body)
+        assert body["error"]["message"]
+    status, _, _ = await ahttp("GET", f"{hub.base}/api/events/nope-nope/figures")
+    assert status == 404
+
+
+async def test_the_figures_are_computed_once_per_period(hub: RunningHub,
+                                                       event: DashEvent) -> None:
+    cache = hub.app[keys.EVENT_FIGURES]
+    forum = await hub.app[keys.FORUMS].get(event.id)
+    first = await cache.of(forum.state, 1_000)
+    assert await cache.of(forum.state, 1_000) is first
+    assert await cache.of(forum.state, 2_000) is not first

@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestServer
 from hub.app import create_app
 from hub.config import Config
 from tests.fixtures_browser import LAPTOP, PHONE, OpenPages, axe_violations, screenshot
-from tests.harness import ADMIN_KEY
-from tests.secretariat_event import ARABIC_NAME, EVIL_TITLE, DashEvent, seed_event
+from tests.harness import ADMIN_KEY, Client, ahttp
+from tests.secretariat_event import ARABIC_NAME, EVENT, EVIL_TITLE, DashEvent, seed_event
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 expect = pytest.importorskip("playwright.async_api").expect
@@ -35,14 +35,43 @@ class DashHub:
 async def dash_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DashHub]:
     """A hub on loopback (in this process, so the event is seeded straight into its log)."""
     data: Path = tmp_path_factory.mktemp("secretariat") / "data"
-    app = create_app(Config(data=str(data), admin_key=ADMIN_KEY))
+    app = create_app(Config(data=str(data), admin_key=ADMIN_KEY, figures_every=1))
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     try:
         event = await seed_event(app)
-        yield DashHub(str(server.make_url("")).rstrip("/"), event)
+        base = str(server.make_url("")).rstrip("/")
+        await take_part(base, event.scheduled, STAKEHOLDERS)
+        yield DashHub(base, event)
     finally:
         await server.close()
+
+
+# Who takes part in the live session, by declared stakeholder group: two groups over the
+# threshold, two under it (one suppressed for its size, one so it cannot be worked out).
+STAKEHOLDERS = ["academia"] * 6 + ["technical"] * 7 + ["civil_society"] * 5 + ["government"] * 2
+
+
+async def take_part(base: str, session: str, groups: list[str]) -> None:
+    """Make `session` live, have one participant join per group given, and wait for the
+    figures' period that counts them all."""
+    status, _, _ = await ahttp("PATCH", f"{base}/api/sessions/{session}", {"state": "live"},
+                               token=ADMIN_KEY)
+    assert status == 200
+    _, links, _ = await ahttp("GET", f"{base}/api/sessions/{session}/links", token=ADMIN_KEY)
+    ws = base.replace("http://", "ws://")
+    people = [Client(ws, session, links["tokens"]["participant"], name=f"P{n}",
+                     profile={"stakeholder": group}) for n, group in enumerate(groups)]
+    for person in people:
+        await person.connect()
+    for person in people:
+        await person.close()
+    for _ in range(100):
+        _, body, _ = await ahttp("GET", f"{base}/api/events/{EVENT}/figures")
+        if body["event"]["participants"][0]["total"] == len(groups):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the figures never counted them: {body['event']['participants']}")
 
 
 async def signed_in(open_page: OpenPages, dash: DashHub, *, locale: str = "en-US",
@@ -73,7 +102,7 @@ async def test_the_dashboard_in_english(open_page: OpenPages, dash_hub: DashHub)
     await expect(link).to_have_text(EVIL_TITLE)  # user text stays text
     await expect(link).to_have_attribute("href", f"/e/{event.id}/s/{event.nothing}")
     scheduled = page.locator(f'#sessions-body tr[data-session="{event.scheduled}"]')
-    await expect(scheduled.locator(".session-state")).to_have_text("Scheduled")
+    await expect(scheduled.locator(".session-state")).to_have_text("Live")
 
     days = page.locator("#rates-days table")
     await expect(days.locator("caption")).to_have_text("Completion by day")
@@ -118,6 +147,25 @@ async def test_the_dashboard_in_english(open_page: OpenPages, dash_hub: DashHub)
     assert [line.split(",")[1] for line in lines[1:]] == [event.nothing, event.draft]
     await expect(page.locator("#reminders-message")).to_contain_text("Downloaded")
 
+    figures = page.locator("#figures-card")
+    await expect(figures.locator("#figures-cut option")).to_have_text(
+        ["The whole event", "Day: Tue, Dec 1", "Day: Wed, Dec 2", "Track: Access", "Track: AI"])
+    table = figures.locator("#figures-table table")
+    await expect(table.locator("caption")).to_have_text("The whole event, by Stakeholder group")
+    row = table.locator("tbody tr", has_text="Academia")
+    await expect(row.locator("td").first).to_have_text("6")
+    hidden = table.locator("tbody tr", has_text="Government")
+    await expect(hidden.locator("td").first).to_have_text("not shown")
+    chart = figures.locator("figure.sec-chart").nth(1)
+    label = await chart.get_attribute("aria-label")
+    assert label is not None and "Academia: 6" in label and "Government: not shown" in label
+    await figures.locator("#figures-cut").select_option("track:Access")
+    await expect(table.locator("caption")).to_have_text("Track: Access, by Stakeholder group")
+    await figures.locator("#figures-by").select_option("region")
+    await expect(table.locator("thead th")).to_have_count(5)  # with the remote participants
+    csv_link = figures.locator("#figures-csv")
+    await expect(csv_link).to_have_attribute("href", f"/api/events/{event.id}/figures?format=csv")
+
     assert not any(ADMIN_KEY in url for url in page.urls)  # in headers only
     assert await axe_violations(page, "secretariat-en") == []
     await screenshot(page, "secretariat-en")
@@ -132,6 +180,9 @@ async def test_the_dashboard_in_arabic_right_to_left(open_page: OpenPages,
     await expect(page.locator("#reminders")).to_have_text("تنزيل التذكيرات (CSV)")
     row = page.locator(f'#sessions-body tr[data-session="{dash_hub.event.published}"]')
     await expect(row.locator(".sec-report")).to_have_text("منشور")
+    await expect(page.locator("#figures-title")).to_have_text("أرقام المشاركة")
+    await expect(page.locator("#figures-table tbody tr", has_text="الأوساط الأكاديمية")
+                 .locator("td").first).to_have_text("6")
     assert await axe_violations(page, "secretariat-ar") == []
     await screenshot(page, "secretariat-ar")
 

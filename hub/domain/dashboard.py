@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from .forum import DRAFT, NONE, PUBLISHED, ForumState, ProgrammeSession, session_data
+from .report import csv_text
 from .session import CLOSED, LIVE, SCHEDULED
 
 DAY_MS: Final = 86_400_000
 REPORT_STATES: Final = (NONE, DRAFT, PUBLISHED)
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 REMINDER_COLUMNS: Final = ("day", "session", "title", "organizers", "emails",
                            "days_since_closed", "report", "page")
 
@@ -130,11 +130,6 @@ def reminders(board: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(due, key=lambda row: -(row["closed_at"] or 0))
 
 
-def cell(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def reminders_csv(board: dict[str, Any], base: str = "") -> bytes:
     """The reminders as CSV (UTF-8 with a byte order mark): one row per session, its
     organizers' names and emails each joined with "; " (a mail client's address list)."""
@@ -144,7 +139,7 @@ def reminders_csv(board: dict[str, Any], base: str = "") -> bytes:
     for row in reminders(board):
         organizers = row["organizers"]
         days = row["days_since_closed"]
-        writer.writerow([cell(str(field)) for field in (
+        writer.writerow([csv_text(str(field)) for field in (
             row["day"], row["session"], row["title"],
             "; ".join(o["name"] for o in organizers),
             "; ".join(o["email"] for o in organizers if o.get("email")),

@@ -4,7 +4,10 @@
 // completion rates per day and track, and download the reminders (CSV) to nudge organizers.
 
 import { t, onLanguageChange, currentLanguage } from './i18n.js';
-import { h, $, fill, api, bootPage, languagePicker, announcer, errorText, flash } from './ui.js';
+import {
+  h, $, fill, api, bootPage, languagePicker, announcer, errorText, flash, formatDuration,
+  dimensionLabel, groupLabel,
+} from './ui.js';
 
 bootPage('page.secretariat');
 const say = announcer();
@@ -27,6 +30,7 @@ const COLUMNS = [
 
 let key = readKey();
 let board = null;
+let figures = null; // GET /api/events/{id}/figures: every cut's tables as of `as_of`
 let sort = { column: 'day', descending: false };
 
 function readKey() {
@@ -144,6 +148,24 @@ async function loadBoard() {
   } catch (error) {
     if (error.status === 401 || error.status === 403) signedOut();
     else flash($('#board-message'), errorText(error), 'error');
+    return;
+  }
+  await loadFigures(id);
+}
+
+async function loadFigures(id) {
+  const path = `/api/events/${encodeURIComponent(id)}/figures`;
+  $('#figures-csv').href = `${path}?format=csv`;
+  try {
+    figures = await api('GET', path);
+    flash($('#figures-message'), '');
+    fillFigureChoices();
+    renderFigures();
+    $('#figures-body').hidden = false;
+  } catch (error) {
+    figures = null;
+    $('#figures-body').hidden = true;
+    flash($('#figures-message'), errorText(error), 'error');
   }
 }
 
@@ -325,10 +347,113 @@ $('#reminders').addEventListener('click', async () => {
   }
 });
 
+// ---------------------------------------------------------------- the event's figures
+
+const FIGURE_DIMENSIONS = ['stakeholder', 'region', 'economy', 'gender', 'youth', 'origin'];
+
+/** Every cut of the figures: the event, each day, each track (sessions: on their pages). */
+function figureCuts() {
+  const tracks = [...figures.tracks].sort((a, b) => trackLabel(a.key).localeCompare(trackLabel(b.key), currentLanguage()));
+  return [figures.event, ...figures.days, ...tracks];
+}
+
+const cutValue = (cut) => `${cut.kind}:${cut.key}`;
+
+function cutLabel(cut) {
+  if (cut.kind === 'event') return t('sec.fig_event');
+  if (cut.kind === 'day') return t('sec.fig_day', { day: dayLabel(cut.key) });
+  return t('sec.fig_track', { track: trackLabel(cut.key) });
+}
+
+function fillFigureChoices() {
+  const cutSelect = $('#figures-cut');
+  const keptCut = cutSelect.value;
+  fill(cutSelect, figureCuts().map((cut) => h('option', { value: cutValue(cut) }, cutLabel(cut))));
+  if (figureCuts().some((cut) => cutValue(cut) === keptCut)) cutSelect.value = keptCut;
+  const by = $('#figures-by');
+  const keptBy = by.value || 'stakeholder';
+  fill(by, FIGURE_DIMENSIONS.map((d) => h('option', { value: d }, dimensionLabel(d))));
+  by.value = keptBy;
+}
+
+function figureText(value, measure) {
+  if (value === null || value === undefined) return t('sec.fig_suppressed');
+  return measure === 'seconds' ? formatDuration(value) : number(value);
+}
+
+const pick = (cut, section, dimension) => (cut[section] || []).find((tb) => tb.dimension === dimension) || null;
+
+/** A figures table: a row per group, a column per measure ({label, table}), a total row.
+ * Suppressed cells say so (in the reader's language), never show a number. */
+function figuresTable(caption, dimension, columns) {
+  const groups = [];
+  for (const { table } of columns) {
+    for (const cell of (table && table.cells) || []) if (!groups.includes(cell.group)) groups.push(cell.group);
+  }
+  const cellOf = (table, group) => (table && table.cells.find((c) => c.group === group)) || null;
+  const td = (table, cell) => h('td', { dataset: { suppressed: cell && cell.suppressed ? 'yes' : 'no' } },
+    cell ? figureText(cell.value, table.measure) : '–');
+  return h('table', { class: 'figures' },
+    h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, dimensionLabel(dimension)),
+      columns.map(({ label }) => h('th', { scope: 'col' }, label)))),
+    h('tbody', {}, groups.length ? groups.map((group) => h('tr', {},
+      h('th', { scope: 'row' }, h('bdi', {}, groupLabel(dimension, group))),
+      columns.map(({ table }) => td(table, cellOf(table, group)))))
+      : h('tr', {}, h('td', { colspan: String(columns.length + 1), class: 'empty' }, t('stats.nobody')))),
+    h('tfoot', {}, h('tr', {}, h('th', { scope: 'row' }, t('stats.total')),
+      columns.map(({ table }) => h('td', { dataset: { suppressed: table && table.total_suppressed ? 'yes' : 'no' } },
+        table ? figureText(table.total, table.measure) : '–')))));
+}
+
+/** A bar chart of one people table: an image whose name reads every figure; the bars
+ * themselves are decoration (the table below holds the same figures). */
+function barChart(title, dimension, table) {
+  if (!table) return null;
+  const cells = table.cells.filter((c) => c.suppressed || c.value);
+  const top = Math.max(1, ...cells.map((c) => c.value || 0));
+  const described = cells.map((c) => `${groupLabel(dimension, c.group)}: ${figureText(c.value, table.measure)}`);
+  return h('figure', { class: 'sec-chart', role: 'img', 'aria-label': `${title}. ${described.join('; ') || t('stats.nobody')}` },
+    h('figcaption', { 'aria-hidden': 'true' }, title),
+    h('div', { class: 'sec-chart-bars', 'aria-hidden': 'true' }, cells.map((c) => h('div', { class: 'sec-chart-row' },
+      h('span', { class: 'sec-chart-label' }, h('bdi', {}, groupLabel(dimension, c.group))),
+      c.value === null ? h('span', { class: 'sec-chart-suppressed' }, t('sec.fig_suppressed'))
+        : h('progress', { max: String(top), value: String(c.value) }),
+      h('span', { class: 'sec-chart-value' }, c.value === null ? '' : figureText(c.value, table.measure))))));
+}
+
+function renderFigures() {
+  if (!figures) return;
+  const chosen = figureCuts().find((cut) => cutValue(cut) === $('#figures-cut').value) || figures.event;
+  const d = $('#figures-by').value || 'stakeholder';
+  const columns = [
+    { label: t('stats.participants'), table: pick(chosen, 'participants', d) },
+    { label: t('stats.speakers'), table: pick(chosen, 'speakers', d) },
+    { label: t('stats.speaking_time'), table: pick(chosen, 'speaking_time', d) },
+  ];
+  if (pick(chosen, 'remote', d)) columns.push({ label: t('sec.fig_remote'), table: pick(chosen, 'remote', d) });
+  const name = cutLabel(chosen);
+  fill($('#figures-attendance'), figuresTable(t('sec.fig_attendance', { cut: name }), 'attendance',
+    [{ label: t('stats.people'), table: chosen.attendance }]));
+  fill($('#figures-table'), figuresTable(t('sec.fig_by', { cut: name, by: dimensionLabel(d) }), d, columns));
+  fill($('#figures-charts'),
+    barChart(t('sec.fig_attendance', { cut: name }), 'attendance', chosen.attendance),
+    barChart(t('sec.fig_participants_by', { by: dimensionLabel(d) }), d, pick(chosen, 'participants', d)));
+  $('#figures-as-of').textContent = t('sec.as_of', { time: new Intl.DateTimeFormat(currentLanguage(),
+    { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(figures.as_of)) });
+}
+
+$('#figures-cut').addEventListener('change', renderFigures);
+$('#figures-by').addEventListener('change', renderFigures);
+
 onLanguageChange(() => {
   if (!board) return;
   fillFilters();
   render();
+  if (figures) {
+    fillFigureChoices();
+    renderFigures();
+  }
 });
 
 if (key) {

@@ -301,7 +301,8 @@ async def patch_session(request: web.Request) -> web.Response:
                         "link")
     steps = [functools.partial(
         commands.change_session, actor=actor, new_state=_opt_str(body, "state"),
-        title=_opt_str(body, "title"), languages=body.get("languages"), settings=settings)]
+        title=_opt_str(body, "title"), languages=body.get("languages"), settings=settings,
+        now=now_ms())]
     if floor is not None:
         steps.append(functools.partial(
             commands.floor, actor=actor, ordering=floor.get("ordering"),

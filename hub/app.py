@@ -13,7 +13,9 @@ from aiohttp import web
 from . import (
     access,
     api,
+    dashboard_api,
     event_hubs,
+    figures_api,
     forum_api,
     keys,
     organizers,
@@ -40,6 +42,7 @@ from .search import open_index
 from .search.indexer import Indexer
 from .security import security_headers
 from .session import Sessions, position_key
+from .session_digest import SessionDigests
 from .tokens import DAY, Signer
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,8 @@ def create_app(config: Config) -> web.Application:
     app.router.add_routes(event_hubs.routes())
     app.router.add_routes(site.routes())
     app.router.add_routes(search_api.routes())
+    app.router.add_routes(dashboard_api.routes())
+    app.router.add_routes(figures_api.routes())
     app.router.add_get("/ws/{session_id}", ws.websocket)
     app.router.add_get("/sse/{session_id}", sse.sse)
     proxy = JanusProxy()
@@ -119,6 +124,8 @@ async def _backend(app: web.Application) -> AsyncIterator[None]:
     app[keys.SESSIONS] = Sessions(event_log, app[keys.METRICS], position_key(secret))
     app[keys.FORUMS] = Forums(event_log, app[keys.SESSIONS])
     app[keys.FORUMS].on_load.append(access.cut_off_retired(app[keys.SESSIONS]))
+    app[keys.DIGESTS] = SessionDigests(event_log, app[keys.SESSIONS])
+    app[keys.EVENT_FIGURES] = figures_api.EventFiguresCache(app[keys.DIGESTS])
     media = MediaPool(config, app[keys.SESSIONS], media_key(secret), app[keys.METRICS])
     app[keys.MEDIA] = media
 
@@ -179,6 +186,13 @@ def _add_pages(app: web.Application, web_dir: Path) -> None:
             raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
+    async def secretariat(request: web.Request) -> web.StreamResponse:
+        """The Secretariat's dashboard of an event (web/secretariat.html)."""
+        path = web_dir / "secretariat.html"
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
     async def media_lib(request: web.Request) -> web.StreamResponse:
         path = MEDIA_LIBS.get(request.match_info["name"])
         if path is None or not path.is_file():
@@ -198,4 +212,5 @@ def _add_pages(app: web.Application, web_dir: Path) -> None:
     app.router.add_get("/e/{event_id}/hub", event_hub)
     app.router.add_get("/s/{session_id}/{role}", page)
     app.router.add_get("/", organizer)
+    app.router.add_get("/secretariat", secretariat)
     app.router.add_static("/static/", web_dir, append_version=True)

@@ -262,7 +262,7 @@ async def _dispatch(
                 seconds=cmd.seconds, now=now_ms()))
         case protocol.SessionState():
             return await session.execute(lambda st: commands.change_session(
-                st, actor, new_state=cmd.state, settings=cmd.settings))
+                st, actor, new_state=cmd.state, settings=cmd.settings, now=now_ms()))
         case protocol.Floor():
             return await session.execute(lambda st: commands.floor(
                 st, actor, ordering=cmd.ordering, weights=cmd.weights, budgets=cmd.budgets))

@@ -235,5 +235,6 @@ async def _align(session: Session, title: str, languages: list[str]) -> bool:
         return False
     actor = Actor(ORGANIZER, ORGANIZER, "Organizer")
     await session.execute(lambda st: commands.change_session(
-        st, actor, new_state=None, title=title, languages=languages, settings=None))
+        st, actor, new_state=None, title=title, languages=languages, settings=None,
+        now=now_ms()))
     return True

@@ -9,6 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from .config import Config
     from .connection import Connection
+    from .figures_api import EventFiguresCache
     from .forums import Forums
     from .log import EventLog
     from .media.pool import MediaPool
@@ -18,12 +19,15 @@ if TYPE_CHECKING:
     from .search import SearchIndex
     from .search.indexer import Indexer
     from .session import Sessions
+    from .session_digest import SessionDigests
     from .tokens import Signer
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 LOG: web.AppKey[EventLog] = web.AppKey("log")
 SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
 FORUMS: web.AppKey[Forums] = web.AppKey("forums")  # events
+DIGESTS: web.AppKey[SessionDigests] = web.AppKey("digests")  # sessions listed event-wide
+EVENT_FIGURES: web.AppKey[EventFiguresCache] = web.AppKey("event_figures")
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 LIMITS: web.AppKey[RateLimits] = web.AppKey("limits")

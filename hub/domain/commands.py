@@ -382,8 +382,11 @@ def change_session(
     title: str | None = None,
     languages: list[str] | None = None,
     settings: dict[str, Any] | None = None,
+    now: int | None = None,
 ) -> Decision:
-    """Move a session between scheduled, live and closed, or change its title or settings."""
+    """Move a session between scheduled, live and closed, or change its title or settings.
+    `now` stamps the fact (`ts`): the time it closed is the figure the Secretariat's
+    dashboard counts "days since closed" from."""
     fact: dict[str, Any] = {"kind": "session", "by": actor.id}
     if new_state is not None:
         if new_state not in STATES:
@@ -406,6 +409,8 @@ def change_session(
         if new_settings != state.settings:
             fact["settings"] = new_settings.to_dict()
     changed = len(fact) > 2
+    if changed and now is not None:
+        fact["ts"] = now
     result = {"state": fact.get("state", state.state)}
     return Decision(fact if changed else None, result)
 

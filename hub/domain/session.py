@@ -190,6 +190,9 @@ class SessionState:
     id: str
     title: str = ""
     state: str = SCHEDULED
+    # When it last moved to closed (ms, the fact's `ts`); None while not closed, or for a
+    # close recorded before facts carried their time. Reopened and closed again: the last.
+    closed_at: int | None = None
     languages: list[str] = field(default_factory=lambda: ["en"])
     settings: Settings = field(default_factory=Settings)
     created: int = 0
@@ -283,6 +286,7 @@ def _created(state: SessionState, fact: dict[str, Any]) -> None:
     state.title = fact["title"]
     state.languages = list(fact["languages"])
     state.state = fact["state"]
+    state.closed_at = fact["ts"] if state.state == CLOSED else None
     state.settings = Settings(**fact["settings"])
     state.created = fact["ts"]
     if "relay" in fact:
@@ -293,6 +297,10 @@ def _session(state: SessionState, fact: dict[str, Any]) -> None:
     if "title" in fact:
         state.title = fact["title"]
     if "state" in fact:
+        if fact["state"] != CLOSED:
+            state.closed_at = None
+        elif state.state != CLOSED:
+            state.closed_at = fact.get("ts")
         state.state = fact["state"]
     if "languages" in fact:
         state.languages = list(fact["languages"])

@@ -32,6 +32,7 @@ def dump_state(state: SessionState) -> dict[str, Any]:
     return {
         "title": state.title,
         "state": state.state,
+        "closed_at": state.closed_at,
         "languages": list(state.languages),
         "settings": state.settings.to_dict(),
         "created": state.created,
@@ -65,6 +66,7 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     """Fold a `restored` fact: the whole state it carries replaces what was there."""
     data = fact["state"]
     state.title, state.state = data["title"], data["state"]
+    state.closed_at = data.get("closed_at")
     state.languages = list(data["languages"])
     state.settings = Settings(**data["settings"])
     state.created = data["created"]

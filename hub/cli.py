@@ -296,7 +296,10 @@ async def serve(config: Config, relay_of: Upstream | None = None) -> None:
         from .relay import add_relay
 
         relay = add_relay(app, relay_of)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+    # Request lines up to 32 KiB (aiohttp's default is 8 KiB): a long search query reaches
+    # the hub and gets its JSON 400 saying the limit, not the HTTP parser's bare refusal.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
+                           max_line_size=32768)
     await runner.setup()
     # A join storm (thousands of readers when a session starts) overflows the default
     # backlog of 128: refused SYNs are retried by clients only after a second.

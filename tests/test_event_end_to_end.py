@@ -8,8 +8,10 @@ figures with small cells suppressed."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -154,7 +156,8 @@ async def event(hubs: list[HubProcess]) -> AsyncIterator[dict[str, Any]]:
         assert published["status"] == "published"
         await call("PUT", f"{a}/api/sessions/{s2}/review", {"takeaways": [DRAFT_ONLY]},
                    token=organizer[s2])
-        yield {"a": a, "b": b, "s1": s1, "s2": s2, "hub": hub, "pending": items}
+        done = int(time.time() * 1000)
+        yield {"a": a, "b": b, "s1": s1, "s2": s2, "hub": hub, "pending": items, "done": done}
     finally:
         for client in clients:
             await client.close()
@@ -217,6 +220,79 @@ async def test_the_public_site_reads_without_javascript_and_is_axe_clean_with_it
                     assert "Welcome to the workshop." in body  # the transcript
                 if javascript:
                     assert await axe_violations(page, f"e2e-{name}-{lang}") == []
+    finally:
+        await pages.close()
+    assert not pages.problems, pages.problems
+
+
+async def test_the_dashboard_and_the_reminders_say_which_report_is_missing(
+    event: dict[str, Any],
+) -> None:
+    board = await call("GET", f"{event['b']}/api/events/{EVENT}/dashboard")
+    rows = {s["session"]: s for s in board["sessions"]}
+    assert (rows[event["s1"]]["report"], rows[event["s1"]]["state"]) == ("published", "closed")
+    assert (rows[event["s2"]]["report"], rows[event["s2"]]["state"]) == ("draft", "closed")
+    assert rows[event["s2"]]["days_since_closed"] == 0
+    assert rows[f"{EVENT}-3"]["state"] == "scheduled"
+    assert board["rates"]["overall"] == {"sessions": 5, "closed": 2, "published": 1,
+                                         "rate": 0.5}
+    assert board["counts"]["reminders"] == 1
+    status, text, headers = await ahttp("GET", f"{event['a']}/api/events/{EVENT}/reminders.csv",
+                                        token=ADMIN_KEY)
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    lines = text.lstrip("\ufeff").splitlines()
+    assert len(lines) == 2 and event["s2"] in lines[1] and "li@example.org" in lines[1]
+    organizer = (await call("GET", f"{event['a']}/api/sessions/{event['s2']}/links"))
+    status, _, _ = await ahttp("GET", f"{event['a']}/api/events/{EVENT}/dashboard",
+                               token=organizer["tokens"]["organizer"])
+    assert status == 403  # a session's organizer sees their session, not the event's
+
+
+async def test_the_event_figures_suppress_every_small_cell(event: dict[str, Any]) -> None:
+    for _ in range(100):  # figures stand as of a cut-off (every second here): one after the run
+        figures = await call("GET", f"{event['a']}/api/events/{EVENT}/figures", token=None)
+        if figures["as_of"] > event["done"]:
+            break
+        await asyncio.sleep(0.1)
+    tables = []
+    for kind in ("sessions", "days", "tracks"):
+        for cut in figures[kind]:
+            tables.append(cut["attendance"])
+            for section in ("participants", "speakers", "speaking_time", "remote"):
+                tables += cut[section]
+    cut = figures["event"]
+    tables += [cut["attendance"], *cut["participants"], *cut["speakers"]]
+    published = [c["value"] for t in tables for c in t["cells"]
+                 if not c["suppressed"] and t["measure"] != "seconds"]
+    assert all(v == 0 or v >= 5 for v in published), published
+    remote = {c["group"]: c for c in cut["attendance"]["cells"]}["remote"]
+    assert remote["suppressed"] and remote["value"] is None  # two people asked from afar
+    assert any(c["suppressed"] for s in figures["sessions"] for c in s["attendance"]["cells"])
+    status, text, _ = await ahttp("GET", f"{event['b']}/api/events/{EVENT}/figures?format=csv")
+    assert status == 200 and text.lstrip("\ufeff").startswith("section,dimension,cut_kind")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("locale", ["en-US", "ar"])
+async def test_the_dashboard_page_is_axe_clean(
+    event: dict[str, Any], browser: Any, locale: str
+) -> None:
+    pages = OpenPages(browser)
+    try:
+        context = await browser.new_context(locale=locale)
+        pages.contexts.append(context)
+        page = await context.new_page()
+        pages.watch(page, f"dashboard-{locale}")
+        await page.goto(f"{event['b']}/secretariat?event={EVENT}")
+        await page.locator("#admin-key").fill(ADMIN_KEY)
+        await page.locator("#admin-key").press("Enter")
+        await expect(page.locator("#sessions-body tr")).to_have_count(5)
+        row = page.locator(f'#sessions-body tr[data-session="{event["s2"]}"]')
+        await expect(row.locator(".sec-report")).to_have_text(
+            "Draft" if locale == "en-US" else "مسودة")
+        assert await page.evaluate("document.documentElement.dir") == (
+            "rtl" if locale == "ar" else "ltr")
+        assert await axe_violations(page, f"e2e-dashboard-{locale}") == []
     finally:
         await pages.close()
     assert not pages.problems, pages.problems

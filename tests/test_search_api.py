@@ -386,3 +386,18 @@ async def test_a_session_deleted_by_another_instance_leaves_this_ones_index(
                                   token=ADMIN_KEY)
     assert status in (200, 204), body
     await until(first, 0, q="only")  # once the first instance notices the deletion
+
+
+def test_a_10_kb_query_gets_the_hubs_clear_400_from_hub_serve(tmp_path: Path) -> None:
+    """`hub serve` reads request lines up to 32 KiB: a 10 KB query reaches the search and
+    is refused with its reason, not by the HTTP parser's bare "line too long"."""
+    from tests.harness import HubProcess, http
+
+    hub = HubProcess(tmp_path / "data").start()
+    try:
+        query = urllib.parse.quote("a" * 10240)
+        status, body, _ = http("GET", f"{hub.url}/api/search?q={query}")
+        assert status == 400 and body["error"]["code"] == "bad_request", body
+        assert "at most 500" in body["error"]["message"]
+    finally:
+        hub.kill()

@@ -1,4 +1,4 @@
-"""The HTTP API of an event's participation figures (issue 14, part 6): public, aggregate
+"""The HTTP API of an event's participation figures: public, aggregate
 and suppressed (hub.domain.event_figures), as of the figures' cut-off.
 
 Like a session's figures (GET /api/sessions/{id}/stats), an event's move once per
@@ -7,6 +7,11 @@ the start of the current period. So they are computed once per period and event 
 programme change), from each session's fold as the session digests keep it, not from 300
 sessions held in memory; every request of the period gets the same figures. The
 computing runs in a thread, on copies of what it reads.
+
+The cells of closed sessions that were once suppressed stay suppressed (two cut-offs read
+together must not pin a cell): they are recorded in the event's log (`figures_kept`)
+before the figures are served, and every computation, on any instance and after any
+restart, starts from them.
 """
 
 from __future__ import annotations
@@ -21,13 +26,21 @@ from aiohttp import web
 
 from . import keys
 from .api import json_response
+from .domain import forum as forum_domain
 from .domain import stats
-from .domain.event_figures import CUT_KINDS, EventFigures, FigureSource, event_figures
+from .domain.event_figures import (
+    CUT_KINDS,
+    EventFigures,
+    FigureSource,
+    event_figures,
+    kept_cells,
+)
 from .domain.event_figures_render import to_csv, to_json
 from .domain.forum import ForumState
 from .domain.session import SessionState
 from .errors import HubError, bad_request
 from .forum_api import forum_of
+from .forums import Forum
 from .session import now_ms
 from .session_digest import SessionDigests
 
@@ -49,20 +62,29 @@ class EventFiguresCache:
     _done: dict[str, _Computed] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
-    async def of(self, forum: ForumState, cutoff: int) -> EventFigures:
+    async def of(self, forum: Forum, cutoff: int) -> EventFigures:
         """The event's figures as of `cutoff`, from the cache when the period and the
-        programme are the ones they were computed for."""
+        event's log position are the ones they were computed for."""
         async with self._locks.setdefault(forum.id, asyncio.Lock()):
-            position = (forum.offset, forum.epoch)
+            await forum.catch_up()  # the cells another instance kept a moment ago too
+            position = (forum.state.offset, forum.state.epoch)
             done = self._done.get(forum.id)
             if done is not None and done.cutoff == cutoff and done.programme == position:
                 return done.figures
-            figures = await self._compute(forum, cutoff, done.figures if done else None)
+            sources = await self._sources(forum.state)
+            kept = set(forum.state.figures_kept)
+            # 300 sessions take a second or two: off the event loop, which goes on serving
+            # the live sessions (and changing their states: the thread reads copies).
+            figures = await asyncio.to_thread(
+                event_figures, sources, cutoff, done.figures if done else None, kept)
+            # Recorded before they are served: what was suppressed stays so everywhere.
+            newly = kept_cells(sources, figures)
+            await forum.execute(lambda st: forum_domain.keep_figures(st, newly, now=now_ms()))
+            position = (forum.state.offset, forum.state.epoch)
             self._done[forum.id] = _Computed(cutoff, position, figures)
             return figures
 
-    async def _compute(self, forum: ForumState, cutoff: int,
-                       previous: EventFigures | None) -> EventFigures:
+    async def _sources(self, forum: ForumState) -> list[FigureSource]:
         programme = forum.programme()
         states = await self.digests.states(s.session for s in programme)
         sources = []
@@ -73,11 +95,7 @@ class EventFiguresCache:
             sources.append(FigureSource(session.session, session.title,
                                         forum.day_of(session.start), session.track,
                                         _still(state)))
-        # 300 sessions take a second or two: off the event loop, which goes on serving the
-        # live sessions (and changing their states: the thread reads copies).
-        # `previous`: the figures last published, whose suppressed cells of closed sessions
-        # stay suppressed (no pinning a cell by reading two cut-offs together).
-        return await asyncio.to_thread(event_figures, sources, cutoff, previous)
+        return sources
 
 
 def _still(state: SessionState) -> SessionState:
@@ -136,7 +154,7 @@ async def get_figures(request: web.Request) -> web.Response:
     forum = await forum_of(request)
     every_ms = request.app[keys.CONFIG].figures_every * 1000
     cutoff = stats.cutoff(now_ms(), every_ms)
-    figures = await request.app[keys.EVENT_FIGURES].of(forum.state, cutoff)
+    figures = await request.app[keys.EVENT_FIGURES].of(forum, cutoff)
     kind, key = _cut(request, figures)
     headers = {"Cache-Control": "no-cache"}
     if fmt == "json":

@@ -23,6 +23,7 @@ from hub.domain.event_figures import (
     EventFigures,
     FigureSource,
     event_figures,
+    kept_cells,
     remote_share,
 )
 from hub.domain.event_figures_render import (
@@ -218,6 +219,12 @@ def test_a_closed_sessions_cell_hidden_at_one_cut_off_stays_hidden_at_the_next()
     assert women(second, "s0") is None and women(second, "s1") is None
     assert women(second) == women(first) + 2
     assert pinned(second, sources) == {}
+    # After a restart or on another instance there is no `previous` in memory: the cells
+    # recorded from the first cut-off (the event's `figures_kept`) do the same.
+    recorded = kept_cells(sources, first)
+    assert any(cell[3] == "s1" for cell in recorded)
+    restarted = event_figures(sources, second_cut, kept=recorded)
+    assert restarted == second
 
 
 # -- privacy --------------------------------------------------------------------------------

@@ -225,3 +225,14 @@ def test_before_a_draft_is_saved_fields_not_sent_keep_the_prefill() -> None:
                                   prefill=forum.ReviewedReport(takeaways=("Other",))))
     draft = state.report("igf26-1").draft
     assert draft is not None and draft.takeaways == ("Flagged in the room",)
+
+
+def test_figures_cells_once_suppressed_are_kept_and_only_new_ones_are_recorded() -> None:
+    state = imported()
+    cells = [("participants", "gender", "session", "igf26-1", "woman")]
+    fold(state, forum.keep_figures(state, cells, now=5))
+    assert state.figures_kept == {cells[0]}
+    assert forum.keep_figures(state, cells, now=6) is None  # nothing new: nothing appended
+    more = [*cells, ("participants", "gender", "session", "igf26-2", "woman")]
+    fact = forum.keep_figures(state, more, now=7)
+    assert fact is not None and fact["cells"] == [list(more[1])]

@@ -269,6 +269,41 @@ async def test_the_figures_are_computed_once_per_period(hub: RunningHub,
                                                        event: DashEvent) -> None:
     cache = hub.app[keys.EVENT_FIGURES]
     forum = await hub.app[keys.FORUMS].get(event.id)
-    first = await cache.of(forum.state, 1_000)
-    assert await cache.of(forum.state, 1_000) is first
-    assert await cache.of(forum.state, 2_000) is not first
+    first = await cache.of(forum, 1_000)
+    assert await cache.of(forum, 1_000) is first
+    assert await cache.of(forum, 2_000) is not first
+
+
+async def test_suppressed_cells_are_recorded_in_the_events_log_for_every_instance(
+    hub: RunningHub, event: DashEvent
+) -> None:
+    """Once served, the closed sessions' suppressed cells are in the event's log, so a
+    fresh cache (a restart, another instance) starts from them: nothing hidden before is
+    published later."""
+    from hub.figures_api import EventFiguresCache
+    from hub.session import now_ms
+
+    await ahttp("PATCH", f"{hub.base}/api/sessions/{event.scheduled}", {"state": "live"},
+                token=ADMIN_KEY)
+    links = await ahttp("GET", f"{hub.base}/api/sessions/{event.scheduled}/links",
+                        token=ADMIN_KEY)
+    token = links[1]["tokens"]["participant"]
+    people = [Client(hub.ws_base, event.scheduled, token, name=f"P{n}",
+                     profile={"gender": "woman" if n < 3 else "man"}) for n in range(9)]
+    for person in people:
+        await person.connect()
+    for person in people:
+        await person.close()
+    await ahttp("PATCH", f"{hub.base}/api/sessions/{event.scheduled}", {"state": "closed"},
+                token=ADMIN_KEY)
+    forum = await hub.app[keys.FORUMS].get(event.id)
+    cutoff = now_ms() + 1000
+    first = await hub.app[keys.EVENT_FIGURES].of(forum, cutoff)
+    women = first.cut("session", event.scheduled).table("participants", "gender")
+    assert women.is_suppressed("woman")
+    kept = set(forum.state.figures_kept)
+    assert ("participants", "gender", "session", event.scheduled, "woman") in kept
+    offset = forum.state.offset
+    fresh = EventFiguresCache(hub.app[keys.DIGESTS])
+    assert await fresh.of(forum, cutoff) == first
+    assert forum.state.offset == offset  # nothing new to record

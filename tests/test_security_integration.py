@@ -61,7 +61,9 @@ def _full_state() -> SessionState:
     state.captions = [CaptionLine(ts=5000, text="hello", lang="en", final=True, seq=3,
                                   item="i1", speaker="Attendee")]
     state.partial = {"fr": CaptionLine(ts=5100, text="bon", lang="fr", final=False)}
-    state.hubs = {"h1": HubState(attendees=40, connected=True, last_seen=4500, jump=3)}
+    state.hubs = {"h1": HubState(attendees=40, connected=True, last_seen=4500, jump=3,
+                                 peak=45)}
+    state.closed_at = 4900  # closed once, then reopened and live again
     state.banned = {"p2": "spam"}
     state.tokens = {"m9": NamedToken("m9", "moderator", "Mo", 9_999_999, "o1", 1200)}
     state.notes = {"p1": [{"text": "hi", "from": "Mo", "ts": 4100}]}

@@ -360,17 +360,19 @@ def _elimination(cell: Cell) -> int:
 
 
 def event_figures(
-    sources: Sequence[FigureSource], cutoff_ms: int, previous: EventFigures | None = None
+    sources: Sequence[FigureSource], cutoff_ms: int, previous: EventFigures | None = None,
+    kept: Iterable[Cell] = (),
 ) -> EventFigures:
     """Every session's, day's, track's and the event's figures as of `cutoff_ms`, protected
     within and across cuts (see the module's rules). `previous`: the figures of the cut-off
-    before, whose suppressed cells of closed sessions stay suppressed (rule 5).
-    `ValueError` names a bad source."""
+    before, whose suppressed cells of closed sessions stay suppressed (rule 5); `kept`:
+    such cells as every instance recorded them (`kept_cells`, in the event's log), so that
+    a restart or another instance never publishes one. `ValueError` names a bad source."""
     _check(sources)
     raws = [_raw(source.state, cutoff_ms) for source in sources]
     groups = {family: _groups(family, raws) for family in _FAMILIES}
     grid = _build(sources, raws, groups)
-    hidden = linked_tables.protect(grid, _elimination, _kept(sources, previous))
+    hidden = linked_tables.protect(grid, _elimination, [*_kept(sources, previous), *kept])
     sessions, days, tracks, event = _cuts_of(sources)
 
     def figures(cut: Cut) -> CutFigures:
@@ -396,6 +398,12 @@ def event_figures(
         tracks=tuple(figures(c) for c in tracks),
         event=figures(event),
     )
+
+
+def kept_cells(sources: Sequence[FigureSource], figures: EventFigures) -> list[Cell]:
+    """The cells of closed sessions that `figures` suppressed: they stay suppressed at every
+    later cut-off (rule 5), so the caller records them where every instance reads them."""
+    return _kept(sources, figures)
 
 
 def _kept(sources: Sequence[FigureSource], previous: EventFigures | None) -> list[Cell]:

@@ -16,6 +16,8 @@ request against the state and return the fact to append) -> append -> `apply`. F
 - `report_saved` / `report_published` / `report_withdrawn`: a session's report as its
   organizers reviewed it (IGF template: up to three key takeaways, two calls to action,
   a summary, the gender questions).
+- `figures_kept`: cells of the event's figures (closed sessions') once suppressed, which
+  stay suppressed on every instance and after restarts (hub.domain.event_figures).
 
 Times are ms since the Unix epoch, UTC; the event's time zone is for showing them.
 """
@@ -152,6 +154,8 @@ class ForumState:
     numbered: int = 0  # the highest `<forum>-<n>` given
     hubs: dict[str, ForumHub] = field(default_factory=dict)
     reports: dict[str, SessionReport] = field(default_factory=dict)  # by session id
+    # Figures of closed sessions suppressed once, kept so (hub.domain.event_figures rule 5)
+    figures_kept: set[tuple[str, ...]] = field(default_factory=set)
     offset: int = 0
     epoch: str = ""
 
@@ -544,6 +548,17 @@ def withdraw_report(state: ForumState, session: str, *, by: str, now: int) -> di
     return {"kind": "report_withdrawn", "session": session, "by": by, "ts": now}
 
 
+def keep_figures(
+    state: ForumState, cells: list[tuple[str, ...]], *, now: int
+) -> dict[str, Any] | None:
+    """A `figures_kept` fact with the cells of the event's figures that are suppressed and
+    must stay so, those the state does not hold yet (None when none is new)."""
+    fresh = sorted({tuple(c) for c in cells} - state.figures_kept)
+    if not fresh:
+        return None
+    return {"kind": "figures_kept", "cells": [list(c) for c in fresh], "ts": now}
+
+
 # -- folding --------------------------------------------------------------------------
 
 
@@ -582,6 +597,8 @@ def apply(state: ForumState, fact: dict[str, Any]) -> None:
         if kind == "report_published":
             report.published = reviewed
             report.first_published = report.first_published or fact["ts"]
+    elif kind == "figures_kept":
+        state.figures_kept.update(tuple(cell) for cell in fact["cells"])
     elif kind == "report_withdrawn":
         state.reports.setdefault(fact["session"], SessionReport()).published = None
     else:

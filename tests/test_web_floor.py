@@ -7,6 +7,7 @@ Arabic, and screenshots of the new states."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -321,7 +322,11 @@ async def test_organizer_recovers_and_retires_links_and_sets_the_floor(
     await card.get_by_label("Government", exact=True).fill("10")
     await card.get_by_role("button", name="Save the fair floor").click()
     await expect(card.locator(".floor-note")).to_be_hidden()
-    floor = await api("GET", f"{base}/api/sessions/{sid}/floor")
+    for _ in range(100):  # the note was hidden before the click too: wait for the save
+        floor = await api("GET", f"{base}/api/sessions/{sid}/floor")
+        if floor["ordering"] == "balanced":
+            break
+        await asyncio.sleep(0.05)
     assert floor["ordering"] == "balanced"
     assert floor["budgets"] == {"government": {"budget": 600, "used": 0}}
     # Reopened elsewhere, the form shows the session's own weights and budgets.

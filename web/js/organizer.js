@@ -8,6 +8,7 @@
 // page: the same session card, without the Secretariat's parts (creating sessions, the
 // admin key), and the review of the session's report (review.js).
 
+import { storedAdminKey, storeAdminKey } from './admin-key.js';
 import { t, onLanguageChange } from './i18n.js';
 import {
   h, $, fill, storage, api, bootPage, languagePicker, announcer, languageName, errorText, flash,
@@ -21,7 +22,6 @@ bootPage('page.organizer');
 const say = announcer();
 $('#tools').append(languagePicker());
 
-const KEY_STORE = 'igf.adminKey';
 const LINKS_STORE = 'igf.organizer.links';
 const FLOOR_STORE = 'igf.organizer.floor';
 const LINK_FETCHES = 4; // at most this many link look-ups at once
@@ -45,24 +45,11 @@ const scope = (() => {
   return link.session && link.token && link.role === 'organizer' ? link : null;
 })();
 
-function adminKey() {
-  try {
-    return window.sessionStorage.getItem(KEY_STORE);
-  } catch {
-    return null;
-  }
-}
-
 function setAdminKey(value) {
-  try {
-    if (value) window.sessionStorage.setItem(KEY_STORE, value);
-    else window.sessionStorage.removeItem(KEY_STORE);
-  } catch {
-    /* no session storage: the key lasts until the page is closed */
-  }
+  storeAdminKey(value);
   memoryKey = value;
 }
-let memoryKey = scope ? scope.token : adminKey();
+let memoryKey = scope ? scope.token : storedAdminKey();
 
 /** The role links carry tokens: like the admin key they live in sessionStorage (this tab,
  * until it closes), never in localStorage where any later user of the browser finds them.

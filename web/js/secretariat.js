@@ -3,6 +3,7 @@
 // URL), pick an event, see every session's report state and days since it closed, the
 // completion rates per day and track, and download the reminders (CSV) to nudge organizers.
 
+import { storedAdminKey, storeAdminKey } from './admin-key.js';
 import { t, onLanguageChange, currentLanguage } from './i18n.js';
 import {
   h, $, fill, api, bootPage, languagePicker, announcer, errorText, flash, formatDuration,
@@ -13,7 +14,6 @@ bootPage('page.secretariat');
 const say = announcer();
 $('#tools').append(languagePicker());
 
-const KEY_STORE = 'igf.adminKey'; // the organizer console's: one sign-in for both pages
 const REPORTS = ['none', 'draft', 'published'];
 // The sessions table: [column, key of its header, how a row sorts on it].
 const COLUMNS = [
@@ -28,26 +28,13 @@ const COLUMNS = [
   ['days', 'sec.col_days', (r) => (r.days_since_closed === null ? -1 : r.days_since_closed)],
 ];
 
-let key = readKey();
+let key = storedAdminKey();
 let board = null;
 let figures = null; // GET /api/events/{id}/figures: every cut's tables as of `as_of`
 let sort = { column: 'day', descending: false };
 
-function readKey() {
-  try {
-    return window.sessionStorage.getItem(KEY_STORE);
-  } catch {
-    return null;
-  }
-}
-
 function setKey(value) {
-  try {
-    if (value) window.sessionStorage.setItem(KEY_STORE, value);
-    else window.sessionStorage.removeItem(KEY_STORE);
-  } catch {
-    /* no session storage: the key lasts until the page is closed */
-  }
+  storeAdminKey(value);
   key = value;
 }
 

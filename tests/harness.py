@@ -21,10 +21,20 @@ import websockets
 ADMIN_KEY = "test-admin-key-0123456789-abcdefghijklmnop"  # >= 32: the hub refuses less
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free now, never one this process handed out before: the kernel may
+    give a port just closed again, and two servers started one after the other then both
+    get it (the second one fails to bind)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def http(method: str, url: str, body: Any = None, token: str | None = None,

@@ -33,7 +33,8 @@ async def raw(base: str, method: str, target: str, headers: str = "", body: byte
               chunked: bool = False, split: int = 0) -> tuple[int, dict[str, str], bytes]:
     """One HTTP/1.1 request with `target` sent exactly as written (no client normalises
     `..` or `%2F` away). Returns the status, the headers (lower-case names) and the body
-    read until the server closes or, for a stream or a 101, what came first. `split`:
+    read until the server closes, for a stream what came first, for a 101 nothing (the
+    websocket waits for the client to speak first). `split`:
     the body's first `split` bytes go first, the rest a moment later (as over a slow
     network: the server has only part of it at first)."""
     host, port = base.removeprefix("http://").split(":")
@@ -66,7 +67,9 @@ async def raw(base: str, method: str, target: str, headers: str = "", body: byte
         while (line := await asyncio.wait_for(reader.readline(), 20)) not in (b"\r\n", b""):
             name, _, value = line.decode().partition(":")
             got[name.strip().lower()] = value.strip()
-        if status == 101 or got.get("content-type", "").startswith("text/event-stream"):
+        if status == 101:
+            return status, got, b""
+        if got.get("content-type", "").startswith("text/event-stream"):
             return status, got, await asyncio.wait_for(reader.read(4096), 20)
         if "content-length" in got:
             data = await asyncio.wait_for(reader.readexactly(int(got["content-length"])), 20)

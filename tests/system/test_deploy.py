@@ -35,7 +35,7 @@ from tests.support.deployment import HUB_CONF, RENDER, Deployment, Nginx
 from tests.support.harness import ADMIN_KEY, Client, HubProcess, ahttp
 from tests.support.redis_server import free_port, redis_server_binary
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
 # The function body must finish in 60 s; fixture set-up is not counted, because the

@@ -38,8 +38,8 @@ from hub.config import Config
 from hub.session import now_ms
 from hub.site import pages, views
 from hub.site.text import LANGUAGES, Words
-from tests.harness import ADMIN_KEY, HubProcess, ahttp, free_port
-from tests.site_helpers import make_event, programme_rows, today_in
+from tests.support.harness import ADMIN_KEY, HubProcess, ahttp, free_port
+from tests.support.site_helpers import make_event, programme_rows, today_in
 
 EVENT = "igf-bench"
 ZONE = "Europe/Oslo"

@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.programme_data import programme_csv, programme_ics
 from hub.domain import programme
-from tests.harness import ADMIN_KEY, HubProcess, http
+from tests.support.harness import ADMIN_KEY, HubProcess, http
 
 ZONE = "Europe/Oslo"
 

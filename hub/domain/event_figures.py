@@ -8,7 +8,7 @@ cuts; and the remote participants by region and economy, from which `remote_shar
 Pure: `event_figures` reads `SessionState`s (through `hub.domain.meeting`) and returns an
 `EventFigures`; the renderers are in `hub.domain.event_figures_render`.
 
-Privacy rules (each one has its test in tests/test_event_figures.py):
+Privacy rules (each one has its test in tests/unit/test_event_figures.py):
 
 1. Self-declared and aggregate. The inputs are the session figures' own: people who acted or
    declared a profile (`meeting.counted_participants`), the floor (`meeting.history`), the

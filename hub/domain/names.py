@@ -17,7 +17,7 @@ Pure functions, no I/O. Two steps, in this order:
    digits mapped to Latin, split into runs of letters. The role words are those the pages
    show (web/js/i18n.js: `role.moderator`, `role.captioner`, `org.account_title` and their
    plurals in `presence.*`, in the six languages), plus the usual others (host, chair,
-   admin, organiser...). tests/test_security_names.py checks the list against i18n.js.
+   admin, organiser...). tests/web/test_security_names.py checks the list against i18n.js.
 
 | characters | what happens |
 |---|---|

@@ -430,7 +430,7 @@ def _balanced(
 ) -> list[Suggestion]:
     """Spread the floor across groups; a group passed over `patience` times is served next.
 
-    Bound (proved in tests/test_ordering.py): with M distinct (dimension, group) pairs among
+    Bound (proved in tests/unit/test_ordering.py): with M distinct (dimension, group) pairs among
     the candidates of weighted dimensions, no group with waiting items is passed over more
     than `patience + M - 1` turns in a row when the moderator follows the suggestions
     (points of order and budget-spent groups aside: those turns are outside the ordering).

@@ -10,7 +10,7 @@ client resume reads "frames of channel C after offset N".
 A log's id is a session id, or `forum.<id>` for an event's log (hub/forums.py: facts
 only, no channel events, never archived).
 
-Guarantees every backend gives (tests/test_log_contract.py checks them):
+Guarantees every backend gives (tests/server/test_log_contract.py checks them):
 - `append` is atomic: the batch and all its frames are stored, or none is.
 - `append` refuses (LogConflict) a batch whose offset is not head + 1 or whose
   epoch is not the session's: two writers cannot both extend the same head.

@@ -3,7 +3,7 @@
 A backend stores `Document`s (hub/search/documents.py) by session and answers parsed
 queries (hub/search/query.py): it never sees a user's raw text, only words.
 
-Guarantees every backend gives (tests/test_search_contract.py checks them on each):
+Guarantees every backend gives (tests/server/test_search_contract.py checks them on each):
 - `replace` makes the given documents the session's whole set in one transaction: after
   it, no document of an earlier indexing is left and none is there twice; readers see the
   old set or the new one, never a mix. Indexing the same content again changes nothing.

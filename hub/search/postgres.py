@@ -81,6 +81,10 @@ class PostgresIndex(SearchIndex):
 
     async def start(self) -> None:
         try:
+            # One connection first: a server that refuses or a wrong password is said at
+            # once, with PostgreSQL's own words, instead of after the pool's timeout.
+            first = await psycopg.AsyncConnection.connect(self.url, connect_timeout=int(TIMEOUT))
+            await first.close()
             await self._pool.open(wait=True, timeout=TIMEOUT)
             async with self._pool.connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))

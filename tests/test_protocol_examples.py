@@ -11,13 +11,16 @@ How the examples are found. Every fenced block of the document is read:
 
 Inside a message block, a line that starts with a marker starts a message:
 
-| marker | message |
-|---|---|
-| `→ ` | a client frame (client → server) |
-| `← `, `data: ` | a server frame (server → client; `data:` in an SSE stream) |
-| `GET `, `POST `, `PATCH `, `PUT `, `DELETE ` and a path | an HTTP request; its JSON body, if any, follows on the same line or the next ones (header lines `Name: value` are skipped) |
-| three digits (`201`, `400 `...) | an HTTP response with that status; its body follows on the same line or the next ones |
-| `json: `, `txt: `, `vtt: `, `srt: ` | a response body in that format (only `json:` is JSON) |
+- `→ `: a client frame (client → server);
+- `← ` or `data: `: a server frame (server → client; `data:` in an SSE stream);
+- `GET `, `POST `, `PATCH `, `PUT ` or `DELETE ` and a path: an HTTP request; its JSON
+  body, if any, follows on the same line or the next ones (header lines `Name: value` are
+  skipped);
+- three digits (`201`, `400 `...): an HTTP response with that status; its body follows on
+  the same line or the next ones (a response pairs with the last request before it in the
+  same section, else with the route its section heading names);
+- `json: `, `txt: `, `vtt: ` or `srt: `: a response body in that format (only `json:` is
+  JSON).
 
 Other lines continue the message they follow; a block with no marker at all is one or more
 bare JSON values one after another. A line in parentheses, and parentheses after a message
@@ -53,6 +56,8 @@ only: an in-process hub without Janus never sends them.
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -60,9 +65,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import websockets
 
 from hub import protocol
 from hub.errors import HubError
+from tests.conftest import RunningHub
+from tests.harness import ADMIN_KEY, Client, ahttp
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol.md"
@@ -369,3 +377,248 @@ def test_server_examples_have_a_type_the_hub_sends(message: Message) -> None:
     assert message.value.get("type") in emitted_types(), (
         f"{message.where}: type {message.value.get('type')!r} is not one the hub sends "
         f"({sorted(emitted_types())})")
+
+
+# -- 4. server frames carry keys a real hub sends ---------------------------------------------
+
+SCALAR = "scalar"
+
+
+def shape(value: Any) -> Any:
+    """What a JSON value looks like, without its data: objects keep their keys, lists one
+    element shape (every element merged), everything else is a scalar."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        merged: Any = None
+        for item in value:
+            merged = merge(merged, shape(item))
+        return [merged] if merged is not None else []
+    return SCALAR
+
+
+def merge(one: Any, two: Any) -> Any:
+    """The shape of values that may look like `one` or like `two`."""
+    if one is None or one == SCALAR:
+        return two if two is not None else one
+    if two is None or two == SCALAR:
+        return one
+    if isinstance(one, dict) and isinstance(two, dict):
+        return {key: merge(one.get(key), two.get(key)) for key in {*one, *two}}
+    if isinstance(one, list) and isinstance(two, list):
+        inner = merge(one[0] if one else None, two[0] if two else None)
+        return [inner] if inner is not None else []
+    return one  # an object here, a list there: keep the first, the check below tells
+
+
+def extra_keys(example: Any, real: Any, path: str = "") -> list[str]:
+    """The paths of the example's keys that the real shape does not have."""
+    if isinstance(example, dict):
+        if not isinstance(real, dict):
+            return [] if real in (None, SCALAR) and not example else (
+                [f"{path or '.'}: an object here, the hub sends {real!r}"]
+                if real not in (None, SCALAR) else [f"{path or '.'}: never an object"])
+        found: list[str] = []
+        for key, value in example.items():
+            if key not in real:
+                found.append(f"{path}.{key}")
+            else:
+                found.extend(extra_keys(value, real[key], f"{path}.{key}"))
+        return found
+    if isinstance(example, list) and isinstance(real, list) and real:
+        return [p for item in example for p in extra_keys(item, real[0], f"{path}[]")]
+    return []
+
+
+def frame_key(frame: dict[str, Any], command: str | None = None) -> tuple[str, ...]:
+    """Which real frames an example is compared with."""
+    kind = frame.get("type", "")
+    if kind == "event":
+        return ("event", str(frame.get("channel")), str(frame.get("kind")))
+    if kind == "ack" and command is not None:
+        return ("ack", command)
+    if kind == "welcome":
+        role = frame.get("you", {}).get("role") if isinstance(frame.get("you"), dict) else None
+        return ("welcome", role) if role else ("welcome",)
+    return (kind,)
+
+
+class Recorder:
+    """The shapes of every frame a real hub sent, by `frame_key` (and coarser keys)."""
+
+    def __init__(self) -> None:
+        self.shapes: dict[tuple[str, ...], Any] = {}
+
+    def add(self, frame: dict[str, Any], command: str | None = None) -> None:
+        keys = {frame_key(frame), frame_key(frame, command)}
+        if frame.get("type") == "welcome":
+            keys.add(("welcome",))
+        for key in keys:
+            self.shapes[key] = merge(self.shapes.get(key), shape(frame))
+
+
+# Frames an in-process hub without a media server or a relay never sends: checked by 1-3.
+NEEDS_MEDIA_OR_RELAY = {("media",), ("talking",), ("ack", "media"), ("ack", "voice"),
+                        ("event", "public", "voice"), ("event", "public", "relay")}
+
+
+async def _raw_frames(url: str, hello: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every frame a websocket gets before the server closes it (refused hellos)."""
+    frames: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        async with websockets.connect(url) as ws:
+            if hello is not None:
+                await ws.send(json.dumps(hello))
+            with contextlib.suppress(websockets.ConnectionClosed):
+                async for raw in ws:
+                    frames.append(json.loads(raw))
+
+    await asyncio.wait_for(read(), 10)
+    return frames
+
+
+async def test_server_examples_have_the_keys_a_real_hub_sends(hub: RunningHub) -> None:
+    """The document's scenarios, run on a real hub: every frame every client gets is
+    recorded, then every server example is compared with the real frames of its kind."""
+    recorder = Recorder()
+    created = await hub.session(title="Workshop 42", languages=["en", "fr"],
+                                settings={"speaking_time": 120})
+    sid = created["id"]
+    status, named, _ = await ahttp("POST", f"{hub.base}/api/sessions/{sid}/tokens",
+                                   {"role": "hub", "name": "Nairobi hub", "city": "Nairobi",
+                                    "country": "KE"}, token=ADMIN_KEY)
+    assert status == 201, named
+    organizer = Client(hub.ws_base, sid, ADMIN_KEY)
+    mod = hub.client(created, "moderator", name="Mod A")
+    amina = hub.client(created, "participant", name="Amina",
+                       profile={"stakeholder": "civil_society", "country": "ke",
+                                "gender": "woman", "youth": True})
+    bob = hub.client(created, "participant", name="Bob")
+    captioner = hub.client(created, "captioner", name="Captioner")
+    nairobi = Client(hub.ws_base, sid, named["token"])
+    screen = hub.client(created, "screen")
+    clients = [organizer, mod, amina, bob, captioner, nairobi, screen]
+    for client in clients:
+        await client.connect()
+    commands: list[tuple[Client, dict[str, Any]]] = []
+
+    async def send(client: Client, frame: dict[str, Any]) -> dict[str, Any]:
+        reply = await client.request(frame)
+        recorder.add(reply, frame["type"])
+        commands.append((client, reply))
+        return reply
+
+    await send(nairobi, {"type": "hub_status", "attendees": 35})
+    status, link, _ = await ahttp("POST", f"{hub.base}/api/sessions/{sid}/tokens",
+                                  {"role": "participant"}, token=nairobi.token)
+    assert status == 201, link
+    wanjiru = Client(hub.ws_base, sid, link["token"], name="Wanjiru")
+    await wanjiru.connect()
+    clients.append(wanjiru)
+    one = (await send(amina, {"type": "ask", "kind": "question", "text": "Anon q", "key": "k1",
+                              "anonymous": True}))["item"]
+    await send(amina, {"type": "ask", "kind": "comment", "text": "other", "key": "k1"})
+    two = (await send(amina, {"type": "ask", "kind": "question", "text": "Again", "key": "k2",
+                              "lang": "en"}))["item"]
+    await send(amina, {"type": "ask", "kind": "question", "text": "x", "key": "k0",
+                       "lang": "english!"})
+    await send(mod, {"type": "moderate", "item": one, "action": "approve"})
+    await send(mod, {"type": "moderate", "item": two, "action": "merge", "into": one})
+    await send(bob, {"type": "vote", "item": one})
+    local = (await send(wanjiru, {"type": "ask", "kind": "question",
+                                  "text": "What about rural Kenya?", "key": "w1"}))["item"]
+    await send(nairobi, {"type": "forward", "item": local, "backing": 12})
+    kept = (await send(wanjiru, {"type": "ask", "kind": "comment", "text": "Local",
+                                 "key": "w2"}))["item"]
+    await send(nairobi, {"type": "decline", "item": kept, "text": "Kept for our room"})
+    await send(mod, {"type": "moderate", "item": local, "action": "approve"})
+    spoken = (await send(mod, {"type": "ask", "kind": "floor", "text": "Opening", "key": "m1",
+                               "on_behalf": {"name": "Dr. Li"}}))["item"]
+    await send(mod, {"type": "moderate", "item": spoken, "action": "live", "seconds": 90})
+    await send(captioner, {"type": "caption", "text": "Welcome all", "seq": 1})
+    await send(captioner, {"type": "caption", "text": "Bienven", "lang": "fr-CA",
+                           "final": False})
+    await send(captioner, {"type": "caption", "text": "again", "seq": 1})
+    flag = (await send(mod, {"type": "flag", "kind": "takeaway", "text": "Connectivity is key",
+                             "item": one}))["id"]
+    await send(mod, {"type": "flag", "kind": "call_to_action", "text": "x", "caption": 99})
+    await send(mod, {"type": "flag", "kind": "takeaway", "text": "Said", "caption": 1})
+    await send(mod, {"type": "flag", "id": flag, "delete": True})
+    await send(mod, {"type": "floor", "ordering": "balanced"})
+    await send(mod, {"type": "floor", "weights": {"gender": 2}})
+    await send(organizer, {"type": "floor", "weights": {"gender": 2, "patience": 4},
+                           "budgets": {"government": 600, "civil_society": 600}})
+    await send(mod, {"type": "note", "to": amina.welcome["you"]["id"], "text": "You're next"})
+    for n in range(25):  # past the ask rate limit: an error with retry_after
+        reply = await send(bob, {"type": "ask", "kind": "question", "text": f"Q{n}",
+                                 "key": f"many{n}"})
+        if reply.get("code") == "rate_limited":
+            break
+    await send(mod, {"type": "session", "settings": {"list_closed": True}})
+    await send(mod, {"type": "session", "settings": {"premoderation": False}})
+    await send(mod, {"type": "ban", "identity": mod.welcome["you"]["id"]})
+    await send(mod, {"type": "ban", "identity": bob.welcome["you"]["id"], "reason": "Spam"})
+    await bob.closed.wait()
+    banned = await _raw_frames(f"{hub.ws_base}/ws/{sid}", {"type": "hello", "token": bob.token})
+    await send(mod, {"type": "ban", "identity": bob.welcome["you"]["id"], "undo": True})
+    await send(screen, {"type": "ping"})
+    # Joins: a recovered resume, a low-bandwidth reader, refused hellos.
+    await screen.close()
+    await screen.connect(resume=True)
+    lite = hub.client(created, "participant", name="Lite", lite=True)
+    chair = hub.client(created, "moderator", name="Chair")  # sees the organizer's weights
+    for late in (lite, chair):
+        await late.connect()
+        clients.append(late)
+    await chair.wait_for(lambda c: any(f["type"] == "presence" for f in c.frames))
+    refusals = [
+        await _raw_frames(f"{hub.ws_base}/ws/{sid}", {"type": "hello", "token": "nope.nope",
+                                                      "ref": "h1"}),
+        await _raw_frames(f"{hub.ws_base}/ws/nosuchsession", None),
+        banned,
+    ]
+    posing = await _first_reply(f"{hub.ws_base}/ws/{sid}", {
+        "type": "hello", "token": created["tokens"]["participant"],
+        "name": "Moderator (official)", "ref": "hello"})
+    await send(mod, {"type": "session", "state": "closed"})
+    await send(captioner, {"type": "caption", "text": "again", "seq": 1})
+    await send(captioner, {"type": "caption", "text": "new", "seq": 5})
+    for client in clients:
+        await client.close()
+
+    for client in clients:
+        recorder.add(client.welcome)
+        for frame in client.frames:
+            recorder.add(frame)
+    for frames in refusals:
+        for frame in frames:
+            recorder.add(frame)
+    recorder.add(posing)
+
+    checked = 0
+    problems: list[str] = []
+    for message in SERVER_FRAMES:
+        command = message.answers.value.get("type") if (
+            message.answers is not None and isinstance(message.answers.value, dict)) else None
+        key = frame_key(message.value, command)
+        if key in NEEDS_MEDIA_OR_RELAY:
+            continue
+        real = recorder.shapes.get(key)
+        if real is None and len(key) > 1:
+            real = recorder.shapes.get(key[:1] if key[0] != "event" else key)
+        if real is None:
+            problems.append(f"{message.where}: the scenario never got a {key} frame")
+            continue
+        checked += 1
+        extra = extra_keys(message.value, real)
+        if extra:
+            problems.append(f"{message.where}: {key} keys the hub never sends there: {extra}")
+    assert not problems, "\n".join(problems)
+    assert checked > 60, checked
+
+
+async def _first_reply(url: str, hello: dict[str, Any]) -> dict[str, Any]:
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps(hello))
+        return dict(json.loads(await asyncio.wait_for(ws.recv(), 10)))

@@ -107,6 +107,7 @@ class Message:
     value: Any = None
     error: str | None = None
     answers: Message | None = None  # for a server frame: the client frame before it
+    request: Message | None = None  # for a response: the request before it
 
     @property
     def where(self) -> str:
@@ -197,13 +198,22 @@ def messages() -> list[Message]:
         if block.info == "" and not marked:
             continue  # other output; test_untagged_blocks_without_markers_hold_no_json
         found.extend(_block_messages(block))
+    request: Message | None = None
+    for message in found:  # responses pair with the last request of their section
+        if request is not None and request.section != message.section:
+            request = None
+        if message.kind == "request":
+            request = message
+        elif message.kind in ("response", "text") and message.route is None:
+            message.request = request
+            routes = ROUTE.findall(message.section)
+            message.route = request.route if request else (routes[0] if routes else None)
     return found
 
 
 def _block_messages(block: Block) -> list[Message]:
     out: list[Message] = []
     current: Message | None = None
-    route: str | None = None
     for offset, raw in enumerate(block.lines, start=1):
         number = block.line + offset
         line = raw.strip()
@@ -223,11 +233,11 @@ def _block_messages(block: Block) -> list[Message]:
             out.append(current)
         elif status:
             current = Message(number, block.section, "response", status.group(2) or "",
-                              status=int(status.group(1)), route=route)
+                              status=int(status.group(1)))
             out.append(current)
         elif fmt:
             kind = "response" if fmt.group(1) == "json" else "text"
-            current = Message(number, block.section, kind, fmt.group(2), route=route)
+            current = Message(number, block.section, kind, fmt.group(2))
             out.append(current)
         elif current is None:
             current = Message(number, block.section, "bare", raw)
@@ -267,17 +277,16 @@ def _decoded(message: Message) -> list[Message]:
         one = Message(message.line, message.section, message.kind, message.text,
                       message.status, message.route, value)
         if one.kind == "bare":
-            one.kind, one.route = _bare_kind(value, message.section)
+            one.kind, one.route = _bare_kind(value)
         decoded.append(one)
     return decoded
 
 
-def _bare_kind(value: Any, section: str) -> tuple[str, str | None]:
+def _bare_kind(value: Any) -> tuple[str, str | None]:
     if isinstance(value, dict) and isinstance(value.get("type"), str):
         sent = value["type"] in protocol.CLIENT_TYPES and value["type"] not in emitted_types()
         return ("client" if sent else "server"), None
-    routes = ROUTE.findall(section)
-    return "response", (routes[0] if routes else None)
+    return "response", None
 
 
 # -- what the hub's code sends ----------------------------------------------------------------
@@ -478,16 +487,56 @@ async def _raw_frames(url: str, hello: dict[str, Any] | None) -> list[dict[str, 
     return frames
 
 
-async def test_server_examples_have_the_keys_a_real_hub_sends(hub: RunningHub) -> None:
+@dataclass
+class Meeting:
+    """What a run of the document's scenarios leaves: the session, and what the hub sent."""
+
+    created: dict[str, Any]
+    frames: Recorder
+    answers: Answers
+    asker: str  # a participant's identity
+
+
+class Answers:
+    """The shapes and statuses of every HTTP answer a real hub gave, by route."""
+
+    def __init__(self) -> None:
+        self.shapes: dict[str, Any] = {}
+        self.statuses: dict[str, set[int]] = {}
+
+    def add(self, route: str, status: int, body: Any) -> None:
+        key = route_key(route)
+        self.statuses.setdefault(key, set()).add(status)
+        if isinstance(body, (dict, list)):
+            self.shapes[key] = merge(self.shapes.get(key), shape(body))
+
+
+def route_key(route: str) -> str:
+    """A route with its ids and query left out: `GET /api/sessions/{id}/floor`."""
+    method, path = route.split(" ", 1)
+    path = re.sub(r"^/api/(sessions|events)/[^/?]+", r"/api/\1/{id}", path.split("?")[0])
+    path = re.sub(r"/(people|tokens)/[^/]+$", r"/\1/{identity}", path)
+    return f"{method} {path}"
+
+
+async def call(hub: RunningHub, answers: Answers, method: str, path: str, body: Any = None,
+               token: str = ADMIN_KEY, **kw: Any) -> tuple[int, Any]:
+    status, answer, _ = await ahttp(method, f"{hub.base}{path}", body, token=token, **kw)
+    answers.add(f"{method} {path}", status, answer)
+    return status, answer
+
+
+async def run_meeting(hub: RunningHub) -> Meeting:
     """The document's scenarios, run on a real hub: every frame every client gets is
-    recorded, then every server example is compared with the real frames of its kind."""
+    recorded (and the HTTP answers on the way)."""
     recorder = Recorder()
+    answers = Answers()
     created = await hub.session(title="Workshop 42", languages=["en", "fr"],
                                 settings={"speaking_time": 120})
     sid = created["id"]
-    status, named, _ = await ahttp("POST", f"{hub.base}/api/sessions/{sid}/tokens",
-                                   {"role": "hub", "name": "Nairobi hub", "city": "Nairobi",
-                                    "country": "KE"}, token=ADMIN_KEY)
+    status, named = await call(hub, answers, "POST", f"/api/sessions/{sid}/tokens",
+                               {"role": "hub", "name": "Nairobi hub", "city": "Nairobi",
+                                "country": "KE"})
     assert status == 201, named
     organizer = Client(hub.ws_base, sid, ADMIN_KEY)
     mod = hub.client(created, "moderator", name="Mod A")
@@ -510,8 +559,8 @@ async def test_server_examples_have_the_keys_a_real_hub_sends(hub: RunningHub) -
         return reply
 
     await send(nairobi, {"type": "hub_status", "attendees": 35})
-    status, link, _ = await ahttp("POST", f"{hub.base}/api/sessions/{sid}/tokens",
-                                  {"role": "participant"}, token=nairobi.token)
+    status, link = await call(hub, answers, "POST", f"/api/sessions/{sid}/tokens",
+                              {"role": "participant"}, token=nairobi.token)
     assert status == 201, link
     wanjiru = Client(hub.ws_base, sid, link["token"], name="Wanjiru")
     await wanjiru.connect()
@@ -595,7 +644,11 @@ async def test_server_examples_have_the_keys_a_real_hub_sends(hub: RunningHub) -
         for frame in frames:
             recorder.add(frame)
     recorder.add(posing)
+    return Meeting(created, recorder, answers, amina.welcome["you"]["id"])
 
+
+async def test_server_examples_have_the_keys_a_real_hub_sends(hub: RunningHub) -> None:
+    recorder = (await run_meeting(hub)).frames
     checked = 0
     problems: list[str] = []
     for message in SERVER_FRAMES:
@@ -622,3 +675,77 @@ async def _first_reply(url: str, hello: dict[str, Any]) -> dict[str, Any]:
     async with websockets.connect(url) as ws:
         await ws.send(json.dumps(hello))
         return dict(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+
+
+# -- 5. HTTP examples: the requests get the document's status, the answers its keys ---------
+
+REQUESTS = [m for m in MESSAGES if m.kind == "request" and m.error is None]
+RESPONSES = [m for m in MESSAGES if m.kind == "response" and m.error is None
+             and m.route is not None]
+
+
+def _programme_csv() -> str:
+    """The programme file of §20.3, as the document shows it."""
+    [block] = [b for b in blocks() if b.info == "text" and b.section.startswith("20.3")]
+    return "\n".join(block.lines) + "\n"
+
+
+async def test_http_examples_match_a_real_hub(hub: RunningHub) -> None:
+    """Every request of the document on the sessions and events API is sent to a real hub
+    (with the real session's id, the admin key) and gets the status the document shows;
+    then the answers of the other routes the document shows are fetched; every answer in
+    the document must have keys the real answers of its route have."""
+    meeting = await run_meeting(hub)
+    answers, sid = meeting.answers, meeting.created["id"]
+    replayed = 0
+    for request in REQUESTS:
+        assert request.route is not None
+        method, path = request.route.split(" ", 1)
+        path = re.sub(r"^/api/sessions/[^/?]+", f"/api/sessions/{sid}", path)
+        path = re.sub(r"/people/[^/?]+", f"/people/{meeting.asker}", path)
+        status, answer = await call(hub, answers, method, path, request.value)
+        expected = [m.status for m in RESPONSES if m.request is request]
+        assert expected, f"{request.where}: a request without the answer it gets"
+        assert status == expected[0], f"{request.where}: {method} {path} got {status}: {answer}"
+        replayed += 1
+    assert replayed >= 10, replayed
+    # The routes the document answers without showing the request.
+    captioner = meeting.created["tokens"]["captioner"]
+    await call(hub, answers, "GET", f"/api/sessions/{sid}")
+    await call(hub, answers, "GET", f"/api/sessions/{sid}/tokens")
+    await call(hub, answers, "GET", f"/api/sessions/{sid}/floor?ordering=balanced")
+    await call(hub, answers, "GET", f"/api/sessions/{sid}/transcript?format=json")
+    status, _ = await call(hub, answers, "POST", f"/api/sessions/{sid}/captions?lang=de",
+                           "Guten Morgen", token=captioner, content_type="text/plain")
+    assert status == 400
+    csv = _programme_csv()
+    status, imported = await call(hub, answers, "POST", "/api/events/igf2026/programme", csv,
+                                  content_type="text/csv")
+    assert status == 200, imported
+    header, row = csv.splitlines()[:2]
+    cells = row.split(",")
+    cells[2], cells[3] = cells[3], cells[2]  # the end before the start
+    status, refused = await call(hub, answers, "POST", "/api/events/igf2026/programme",
+                                 f"{header}\n{','.join(cells)}\n", content_type="text/csv")
+    assert status == 400, refused
+    await call(hub, answers, "GET", "/api/events/igf2026")
+    await call(hub, answers, "GET", "/api/events/igf2026/dashboard")
+
+    documented = {route_key(m.route) for m in RESPONSES if m.route is not None}
+    assert set(answers.shapes) <= documented, set(answers.shapes) - documented
+    problems: list[str] = []
+    compared = 0
+    for message in RESPONSES:
+        assert message.route is not None
+        key = route_key(message.route)
+        if key not in answers.shapes:
+            continue  # a route this test does not call (the relay, media, the site...)
+        compared += 1
+        if message.status is not None and message.status not in answers.statuses[key]:
+            problems.append(f"{message.where}: {key} never answered {message.status} "
+                            f"({sorted(answers.statuses[key])})")
+        extra = extra_keys(message.value, answers.shapes[key])
+        if extra:
+            problems.append(f"{message.where}: {key} keys the hub never answers: {extra}")
+    assert not problems, "\n".join(problems)
+    assert compared >= 20, compared

@@ -14,7 +14,6 @@ import orjson
 from aiohttp import web
 
 from . import access, keys
-from .client import check_standing, voice_status
 from .domain import commands, meeting, report, transcript, views, voice
 from .domain.captions import match_language
 from .domain.commands import Actor
@@ -45,7 +44,9 @@ from .media import grants, recordings
 from .media.manager import HOW_TO_TURN_ON
 from .security import client_address
 from .session import Session, now_ms
+from .standing import check_standing
 from .tokens import DAY, Grant, new_identity_id
+from .voice_status import voice_status
 
 SESSION_ID_RULE = "3 to 64 letters, digits, '-' or '_'"
 MAX_BODY = 1024 * 1024

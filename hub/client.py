@@ -10,45 +10,16 @@ from .connection import Connection, Entry
 from .domain import commands, sources, views, voice
 from .domain.commands import Actor
 from .domain.profiles import check_profile
-from .domain.roles import (
-    HUB,
-    ORGANIZER,
-    PARTICIPANT,
-    PRIVILEGED,
-    channels_for,
-    check_allowed,
-    wire_name,
-)
-from .domain.session import SessionState
-from .errors import FORBIDDEN, UNAUTHORIZED, UNAVAILABLE, HubError
+from .domain.roles import HUB, PARTICIPANT, channels_for, check_allowed, wire_name
+from .errors import UNAUTHORIZED, UNAVAILABLE, HubError
 from .log import LogUnavailable
-from .media.manager import HOW_TO_TURN_ON, unavailable_reason
+from .media.manager import unavailable_reason
 from .metrics import Metrics
 from .ratelimit import RateLimits
 from .session import Session, now_ms
+from .standing import check_standing
 from .tokens import Grant, Signer, new_identity_id
-
-
-def check_standing(state: SessionState, grant: Grant) -> None:
-    """Refuse a banned identity's token and a retired join link, on every transport."""
-    if grant.identity is not None and grant.identity in state.erased:
-        raise HubError(FORBIDDEN, "the organizer erased this identity's data from this session",
-                       reason="erased")
-    if grant.identity is not None and grant.identity in state.banned:
-        who = "the organizer" if grant.role in PRIVILEGED else "the moderators"
-        raise HubError(FORBIDDEN, f"{who} removed you from this session", reason="banned")
-    if grant.identity is None and grant.hub is not None and (
-        grant.hub in state.banned or grant.hub in state.erased
-    ):  # a hub's attendee link goes with the hub: it makes no more identities
-        raise HubError(FORBIDDEN, "the moderators removed the hub whose attendee link this "
-                       "is", reason="banned")
-    # Identities that joined by a retired link keep their personal tokens, except a session
-    # organizer's: the Secretariat retires that link to take the session's powers back.
-    by_link = grant.identity is None or grant.role == ORGANIZER
-    if by_link and not grant.admin and grant.generation < state.links.get(grant.role, 0):
-        who = "the Secretariat" if grant.role == ORGANIZER else "the organizer"
-        raise HubError(UNAUTHORIZED, f"this link was retired: ask {who} for the new one",
-                       reason="retired_link")
+from .voice_status import voice_status
 
 
 def source_of(grant: Grant, address: str, signer: Signer, limits: RateLimits | None) -> str:
@@ -124,13 +95,6 @@ async def _join(
         return
     metrics.resumes.labels("not_recovered" if hello.resume else "fresh").inc()
     _fresh(session, conn, keys, you, ref)
-
-
-def voice_status(session: Session) -> dict[str, Any]:
-    """Whether voice is on here (docs/protocol.md §19.1)."""
-    if session.media is None:
-        return {"voice": "off", "run": None, "reason": HOW_TO_TURN_ON}
-    return session.media.status(session.id)
 
 
 def _media_frame(session: Session) -> bytes:

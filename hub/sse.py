@@ -19,6 +19,7 @@ from .domain.roles import wire_name
 from .errors import HubError, forbidden
 from .security import client_address, origin_allowed
 from .session import Session
+from .standing import check_standing
 from .tokens import Grant
 
 KEEPALIVE = 15.0
@@ -104,7 +105,7 @@ async def sse(request: web.Request) -> web.StreamResponse:
     grant = await access.verify(app[keys.SIGNER], limits, app[keys.FORUMS], token, session_id,
                                 address)
     session: Session = await app[keys.SESSIONS].get(session_id)
-    client.check_standing(session.state, grant)
+    check_standing(session.state, grant)
     limits.check("*", address, "hello")
     limits.connect(address)
     try:

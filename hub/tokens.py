@@ -119,7 +119,7 @@ class Signer:
         expires `grace` after that link, so a resume works a while after the link ran out,
         never for long (a join link always has an expiry: `verify` refuses it otherwise).
         It carries the link's generation: a retired session organizer link takes its
-        personal tokens with it (hub.client.check_standing)."""
+        personal tokens with it (hub.standing.check_standing)."""
         expires = (grant.expires if grant.expires is not None else self.expiry()) + self.grace
         return self.mint(grant.session, grant.role, identity=identity, expires=expires,
                          generation=grant.generation)

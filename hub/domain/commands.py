@@ -620,7 +620,7 @@ def name_token(
 def rotate(state: SessionState, actor: Actor, role: str) -> Decision:
     """Retire a role's join links (a leaked participant link, say): new ones replace them.
     Identities that already joined keep their personal tokens, except a session
-    organizer's (hub.client.check_standing)."""
+    organizer's (hub.standing.check_standing)."""
     from .roles import LINK_ROLES
 
     # The session organizer's link too: the Secretariat retires it (hub/api.py checks who).

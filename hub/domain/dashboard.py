@@ -1,5 +1,5 @@
 """The Secretariat's dashboard of an event: every session's report state, the completion
-rates per day and track, and the reminders to send (issue 14, part 4).
+rates per day and track, and the reminders to send to organizers whose report is late.
 
 Pure: it takes the event's folded state, each session's standing (a digest: state and when
 it closed) and the time, and returns data; the API serves it as JSON and the reminders as

@@ -1,4 +1,5 @@
-"""Who should speak next: orderings of the one queue, and time on the floor (issue 5).
+"""Who should speak next: orderings of the one queue, and time on the floor; advice that
+never reorders the queue.
 
 Everything here is advice for the moderator, who confirms. `suggest` ranks the waiting
 candidates by one of `ORDERINGS`, given the floor history; each `Suggestion` carries reasons as

@@ -1,4 +1,5 @@
-"""The session report, after IGF workshop report practice, and its renderings (issue 5).
+"""The session report, after IGF workshop report practice, and its renderings: one report,
+the same content in Markdown, HTML, JSON and CSV.
 
 `build_report` gathers plain inputs into a `Report`: session info, the key takeaways and calls
 to action moderators flagged, participation figures from `hub.domain.stats` (already

@@ -1,4 +1,5 @@
-"""Participation figures, in aggregate only: who took part and who got the floor (issue 5).
+"""Participation figures, in aggregate only: who took part and who got the floor, never
+what one person declared.
 
 Profiles are self-declared and optional; figures only ever count people. Every figure goes
 through one disclosure rule, so no published table can single anyone out:

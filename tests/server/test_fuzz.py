@@ -30,7 +30,7 @@ Invariants, for every frame:
 HTTP: bodies and query strings for `POST /api/sessions`, `PATCH`, `POST .../tokens`,
 caption ingest, transcript, report, floor, stats and caption seq: never a 500; a 4xx is
 JSON `{"error": {"code", "message"}}` with a defined code and the status of that code.
-Also (issue #12): any session-id path segment on every route kind (API, SSE, pages, the
+Also: any session-id path segment on every route kind (API, SSE, pages, the
 websocket handshake): an id that is not one gets the one defined 404; any SSE
 `Last-Event-ID` (header or query): a 200 stream that starts with `welcome`; caption
 ingest posts around the line cap; JSON and ingest bodies around 1 MiB, with a
@@ -1172,7 +1172,7 @@ def test_fuzz_http_delete_session(world: World, data: st.DataObject) -> None:
         assert json.loads(raw) == {"id": sid, "deleted": True}
 
 
-# -- issue #12: session ids in paths, Last-Event-ID, bodies near the limits ----------------
+# -- session ids in paths, Last-Event-ID, bodies near the limits ---------------------------
 
 MAX_BODY = 1024 * 1024
 SESSION_ID_RE = r"[A-Za-z0-9_-]{3,64}"

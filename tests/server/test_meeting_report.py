@@ -96,7 +96,7 @@ async def test_meeting_with_room_remote_and_two_hubs(hub: RunningHub) -> None:
     await mod.ok({"type": "flag", "kind": "call_to_action", "text": "Fund rural backhaul",
                   "item": asked["hub"]})
 
-    # Live, the figures stand as of the last cut-off (issue 12); closed, they are final.
+    # Live, the figures stand as of the last cut-off (no differencing); closed, they are final.
     status, body, _ = await ahttp("PATCH", f"{hub.base}/api/sessions/{sid}",
                                   {"state": "closed"}, token=ADMIN_KEY)
     assert status == 200, body
@@ -126,7 +126,7 @@ async def test_meeting_with_room_remote_and_two_hubs(hub: RunningHub) -> None:
     assert questions[asked["hub"]]["origin"] == "hub:Nairobi hub"
     assert questions[asked["room"]]["answered"] is False
     assert questions[asked["xss"]]["asked_by"] is None  # anonymous stays anonymous
-    # Staff read the report and know who asked anonymously: no group on it (issue 12).
+    # Staff read the report and know who asked anonymously: no group on it, so none is learnt.
     assert questions[asked["xss"]]["stakeholder"] is None
     assert [c["text"] for c in body["transcript"]] == [
         "Welcome to the workshop", "Community networks need spectrum",

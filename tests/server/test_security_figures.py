@@ -1,12 +1,13 @@
-"""Issue 12, items 5 and 3 (figures): what moderators see of people's declared profiles.
+"""What moderators see of people's declared profiles, and who counts in the figures.
 
 Over a real server (an in-process hub on a loopback port, real HTTP and websockets):
 
 - the floor's reasons name no one's declared group for an anonymous item, and for a named
-  item only a group at least K = 5 counted people share (item 5, "moderators see profiles");
+  item only a group at least K = 5 counted people share (moderators never learn a profile);
 - `/stats` stands as of the last cut-off, so one more join between two reads moves nothing
-  until the next cut-off (item 5, "differencing");
-- identities that joined but never acted or declared a profile count in no figure (item 3).
+  until the next cut-off (no differencing between two reads);
+- identities that joined but never acted or declared a profile count in no figure (one join
+  link makes any number of them).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue #12, the gate: session ids on every route, failed checks throttled per address,
+"""The gate: session ids on every route, failed checks throttled per address,
 budgets charged only after verification, caption ingest bodies and lines, SSE resume
 positions. Each attack is replayed over real HTTP and websockets against a real server."""
 
@@ -85,7 +85,7 @@ def error_of(body: bytes) -> dict[str, Any]:
     return error
 
 
-# -- item 2: session ids ---------------------------------------------------------------------
+# -- session ids -----------------------------------------------------------------------------
 
 TRAVERSALS = ["..%2F..%2Fplanted", "..%2f..%2fplanted", "%2E%2E%2F%2E%2E%2Fplanted",
               "..%5C..%5Cplanted", "ab%00c", "abc%0A", "a", "x" * 65, "a.b", "%C3%A9t%C3%A9"]
@@ -155,7 +155,7 @@ def test_archive_path_refuses_what_is_not_a_session_id(tmp_path: Path) -> None:
     assert not valid_session_id(None)
 
 
-# -- item 8: SSE resume positions ------------------------------------------------------------
+# -- SSE resume positions --------------------------------------------------------------------
 
 
 def sse_first_frame(body: bytes) -> dict[str, Any]:
@@ -216,7 +216,7 @@ def test_decode_positions_takes_ascii_digits_up_to_two_to_the_53_only() -> None:
         assert decode_positions(bad) == {}, bad
 
 
-# -- item 4: budgets are charged only after verification --------------------------------------
+# -- budgets are charged only after verification ----------------------------------------------
 
 
 async def ws_hello(hub: RunningHub, sid: str, token: str,
@@ -266,7 +266,7 @@ async def test_bogus_requests_do_not_use_up_a_real_participants_joins(
     assert answers == ["welcome"] * 3 + ["error"], answers
 
 
-# -- item 1: failed credential checks are throttled per address -------------------------------
+# -- failed credential checks are throttled per address ---------------------------------------
 
 
 async def test_two_hundred_wrong_admin_keys_from_one_address_are_throttled(
@@ -343,7 +343,7 @@ def header_text(headers: dict[str, str]) -> str:
     return "".join(f"{name}: {value}\r\n" for name, value in headers.items())
 
 
-# -- item 7: bodies read whole, caption ingest bounded --------------------------------------
+# -- bodies read whole, caption ingest bounded ----------------------------------------------
 
 
 def admin_json(**extra: str) -> str:

@@ -1,4 +1,4 @@
-"""Per-person data (issue #12): one person's erasure and export, the retention period, and
+"""Per-person data: one person's erasure and export, the retention period, and
 erasure that really erases (SQLite files, Redis streams, archive files)."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ a moderator (a protocol client) gives and ends the floor.
    desk's loudspeaker meter rises; the moderator ends the turn: silence again.
 4. Janus is killed (-9): the hub starts it again (a media reset) and the listener's and
    the desk's pages join again by themselves; the time until the listener hears the room
-   again is reported (`listener_back_s`; the issue's target is 5 s: printed, not asserted).
+   again is reported (`listener_back_s`; the target is 5 s: printed, not asserted).
 
 Levels are the pages' <meter> values (0-100 on a -60..0 dBFS scale, what people see),
 sampled every 100 ms. Every wait is bounded; one that runs out is reported (`"heard":

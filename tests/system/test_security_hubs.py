@@ -1,4 +1,4 @@
-"""Issue #12, items 3, 9 and 10, reproduced over real websockets against a real server:
+"""Join sources, storing commands and hubs' names, over real websockets against a real server:
 identities made in bulk from one join link, unlimited storing commands and attendee
 counts, and hubs posting under any name."""
 
@@ -41,7 +41,7 @@ async def approved_question(created: dict[str, Any], hub: RunningHub) -> tuple[C
     return mod, item
 
 
-# -- item 3: one participant link, unlimited identities ------------------------------------
+# -- one participant link, unlimited identities --------------------------------------------
 
 
 async def test_fresh_identities_from_one_address_cannot_pile_votes(
@@ -166,7 +166,7 @@ async def test_a_hubs_attendee_link_is_bounded_by_the_hub_not_the_address(
         await client.close()
 
 
-# -- item 9: storing commands without limits --------------------------------------------
+# -- storing commands without limits ----------------------------------------------------
 
 
 async def test_hub_status_is_rate_limited_bounded_and_jumps_are_marked(
@@ -218,7 +218,7 @@ async def test_staff_commands_share_a_budget(hub_factory: HubFactory) -> None:
         await client.close()
 
 
-# -- item 10: hubs post under any name ------------------------------------------------------
+# -- hubs post under any name ---------------------------------------------------------------
 
 
 async def test_a_hubs_declared_names_are_labelled_and_backing_is_bounded(

@@ -1,6 +1,6 @@
 """Resume positions: a client's bare claim never changes a session's epoch; a position the
 server signed and the log no longer holds does (history went backwards), so readers never
-resume into reused offsets. Issue #12, "known gaps": a forged resume offset."""
+resume into reused offsets, and a forged resume offset changes nothing for anyone."""
 
 from __future__ import annotations
 

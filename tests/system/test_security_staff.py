@@ -1,4 +1,4 @@
-"""Staff access can be taken back (issue #12, item 6): only the organizer mints staff tokens,
+"""Staff access can be taken back: only the organizer mints staff tokens,
 every token expires, and any identity can be revoked on every instance and transport."""
 
 from __future__ import annotations

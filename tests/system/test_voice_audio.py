@@ -9,7 +9,7 @@ both interventions are recorded (Ogg Opus from the hub's API, decoded); Janus ki
 and restarted by the hub, the listener hears the desk again within 5 s.
 
 Thresholds are relative to the silence floors measured in the same run. The only time
-asserted is the issue's 5 s recovery bound, a functional requirement, measured from the
+asserted is the 5 s recovery bound, a functional requirement, measured from the
 kill to the first received audio above the floor (the figure is printed). Needs root, janus,
 janus.js, sox, flite or espeak-ng, opus-tools and Chromium (scripts/test-deps.sh);
 elsewhere the cases skip and say why.
@@ -28,7 +28,7 @@ from tests.support.voice_scenarios import heard_threshold, quiet_threshold
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(360)]
 
-RECOVERY_BOUND_MS = 5000  # the "listeners hear again within 5 s"
+RECOVERY_BOUND_MS = 5000  # listeners hear again within 5 s of a media reset
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Issue #12, items 3, 9 and 10, decided purely: sources and their budgets, address bans,
-attendee counts and jumps, and what a hub may declare."""
+"""Join sources and hubs, decided purely: sources and their budgets, address bans, attendee
+counts and jumps, and what a hub may declare."""
 
 from __future__ import annotations
 

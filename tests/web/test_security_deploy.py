@@ -1,4 +1,4 @@
-"""Issue #12, the operator's side: secrets, file modes, the relay, Origin/CSP, the report's
+"""The operator's side of security: secrets, file modes, the relay, Origin/CSP, the report's
 stylesheet and the organizer's stored links.
 
 Each attack is tried against a real `hub serve` / `hub relay` process (or an in-process

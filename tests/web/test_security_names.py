@@ -1,4 +1,4 @@
-"""Display names (issue #12, "known gaps"): no direction overrides, invisible or control
+"""Display names: no direction overrides, invisible or control
 characters, and no participant passing for the staff; names in every script still work."""
 
 # ruff: noqa: RUF001, RUF003  (look-alike letters are what these tests are about)

@@ -1,4 +1,4 @@
-"""Taking access back, in a real browser (issue #12, item 6): the organizer lists the named
+"""Taking access back, in a real browser: the organizer lists the named
 links and the staff who joined, and revokes one, whose page closes at once; a person with an
 expired link is told to ask the organizer for a new one, in their language."""
 

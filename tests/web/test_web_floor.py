@@ -114,7 +114,7 @@ async def test_suggestions_ordering_flags_and_figures(
                                           and e["data"]["ordering"] == "votes" for e in c.events))
     await page.get_by_label("Ordering").select_option("balanced")
     amina = suggestions.filter(has_text="Amina asks")
-    # Fewer than five people share her groups: the reasons say why, not which (issue 12).
+    # Fewer than five people share her groups: the reasons say why, not which group.
     await expect(amina.locator(".reasons")).to_contain_text("From a group not heard yet")
     await expect(amina.locator(".reasons")).to_contain_text("Has not spoken yet")
     await expect(amina.locator(".reasons")).not_to_contain_text("Civil society")

@@ -1,4 +1,4 @@
-"""Issue #12, items 9 and 10 in the browser: a hub's implausible count is flagged in the
+"""Hubs in the browser: a hub's implausible count is flagged in the
 moderators' roll call, and a name a hub declared is labelled on every page."""
 
 from __future__ import annotations

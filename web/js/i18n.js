@@ -827,7 +827,7 @@ const STRINGS = {
     'review.flagged': 'Flagged during the session',
     'review.flagged_empty': 'Nothing was flagged during the session.',
     'review.link_refused': 'This session organizer link no longer works (retired or expired): ask the Secretariat for the new one.',
-    // Part 7 (#14): a hub's event page (/e/{event}/hub)
+    // A hub's event page (/e/{event}/hub)
     'page.event_hub': 'Your hub at the event',
     'ehub.title': '{name} at the event',
     'ehub.loading': 'Loading your hub’s sessions…',
@@ -846,7 +846,7 @@ const STRINGS = {
     'ehub.state_unknown': 'Not available',
     'ehub.local_time': 'Your time: {start}–{end}',
     'ehub.digest': 'What your hub brought to the event: inputs and attendance',
-    // Secretariat dashboard (issue 14, parts 4 and 6)
+    // Secretariat dashboard: report states, completion rates, reminders
     'page.secretariat': 'Secretariat dashboard',
     'sec.nav': 'Pages',
     'sec.to_organizer': 'Organizer console',
@@ -1629,7 +1629,7 @@ const STRINGS = {
     'review.flagged': 'Signalé pendant la session',
     'review.flagged_empty': 'Rien n’a été signalé pendant la session.',
     'review.link_refused': 'Ce lien d’organisateur de la session ne fonctionne plus (retiré ou expiré) : demandez le nouveau au Secrétariat.',
-    // Part 7 (#14): a hub's event page (/e/{event}/hub)
+    // A hub's event page (/e/{event}/hub)
     'page.event_hub': 'Votre hub pour l’événement',
     'ehub.title': '{name} à l’événement',
     'ehub.loading': 'Chargement des sessions de votre hub…',
@@ -1648,7 +1648,7 @@ const STRINGS = {
     'ehub.state_unknown': 'Non disponible',
     'ehub.local_time': 'Votre heure : {start}–{end}',
     'ehub.digest': 'Ce que votre hub a apporté à l’événement : contributions et participation',
-    // Secretariat dashboard (issue 14, parts 4 and 6)
+    // Secretariat dashboard: report states, completion rates, reminders
     'page.secretariat': 'Tableau de bord du Secrétariat',
     'sec.nav': 'Pages',
     'sec.to_organizer': 'Console d’organisation',
@@ -2431,7 +2431,7 @@ const STRINGS = {
     'review.flagged': 'Marcado durante la sesión',
     'review.flagged_empty': 'No se marcó nada durante la sesión.',
     'review.link_refused': 'Este enlace de organizador de la sesión ya no funciona (retirado o caducado): pida el nuevo a la Secretaría.',
-    // Part 7 (#14): a hub's event page (/e/{event}/hub)
+    // A hub's event page (/e/{event}/hub)
     'page.event_hub': 'Su hub en el evento',
     'ehub.title': '{name} en el evento',
     'ehub.loading': 'Cargando las sesiones de su hub…',
@@ -2450,7 +2450,7 @@ const STRINGS = {
     'ehub.state_unknown': 'No disponible',
     'ehub.local_time': 'Su hora: {start}–{end}',
     'ehub.digest': 'Lo que su hub aportó al evento: aportaciones y asistencia',
-    // Secretariat dashboard (issue 14, parts 4 and 6)
+    // Secretariat dashboard: report states, completion rates, reminders
     'page.secretariat': 'Panel de la Secretaría',
     'sec.nav': 'Páginas',
     'sec.to_organizer': 'Consola de organización',
@@ -3233,7 +3233,7 @@ const STRINGS = {
     'review.flagged': 'ما حُدد أثناء الجلسة',
     'review.flagged_empty': 'لم يُحدد شيء أثناء الجلسة.',
     'review.link_refused': 'لم يعد رابط منظم الجلسة هذا يعمل (سُحب أو انتهت صلاحيته): اطلب الرابط الجديد من الأمانة.',
-    // Part 7 (#14): a hub's event page (/e/{event}/hub)
+    // A hub's event page (/e/{event}/hub)
     'page.event_hub': 'مركزكم في الفعالية',
     'ehub.title': '{name} في الفعالية',
     'ehub.loading': 'جارٍ تحميل جلسات مركزكم…',
@@ -3252,7 +3252,7 @@ const STRINGS = {
     'ehub.state_unknown': 'غير متاح',
     'ehub.local_time': 'بتوقيتكم: {start}–{end}',
     'ehub.digest': 'ما قدّمه مركزكم للفعالية: المساهمات والحضور',
-    // Secretariat dashboard (issue 14, parts 4 and 6)
+    // Secretariat dashboard: report states, completion rates, reminders
     'page.secretariat': 'لوحة متابعة الأمانة',
     'sec.nav': 'الصفحات',
     'sec.to_organizer': 'لوحة التنظيم',
@@ -4035,7 +4035,7 @@ const STRINGS = {
     'review.flagged': '会议期间标记的内容',
     'review.flagged_empty': '会议期间没有标记任何内容。',
     'review.link_refused': '此会议组织者链接已失效（已停用或过期）：请向秘书处索取新链接。',
-    // Part 7 (#14): a hub's event page (/e/{event}/hub)
+    // A hub's event page (/e/{event}/hub)
     'page.event_hub': '您的分会场',
     'ehub.title': '{name}（本次活动）',
     'ehub.loading': '正在加载您的分会场所关注的会议…',
@@ -4054,7 +4054,7 @@ const STRINGS = {
     'ehub.state_unknown': '不可用',
     'ehub.local_time': '您的当地时间：{start}–{end}',
     'ehub.digest': '您的分会场对本次活动的贡献：意见与出席情况',
-    // Secretariat dashboard (issue 14, parts 4 and 6)
+    // Secretariat dashboard: report states, completion rates, reminders
     'page.secretariat': '秘书处仪表板',
     'sec.nav': '页面',
     'sec.to_organizer': '组织者控制台',
@@ -4837,7 +4837,7 @@ const STRINGS = {
     'review.flagged': 'Отмечено во время сессии',
     'review.flagged_empty': 'Во время сессии ничего не отмечено.',
     'review.link_refused': 'Эта ссылка организатора сессии больше не работает (отозвана или истекла): попросите новую у Секретариата.',
-    // Part 7 (#14): a hub's event page (/e/{event}/hub)
+    // A hub's event page (/e/{event}/hub)
     'page.event_hub': 'Ваш хаб на мероприятии',
     'ehub.title': '{name} на мероприятии',
     'ehub.loading': 'Загружаем сессии вашего хаба…',
@@ -4856,7 +4856,7 @@ const STRINGS = {
     'ehub.state_unknown': 'Недоступно',
     'ehub.local_time': 'Ваше время: {start}–{end}',
     'ehub.digest': 'Что ваш хаб внёс в мероприятие: предложения и посещаемость',
-    // Secretariat dashboard (issue 14, parts 4 and 6)
+    // Secretariat dashboard: report states, completion rates, reminders
     'page.secretariat': 'Панель секретариата',
     'sec.nav': 'Страницы',
     'sec.to_organizer': 'Консоль организатора',

@@ -72,8 +72,8 @@ import websockets
 
 from hub import protocol
 from hub.errors import HubError
-from tests.conftest import RunningHub
-from tests.harness import ADMIN_KEY, Client, ahttp
+from tests.support.harness import ADMIN_KEY, Client, ahttp
+from tests.support.inprocess import RunningHub
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol.md"

@@ -172,7 +172,7 @@ def test_the_pages_are_served_from_the_package(served: Served, path: str) -> Non
     assert "no pages at" not in served.log.read_text()
 
 
-@pytest.mark.parametrize("asset", ["js/i18n.js", "js/ui.js", "js/participant.js",
+@pytest.mark.parametrize("asset", ["js/i18n.js", "js/i18n/ar.js", "js/ui.js", "js/participant.js",
                                    "css/hub.css", "css/site.css", "vendor/qrcode.js"])
 def test_the_assets_are_the_repository_files(served: Served, asset: str) -> None:
     status, body, headers = http("GET", f"{served.url}/static/{asset}")

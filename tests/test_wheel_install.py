@@ -72,11 +72,9 @@ class Installed:
         return self.venv / "bin" / "hub"
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    """The wheel built from a copy of the sources and installed into a new virtualenv."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    copy = tmp / "src"
+def copy_sources(into: Path) -> Path:
+    """The files the package is built from, copied (no `build/` or caches)."""
+    copy = into / "src"
     copy.mkdir()
     for name in SOURCES:
         source = ROOT / name
@@ -85,6 +83,34 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(source, copy / name)
+    return copy
+
+
+def fresh_venv(folder: Path) -> Path:
+    """A new virtualenv without pip whose dependencies are the running virtualenv's, after
+    its own site-packages (a plain path line, so the running one's .pth files, an editable
+    hub among them, are not read)."""
+    made = run([sys.executable, "-m", "venv", "--without-pip", str(folder)], cwd=folder.parent)
+    assert made.returncode == 0, made.stderr
+    python = folder / "bin" / "python"
+    target = Path(run([str(python), "-c",
+                       "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                      cwd=folder.parent).stdout.strip())
+    (target / "hub-test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
+
+
+def pip_into(python: Path, *args: str) -> None:
+    put = run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+               *args], cwd=python.parent)
+    assert put.returncode == 0, put.stdout + put.stderr
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
+    """The wheel built from a copy of the sources and installed into a new virtualenv."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    copy = copy_sources(tmp)
     dist = tmp / "dist"
     built = run([sys.executable, "-m", "pip", "wheel", str(copy), "--no-deps", "-w", str(dist)],
                 cwd=tmp)
@@ -94,18 +120,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     assert built.returncode == 0, built.stdout + built.stderr
     [wheel] = dist.glob("igf_hub-*.whl")
     venv = tmp / "venv"
-    made = run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp)
-    assert made.returncode == 0, made.stderr
-    # The dependencies: the running virtualenv's site-packages, after the new one's own
-    # (a plain path line, so the running one's .pth files, an editable hub among them,
-    # are not read).
-    target = Path(run([str(venv / "bin" / "python"), "-c",
-                       "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                      cwd=tmp).stdout.strip())
-    (target / "hub-test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    put = run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
-               "install", "--no-deps", "--no-index", str(wheel)], cwd=tmp)
-    assert put.returncode == 0, put.stdout + put.stderr
+    pip_into(fresh_venv(venv), "--no-index", str(wheel))
     yield Installed(venv, wheel)
 
 
@@ -201,3 +216,17 @@ def test_an_event_page_renders_from_the_installed_templates(served: Served) -> N
         style = bundle.read("wheel26/site.css")
     assert style == (WEB / "css" / "site.css").read_bytes()
 
+
+
+def test_an_editable_install_serves_its_own_checkout(tmp_path: Path) -> None:
+    """Installed with `pip install -e`, the hub finds the checkout's web/ folder (there is
+    no hub/web/ in a checkout), so a worktree serves its own pages."""
+    copy = copy_sources(tmp_path)
+    python = fresh_venv(tmp_path / "venv")
+    pip_into(python, "-e", str(copy))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    found = run([str(python), "-c", "import hub.webroot as w; print(w.web_root())"],
+                cwd=elsewhere)
+    assert found.returncode == 0, found.stderr
+    assert Path(found.stdout.strip()) == copy / "web"

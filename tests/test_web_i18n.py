@@ -17,6 +17,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 expect = pytest.importorskip("playwright.async_api").expect
 
 FILES = "/static/js/i18n/"
+ROLES = ["participant", "moderator", "captioner", "hub", "screen", "desk", "organizer",
+         "secretariat"]
+LANGUAGES = [("en", "en", "ltr"), ("fr", "fr", "ltr"), ("es", "es", "ltr"),
+             ("ar", "ar", "rtl"), ("zh", "zh-Hans", "ltr"), ("ru", "ru", "ltr")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -45,8 +49,7 @@ async def open_counting(open_page: OpenPages, url: str, locale: str) -> tuple[An
     return page, fetched
 
 
-@pytest.mark.parametrize("role", ["participant", "moderator", "captioner", "hub", "screen",
-                                  "desk", "organizer", "secretariat"])
+@pytest.mark.parametrize("role", ROLES)
 async def test_a_page_fetches_english_and_its_own_language_only(
         links: dict[str, str], open_page: OpenPages, role: str) -> None:
     page, fetched = await open_counting(open_page, links[role], "ar-EG")
@@ -58,6 +61,24 @@ async def test_a_page_fetches_english_and_its_own_language_only(
     await expect(english.locator("html")).to_have_attribute("lang", "en")
     assert fetched == ["en.js"]
     assert await page.title() != await english.title()
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_page_reads_in_every_language(links: dict[str, str], open_page: OpenPages,
+                                                  role: str) -> None:
+    """Picked in turn, each language's texts reach every marked element (an untranslated
+    one would show its key), with the language's tag and direction on <html>."""
+    page, fetched = await open_counting(open_page, links[role], "en-US")
+    html = page.locator("html")
+    for code, tag, direction in LANGUAGES:
+        await page.locator("#ui-language").select_option(code)
+        await expect(html).to_have_attribute("lang", tag)
+        await expect(html).to_have_attribute("dir", direction)
+        raw = await page.evaluate(
+            "[...document.querySelectorAll('[data-i18n]')]"
+            ".filter((n) => n.textContent === n.dataset.i18n).map((n) => n.dataset.i18n)")
+        assert raw == [], (role, code, raw)
+    assert sorted(fetched) == sorted(f"{code}.js" for code, _, _ in LANGUAGES)
 
 
 async def test_picking_a_language_fetches_it_then_and_the_choice_stays(

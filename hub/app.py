@@ -44,10 +44,10 @@ from .security import security_headers
 from .session import Sessions, position_key
 from .session_digest import SessionDigests
 from .tokens import DAY, Signer
+from .webroot import web_root
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Janus's browser library and the WebRTC adapter it needs, from Debian's packages
 # (libjs-janus-gateway, libjs-webrtc-adapter): served as they are installed, never copied
 # into the project. Pages load them only when voice is on; a 404 hides the voice controls.
@@ -94,8 +94,7 @@ def create_app(config: Config) -> web.Application:
         await proxy.close()
 
     app.on_cleanup.append(close_proxy)
-    web_dir = Path(config.web_dir) if config.web_dir else WEB_DIR
-    _add_pages(app, web_dir)
+    _add_pages(app, web_root(config.web_dir))
     return app
 
 

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                          "the default) or 'off' (HUB_MEDIA_URL)")
     serve_p.add_argument("--history", type=int,
                          help="events kept per channel in Redis for resumes (HUB_HISTORY, 10000)")
-    serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
+    serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: the hub's own)")
     serve_p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"))
     serve_p.add_argument("--log-format", choices=["text", "json"],
                          default=os.environ.get("HUB_LOG_FORMAT", "text"),
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     relay_p.add_argument("--data", default=os.environ.get("HUB_DATA", "./relay-data"),
                          help="the relay's state directory (default ./relay-data)")
     relay_p.add_argument("--public-url", help="how the room's devices reach the relay")
-    relay_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: ./web)")
+    relay_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: the hub's own)")
     relay_p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"))
     relay_p.add_argument("--log-format", choices=["text", "json"],
                          default=os.environ.get("HUB_LOG_FORMAT", "text"))

@@ -21,7 +21,6 @@ import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from aiohttp import web
 from markupsafe import Markup
@@ -33,11 +32,10 @@ from ..domain.session import SessionState
 from ..errors import not_found
 from ..search.api import session_states, take_budget
 from ..session import now_ms
+from ..webroot import web_root
 from . import views
 from .pages import _env, render
 from .text import Words, choose
-
-STYLE = Path(__file__).resolve().parent.parent.parent / "web" / "css" / "site.css"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +113,7 @@ async def export_zip(request: web.Request) -> web.Response:
     lang = choose(request.query.get("lang"), None, state.languages)
     states = await session_states(request, state)
     config = request.app[keys.CONFIG]
-    css = Path(config.web_dir) / "css" / "site.css" if config.web_dir else STYLE
+    css = web_root(config.web_dir) / "css" / "site.css"
     style = await asyncio.to_thread(css.read_bytes)
     body = await asyncio.to_thread(build, state, states, lang, style)
     return web.Response(body=body, headers={

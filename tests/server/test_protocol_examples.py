@@ -75,7 +75,7 @@ from hub.errors import HubError
 from tests.support.harness import ADMIN_KEY, Client, ahttp
 from tests.support.inprocess import RunningHub
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "protocol.md"
 
 FENCE = re.compile(r"^\s*```(\S*)\s*$")

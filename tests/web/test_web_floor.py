@@ -582,7 +582,7 @@ async def test_every_reason_reads_in_every_language(hub_server: HubProcess,
       }
       const out = {};
       for (const { code } of LANGUAGES) {
-        setLanguage(code, { persist: false });
+        await setLanguage(code, { persist: false });
         out[code] = reasons.map(reasonText);
         out[code].push(reasonText({ code: 'brand_new', params: {}, text: 'a new reason' }));
       }

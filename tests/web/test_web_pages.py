@@ -266,11 +266,12 @@ async def test_the_translation_table_is_complete(
     missing = await page.evaluate("import('/static/js/i18n.js').then((m) => m.missingKeys())")
     assert missing == {}
     languages = await page.evaluate(
-        "import('/static/js/i18n.js').then((m) => m.LANGUAGES.map((l) => l.code))")
-    assert languages == ["en", "fr", "es", "ar", "zh", "ru"]
+        "import('/static/js/i18n.js').then((m) => m.LANGUAGES.map((l) => [l.code, l.tag]))")
+    assert [code for code, _ in languages] == ["en", "fr", "es", "ar", "zh", "ru"]
     # Every marked element got a translation (an untranslated one would show its key).
-    for code in languages:
+    for code, tag in languages:
         await page.locator("#ui-language").select_option(code)
+        await expect(page.locator("html")).to_have_attribute("lang", tag)  # its texts came
         raw = await page.evaluate(
             "[...document.querySelectorAll('[data-i18n]')]"
             ".filter((n) => n.textContent === n.dataset.i18n).map((n) => n.dataset.i18n)")

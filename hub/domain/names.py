@@ -15,9 +15,9 @@ Pure functions, no I/O. Two steps, in this order:
    "Modérateur (officiel)", "主持人", "М0дератор" with a Cyrillic М and a zero), compared
    on a skeleton: NFKC, case folded, accents and marks dropped, look-alike letters and
    digits mapped to Latin, split into runs of letters. The role words are those the pages
-   show (web/js/i18n.js: `role.moderator`, `role.captioner`, `org.account_title` and their
+   show (web/js/i18n/*.js: `role.moderator`, `role.captioner`, `org.account_title` and their
    plurals in `presence.*`, in the six languages), plus the usual others (host, chair,
-   admin, organiser...). tests/web/test_security_names.py checks the list against i18n.js.
+   admin, organiser...). tests/web/test_security_names.py checks the list against those files.
 
 | characters | what happens |
 |---|---|

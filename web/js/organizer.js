@@ -671,6 +671,9 @@ function floorPanel(session, open) {
     }
   });
 
+  // Closed to input until the session's values are in: the panel's toggle event comes after
+  // the click that opens it, so a choice made at once would be overwritten by the load.
+  setBusy(true);
   const details = h('details', { class: 'subpanel', dataset: { panel: 'floor' }, open: open.has(`${id}:floor`) },
     h('summary', {}, t('org.floor_title')), h('p', { class: 'hint' }, t('org.floor_help')), form);
   let loaded = false;

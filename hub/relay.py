@@ -42,6 +42,7 @@ from .datadir import FILE_MODE
 from .domain import commands
 from .domain import relay as domain
 from .domain.commands import Decision
+from .domain.facts import Fact
 from .domain.forum import is_forum_log
 from .domain.roles import CAPTIONER, HUB, PARTICIPANT, SCREEN
 from .domain.session import SessionState, valid_session_id
@@ -453,7 +454,7 @@ class Relay:
 
     # -- what the room owes the meeting -----------------------------------------------
 
-    def _watch(self, fact: dict[str, Any]) -> None:
+    def _watch(self, fact: Fact) -> None:
         if fact["kind"] == "items":
             self._outbox_wake.set()
         elif fact["kind"] == "hub_status":

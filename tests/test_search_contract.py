@@ -21,9 +21,10 @@ import pytest
 
 from hub.domain import commands
 from hub.domain import forum as forum_domain
+from hub.domain.fact_kinds import apply
 from hub.domain.forum import ForumState
 from hub.domain.programme import ProgrammeRow
-from hub.domain.session import SessionState, apply
+from hub.domain.session import SessionState
 from hub.errors import HubError
 from hub.search.base import Filters, SearchIndex
 from hub.search.documents import Document, documents

@@ -12,6 +12,7 @@ import pytest
 
 from hub import keys
 from hub.domain.captions import CaptionLine
+from hub.domain.fact_kinds import apply
 from hub.domain.items import Item
 from hub.domain.session import (
     Flag,
@@ -22,7 +23,6 @@ from hub.domain.session import (
     SessionState,
     Settings,
     Turn,
-    apply,
     new_session,
     note_arrival,
 )

@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from .captions import CaptionLine
+from .facts import RestoredFact
 from .items import Item
 from .session import (
     Flag,
@@ -62,7 +63,7 @@ def dump_state(state: SessionState) -> dict[str, Any]:
     }
 
 
-def restore(state: SessionState, fact: dict[str, Any]) -> None:
+def restore(state: SessionState, fact: RestoredFact) -> None:
     """Fold a `restored` fact: the whole state it carries replaces what was there."""
     data = fact["state"]
     state.title, state.state = data["title"], data["state"]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .. import protocol
 from ..domain import voice
 from ..domain.commands import Actor
+from ..domain.facts import Fact
 from ..errors import UNAVAILABLE, HubError
 from . import grants, levels, recordings
 from .janus import (
@@ -183,8 +184,8 @@ class MediaPlane:
     def attach(self, session: Session) -> None:
         """Follow a session loaded here (its room is on this Janus): reconcile after each
         fact that may change it."""
-        def watch(fact: dict[str, Any]) -> None:
-            if fact.get("kind") in ("items", "voice", "ban", "erased", "session", "restored"):
+        def watch(fact: Fact) -> None:
+            if fact["kind"] in ("items", "voice", "ban", "erased", "session", "restored"):
                 self._dirty.add(session.id)
                 self._wake.set()
 

@@ -150,8 +150,9 @@ class HubState:
 
 
 @dataclass(frozen=True, slots=True)
-class Turn:
-    """One time an item held the floor: `ended` is None while it still does."""
+class LiveSpan:
+    """One turn as the state records it: when an item held the floor (`ended` is None
+    while it still does). The figures and the ordering see a turn as `ordering.Turn`."""
 
     item: str
     started: int
@@ -228,7 +229,7 @@ class SessionState:
     tokens: dict[str, NamedToken] = field(default_factory=dict)  # named tokens, by identity
     notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the latest, per person
     links: dict[str, int] = field(default_factory=dict)  # role -> join link generation
-    turns: list[Turn] = field(default_factory=list)  # who had the floor, when, for how long
+    turns: list[LiveSpan] = field(default_factory=list)  # who had the floor, when, for how long
     flags: dict[str, Flag] = field(default_factory=dict)  # takeaways and calls to action
     # How the moderators order the floor: {"ordering", "weights", "budgets"} (see ordering.py)
     floor: dict[str, Any] = field(default_factory=lambda: {"ordering": "arrival"})
@@ -343,7 +344,7 @@ def fold_items(state: SessionState, fact: ItemsFact) -> None:
         state.live_since = fact.get("since")
         state.live_limit = fact.get("limit")
         if state.live is not None:
-            state.turns.append(Turn(state.live, fact.get("since") or now))
+            state.turns.append(LiveSpan(state.live, fact.get("since") or now))
             _count(state, state.items[state.live].author_id, fact.get("since") or now)
     key = fact.get("key")
     if key is not None:

@@ -18,11 +18,11 @@ from .session import (
     Flag,
     HubState,
     Identity,
+    LiveSpan,
     NamedToken,
     RelayState,
     SessionState,
     Settings,
-    Turn,
     note_arrival,
 )
 from .voice import Intervention, VoiceState
@@ -94,7 +94,7 @@ def restore(state: SessionState, fact: RestoredFact) -> None:
     state.tokens = {t["identity"]: NamedToken(**t) for t in data.get("tokens", ())}
     state.notes = {who: list(notes) for who, notes in data["notes"].items()}
     state.links = dict(data["links"])
-    state.turns = [Turn(**t) for t in data["turns"]]
+    state.turns = [LiveSpan(**t) for t in data["turns"]]
     state.flags = {f["id"]: Flag(**f) for f in data["flags"]}
     state.floor = dict(data["floor"])
     relay = data.get("relay")

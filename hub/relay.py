@@ -26,6 +26,7 @@ import itertools
 import logging
 import os
 import random
+import socket
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -549,8 +550,6 @@ def _lan_address(host: str) -> str:
     """The address the room's devices can reach: the host given, or this machine's."""
     if host not in ("0.0.0.0", "::", ""):
         return host
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("192.0.2.1", 9))  # no packet is sent: it only picks a route

@@ -18,11 +18,12 @@ from .. import keys
 from ..api import json_response
 from ..domain.forum import FORUM_ID_RULE, ForumState, valid_forum_id
 from ..domain.session import SessionState
-from ..errors import UNAVAILABLE, HubError, bad_request
+from ..errors import UNAVAILABLE, HubError, bad_request, not_found
 from ..log import LogUnavailable
 from ..security import client_address
 from .base import MAX_PAGE, PER_PAGE, Filters, IndexUnavailable
 from .documents import KINDS, Document
+from .export import lines
 from .indexer import fold_session
 from .query import Query, parse
 from .snippet import snippet
@@ -147,9 +148,6 @@ async def session_states(request: web.Request, forum: ForumState) -> dict[str, S
 
 async def export(request: web.Request) -> web.StreamResponse:
     """GET /api/events/{event_id}/export.jsonl: the event's published outputs (public)."""
-    from ..errors import not_found
-    from .export import lines
-
     event_id = request.match_info["event_id"]
     if not valid_forum_id(event_id):
         raise not_found(f"no such event: an event id is {FORUM_ID_RULE}")

@@ -12,8 +12,9 @@ What each session fact kind does to the state and to the channels is one table,
 knows is `UnknownFact`: a newer version of the hub wrote it.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: `NotRequired` must be seen when each class
+# is made, or the optional keys read as required at run time (tests/test_facts.py reads
+# `__optional_keys__`).
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict, cast, get_args, get_type_hints
 

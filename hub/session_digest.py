@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from .domain.fact_kinds import apply
-from .domain.facts import session_fact
+from .domain.facts import UnknownFact, session_fact
 from .domain.session import SCHEDULED, SessionState, new_session
 from .errors import UNAVAILABLE, HubError
 from .log import Batch, EventLog, LogUnavailable
@@ -58,9 +58,9 @@ def of_state(state: SessionState) -> SessionDigest:
 def fold(digest: SessionDigest, batch: Batch) -> SessionDigest:
     """`digest` with one more batch of its session's log folded in."""
     moved = replace(digest, offset=batch.offset, epoch=batch.epoch)
-    fact = session_fact(batch.fact)
-    if fact["kind"] not in _FOLDED:
+    if batch.fact["kind"] not in _FOLDED:  # a digest reads no other kind (nor a newer one)
         return moved
+    fact = session_fact(batch.fact)
     if fact["kind"] == "session" and "ts" not in fact:
         fact = {**fact, "ts": batch.ts}  # a fact written before `session` facts had a time
     state = new_session(digest.id)
@@ -178,6 +178,8 @@ class SessionDigests:
             found = await asyncio.gather(*(one(i) for i in ids))
         except LogUnavailable as exc:
             raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
+        except UnknownFact as exc:  # a newer hub wrote to one of them
+            raise HubError(UNAVAILABLE, f"this instance cannot read a session: {exc}") from exc
         return dict(zip(ids, found, strict=True))
 
     def _held(self, session_id: str) -> SessionState | None:

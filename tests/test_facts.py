@@ -29,6 +29,7 @@ from hub.log import Batch
 from hub.log.embedded import EmbeddedLog, new_epoch_id
 from hub.metrics import Metrics
 from hub.session import Session, Sessions
+from hub.session_digest import SessionDigests
 from tests.conftest import RunningHub
 from tests.harness import ahttp
 
@@ -315,6 +316,29 @@ async def test_loading_a_session_whose_log_holds_an_unknown_kind_is_refused_sayi
         assert "facts-1" in refused.value.message
         assert any("stops following" in r.getMessage() for r in caplog.records)
         assert (await sessions.get("facts-2")).state.title == "Workshop"  # the rest go on
+    finally:
+        await sessions.close()
+        await log.close()
+
+
+async def test_the_figures_refuse_a_session_a_newer_hub_wrote_to_and_the_digest_skips_it(
+    tmp_path: Path,
+) -> None:
+    """The event's figures fold every fact: they say why they cannot; the dashboard's
+    digest reads only the `created` and `session` facts, so a newer kind changes nothing
+    there."""
+    log, sessions = await _embedded(tmp_path)
+    digests = SessionDigests(log, sessions)
+    try:
+        await sessions.start_log("facts-1", commands.create(
+            title="Workshop", languages=None, state="live", settings=None, now=1000),
+            new_epoch_id())
+        await _append_unknown(log, "facts-1")
+        digest = (await digests.of(["facts-1"]))["facts-1"]
+        assert digest is not None and digest.title == "Workshop" and digest.offset == 2
+        with pytest.raises(HubError, match=NEWER_MESSAGE) as refused:
+            await digests.states(["facts-1"])
+        assert refused.value.code == UNAVAILABLE
     finally:
         await sessions.close()
         await log.close()

@@ -16,6 +16,7 @@ from multidict import MultiMapping
 
 from .. import keys
 from ..api import json_response
+from ..domain.facts import UnknownFact
 from ..domain.forum import FORUM_ID_RULE, ForumState, valid_forum_id
 from ..domain.session import SessionState
 from ..errors import UNAVAILABLE, HubError, bad_request, not_found
@@ -143,6 +144,8 @@ async def session_states(request: web.Request, forum: ForumState) -> dict[str, S
                 states[entry.session] = state
     except LogUnavailable as exc:
         raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); try again") from exc
+    except UnknownFact as exc:  # a newer hub wrote to one of them
+        raise HubError(UNAVAILABLE, f"this instance cannot read a session: {exc}") from exc
     return states
 
 

@@ -9,7 +9,7 @@ appended since (none for a closed session, the usual case). A session this proce
 anyway is read from its state, with no I/O. A changed epoch (history rewritten by an
 erasure, or lost) folds the log again from the start.
 
-Only the facts that move these fields are folded, through the session's own `apply`, so a
+Only the facts that move these fields are folded, through the sessions' own `apply`, so a
 digest says what the session's state says.
 
 The event's participation figures need more of each session (who was counted, the floor,

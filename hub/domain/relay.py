@@ -14,8 +14,9 @@ read the relay's session, which holds two things:
   the meeting's moderators do with it comes back on the hub's private channel and is
   mirrored onto the local item, so its author sees it.
 
-Everything here is pure: deciding functions return a `Decision`; `apply` records;
-`project` says which local channel events a fact makes.
+Everything here is pure: deciding functions return a `Decision`; `fold_<kind>` records;
+`project_<kind>` says which local channel events a fact makes (both through the one table,
+`hub.domain.fact_kinds`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""A session's state and the fold that builds it from facts.
+"""A session's state and the folds of its own facts (`fold_<kind>`).
 
-Facts are the entries of a session's state log. Each one carries its outcome
-(the whole item after a change, the new order), so `apply` decides nothing:
-it only records. Deciding happens in `hub.domain.commands`.
+Facts are the entries of a session's state log (their shapes: `hub.domain.facts`). Each
+one carries its outcome (the whole item after a change, the new order), so folding
+decides nothing: it only records. Deciding happens in `hub.domain.commands`; which fold
+a fact goes through, in `hub.domain.fact_kinds`.
 """
 
 from __future__ import annotations
@@ -202,7 +203,8 @@ class RelayState:
 
 @dataclass(slots=True)
 class SessionState:
-    """Everything a session is, folded from its facts. Mutated only by `apply`."""
+    """Everything a session is, folded from its facts. Mutated only by
+    `hub.domain.fact_kinds.apply`."""
 
     id: str
     title: str = ""

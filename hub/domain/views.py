@@ -1,4 +1,5 @@
-"""What each reader sees: the events a fact puts on each channel, and the join snapshot.
+"""What each reader sees: the events a fact puts on each channel (`project_<kind>`, through
+`hub.domain.fact_kinds.project`), and the join snapshot.
 
 Projection is where permissions on reads live: a participant's channels never
 carry another person's pending item, the moderation view, or a profile.

@@ -45,12 +45,12 @@ def _project_items(state: SessionState, fact: ItemsFact) -> list[Projection]:
     return out
 
 
-nothing = views.project_nothing
+_nothing = views.project_nothing
 
 KINDS: dict[str, FactKind[Any]] = {
-    "created": FactKind(session.fold_created, nothing),
+    "created": FactKind(session.fold_created, _nothing),
     "session": FactKind(session.fold_session, views.project_session),
-    "identity": FactKind(session.fold_identity, nothing),
+    "identity": FactKind(session.fold_identity, _nothing),
     "items": FactKind(_fold_items, _project_items),
     "vote": FactKind(session.fold_vote, views.project_vote),
     "caption": FactKind(session.fold_caption, views.project_caption),
@@ -59,11 +59,11 @@ KINDS: dict[str, FactKind[Any]] = {
     "flag": FactKind(session.fold_flag, views.project_flag),
     "floor": FactKind(session.fold_floor, views.project_floor),
     "ban": FactKind(session.fold_ban, views.project_ban),
-    "rotate": FactKind(session.fold_rotate, nothing),
+    "rotate": FactKind(session.fold_rotate, _nothing),
     "erased": FactKind(session.fold_erased, views.project_erased),
-    "token": FactKind(session.fold_token, nothing),
+    "token": FactKind(session.fold_token, _nothing),
     "voice": FactKind(voice.fold_voice, views.project_voice, voice_after=False),
-    "restored": FactKind(restore, nothing, voice_after=False),
+    "restored": FactKind(restore, _nothing, voice_after=False),
     # A hub's relay: the meeting mirrored, and what the room owes it (hub.domain.relay).
     "mirror": FactKind(relay.fold_mirror, relay.project_mirror, voice_after=False),
     "relay_resync": FactKind(relay.fold_resync, relay.project_resync, voice_after=False),

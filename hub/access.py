@@ -14,10 +14,10 @@ so its attendance and inputs add up across the event.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from . import protocol
 from .domain import forum as domain
+from .domain.facts import ForumFact
 from .domain.roles import HUB
 from .errors import NOT_FOUND, UNAUTHORIZED, HubError
 from .forums import Forum, Forums
@@ -72,13 +72,12 @@ def cut_off_retired(sessions: Sessions) -> Callable[[Forum], None]:
     def watch(forum: Forum) -> None:
         generations = {h.id: h.generation for h in forum.state.hubs.values()}
 
-        def on_fact(fact: dict[str, Any]) -> None:
-            kind = fact["kind"]
-            if kind == "forum_hub_removed":
+        def on_fact(fact: ForumFact) -> None:
+            if fact["kind"] == "forum_hub_removed":
                 hub_id, why = fact["hub"], "the hub is no longer registered for the event"
                 generations.pop(hub_id, None)
                 closed = set(forum.state.sessions)
-            elif kind == "forum_hub":
+            elif fact["kind"] == "forum_hub":
                 hub_id = fact["hub"]["id"]
                 hub = forum.state.hubs[hub_id]
                 replaced = generations.get(hub_id, hub.generation) != hub.generation

@@ -13,20 +13,21 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from aiohttp import web
 
 from . import logs
 from .app import create_app
-from .config import Config, WeakSecret
+from .config import MEDIA_NAME, Config, WeakSecret
 from .datadir import secure_data_dir
 from .domain import programme
-from .log import LogUnavailable
-from .search import IndexUnavailable
-
-if TYPE_CHECKING:
-    from .relay import Upstream
+from .errors import HubError
+from .log import LogUnavailable, open_log
+from .media.process import find_janus, janus_lib_dir, write_config
+from .relay import Upstream, add_relay, token_in
+from .search import IndexUnavailable, open_index
+from .search.indexer import rebuild
 
 log = logging.getLogger("hub")
 
@@ -156,11 +157,6 @@ def media_config(args: argparse.Namespace) -> int:
     """Write a shared Janus's configuration (the private one's, on ports 8088, 7088 and 8188
     unless --ports) and print the hub settings that reach it (`name=` entries with --name);
     the admin secret stays in the folder's `admin-secret` (0600), never printed."""
-    from pathlib import Path
-
-    from .config import MEDIA_NAME
-    from .media.process import find_janus, janus_lib_dir, write_config
-
     if args.name is not None and (not MEDIA_NAME.fullmatch(args.name) or args.name == "info"):
         print(f"hub media-config: --name {args.name!r}: a lowercase letter, then letters, "
               "digits or '-' (at most 32), not 'info'", file=sys.stderr)
@@ -224,10 +220,6 @@ def start(config: Config, name: str, relay_of: Upstream | None = None) -> int:
 def reindex(config: Config) -> int:
     """`hub reindex`: every session indexed again from the event logs, sessions no log holds
     any more dropped. Exit status 1 when the log or the index cannot be reached."""
-    from .log import open_log
-    from .search import open_index
-    from .search.indexer import rebuild
-
     async def run() -> tuple[int, int]:
         event_log = open_log(config.redis_url, config.data, config.redis_prefix,
                              config.history)
@@ -260,9 +252,6 @@ TOKEN_NOT_HERE = ("the hub's token does not go on the command line (every user o
 
 
 def run_relay(args: argparse.Namespace) -> int:
-    from .errors import HubError
-    from .relay import Upstream, token_in
-
     logs.configure(args.log_level, args.log_format)
     if args.token is not None or (args.upstream and token_in(args.upstream)):
         print(f"hub relay: {TOKEN_NOT_HERE}", file=sys.stderr)
@@ -293,8 +282,6 @@ async def serve(config: Config, relay_of: Upstream | None = None) -> None:
     app = create_app(config)
     relay = None
     if relay_of is not None:
-        from .relay import add_relay
-
         relay = add_relay(app, relay_of)
     # Request lines up to 32 KiB (aiohttp's default is 8 KiB): a long search query reaches
     # the hub and gets its JSON 400 saying the limit, not the HTTP parser's bare refusal.

@@ -224,13 +224,13 @@ async def _dispatch(
             return await session.execute(lambda st: commands.moderate(
                 st, actor, cmd.item, cmd.action, text=cmd.text, into=cmd.into, before=cmd.before,
                 seconds=cmd.seconds, now=now_ms()))
-        case protocol.SessionState():
+        case protocol.ChangeSession():
             return await session.execute(lambda st: commands.change_session(
                 st, actor, new_state=cmd.state, settings=cmd.settings, now=now_ms()))
         case protocol.Floor():
             return await session.execute(lambda st: commands.floor(
                 st, actor, ordering=cmd.ordering, weights=cmd.weights, budgets=cmd.budgets))
-        case protocol.Flag():
+        case protocol.ChangeFlag():
             return await session.execute(lambda st: commands.flag(
                 st, actor, kind=cmd.kind, text=cmd.text, item=cmd.item, caption=cmd.caption,
                 flag_id=cmd.id, delete=cmd.delete, now=now_ms()))

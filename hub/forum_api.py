@@ -14,6 +14,7 @@ from . import keys
 from .api import is_secretariat, json_response, read_json, secretariat
 from .domain import forum as domain
 from .domain import programme
+from .domain.facts import ProgrammeFact
 from .domain.roles import ORGANIZER
 from .errors import TOO_LARGE, HubError, bad_request
 from .forums import Forum
@@ -125,7 +126,7 @@ async def import_programme(request: web.Request) -> web.Response:
     if answer["dry_run"]:
         return json_response(answer)
 
-    def decide(state: domain.ForumState) -> dict[str, Any] | None:
+    def decide(state: domain.ForumState) -> ProgrammeFact | None:
         fresh = domain.import_programme(state, rows, source=source, by=by, now=now_ms())
         return fresh if domain.changed_sessions(state, fresh) else None
 

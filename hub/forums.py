@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from .domain import commands
 from .domain import forum as domain
 from .domain.commands import Actor
+from .domain.facts import ForumCreatedFact, ForumFact, UnknownFact, forum_fact
 from .domain.forum import ForumState, ProgrammeSession
 from .domain.roles import ORGANIZER
 from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 APPEND_ATTEMPTS = 20
 PAGE = 1000
 
-Decide = Callable[[ForumState], dict[str, Any] | None]
+Decide = Callable[[ForumState], ForumFact | None]
 
 
 class Forum:
@@ -50,7 +50,9 @@ class Forum:
         self._behind = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # Called with each fact once applied (caches of pages built from the state).
-        self.watchers: list[Callable[[dict[str, Any]], None]] = []
+        self.watchers: list[Callable[[ForumFact], None]] = []
+        # Set when the log holds a fact this version does not know (`_cannot_follow`).
+        self.stopped: UnknownFact | None = None
 
     async def load(self) -> None:
         if await self.log.head(self.key) is None:
@@ -70,7 +72,11 @@ class Forum:
         if batch.epoch == self.state.epoch and batch.offset <= self.state.offset:
             return
         if batch.epoch == self.state.epoch and batch.offset == self.state.offset + 1:
-            self._apply(batch)
+            try:
+                self._apply(batch)
+            except HubError:
+                if self.stopped is None:
+                    raise  # logged by `_cannot_follow`: the feed goes on for other logs
         else:
             self._behind.set()
 
@@ -81,6 +87,8 @@ class Forum:
             try:
                 await self.catch_up()
             except (LogUnavailable, HubError) as exc:
+                if self.stopped is not None:
+                    return
                 log.warning("event %s: catching up failed: %s", self.id, exc)
                 await asyncio.sleep(1.0)
                 self._behind.set()
@@ -103,14 +111,31 @@ class Forum:
                 if len(batches) < PAGE:
                     return
 
+    def _cannot_follow(self, exc: UnknownFact) -> HubError:
+        """The log holds a fact this version does not know: stop following the event
+        here, say so in the log, and refuse it (`unavailable`) until this instance is
+        upgraded."""
+        message = f"event {self.id!r} cannot be served by this instance: {exc}"
+        if self.stopped is None:
+            self.stopped = exc
+            log.error("%s; this instance stops following it", message)
+            self.log.unlisten(self.key, self._on_batch)
+            if self._task is not None and self._task is not asyncio.current_task():
+                self._task.cancel()
+        return HubError(UNAVAILABLE, message)
+
     def _apply(self, batch: Batch) -> None:
-        domain.apply(self.state, batch.fact)
+        try:
+            fact = forum_fact(batch.fact)
+        except UnknownFact as exc:
+            raise self._cannot_follow(exc) from exc
+        domain.apply(self.state, fact)
         self.state.offset = batch.offset
         self.state.epoch = batch.epoch
         for watch in self.watchers:
-            watch(batch.fact)
+            watch(fact)
 
-    async def execute(self, decide: Decide) -> dict[str, Any] | None:
+    async def execute(self, decide: Decide) -> ForumFact | None:
         """Decide against the current state and append the fact (None: nothing to do);
         retried against the new head when another instance appended first."""
         async with self._write_lock:
@@ -155,6 +180,10 @@ class Forums:
         if not domain.valid_forum_id(forum_id):
             raise not_found(f"no such event: an event id is {domain.FORUM_ID_RULE}")
         found = self._forums.get(forum_id)
+        if found is not None and found.stopped is not None:
+            await found.close()  # loaded again below: refused, saying why
+            self._forums.pop(forum_id, None)
+            found = None
         if found is not None:
             return found
         lock = self._loading.setdefault(forum_id, asyncio.Lock())
@@ -185,7 +214,7 @@ class Forums:
                 return forum
         return None
 
-    async def create(self, forum_id: str, fact: dict[str, Any]) -> Forum | None:
+    async def create(self, forum_id: str, fact: ForumCreatedFact) -> Forum | None:
         """Start a new event's log; None when the id is taken."""
         batch = Batch(domain.log_id(forum_id), 1, new_epoch_id(), fact["ts"], fact, ())
         try:

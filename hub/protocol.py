@@ -94,7 +94,9 @@ class Moderate:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionState:
+class ChangeSession:
+    """The `session` command: a new state or changed settings."""
+
     state: str | None
     settings: dict[str, Any] | None
 
@@ -126,7 +128,9 @@ class Floor:
 
 
 @dataclass(frozen=True, slots=True)
-class Flag:
+class ChangeFlag:
+    """The `flag` command: a takeaway or call to action noted, edited or deleted."""
+
     kind: str | None
     text: str | None
     item: str | None
@@ -163,8 +167,8 @@ class Voice:
 
 
 Command = (
-    Hello | Caption | Ask | Vote | Withdraw | Moderate | SessionState | Note | HubStatus | Flag
-    | Floor | Forward | Decline | Ban | Ping | Media | Voice
+    Hello | Caption | Ask | Vote | Withdraw | Moderate | ChangeSession | Note | HubStatus
+    | ChangeFlag | Floor | Forward | Decline | Ban | Ping | Media | Voice
 )
 
 
@@ -316,14 +320,14 @@ def _moderate(frame: dict[str, Any]) -> Moderate:
     )
 
 
-def _session(frame: dict[str, Any]) -> SessionState:
+def _session(frame: dict[str, Any]) -> ChangeSession:
     settings = frame.get("settings")
     if settings is not None and not isinstance(settings, dict):
         raise bad_request("`settings` must be an object")
     state = _text(frame, "state", required=False, limit=32)
     if state is None and not settings:
         raise bad_request("`session` needs `state` or `settings`")
-    return SessionState(state, settings)
+    return ChangeSession(state, settings)
 
 
 def _object(frame: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -354,8 +358,8 @@ def _floor(frame: dict[str, Any]) -> Floor:
     )
 
 
-def _flag(frame: dict[str, Any]) -> Flag:
-    return Flag(
+def _flag(frame: dict[str, Any]) -> ChangeFlag:
+    return ChangeFlag(
         _text(frame, "kind", required=False, limit=32),
         _text(frame, "text", required=False),
         _text(frame, "item", required=False, limit=MAX_ID),

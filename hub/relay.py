@@ -26,6 +26,7 @@ import itertools
 import logging
 import os
 import random
+import socket
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from .datadir import FILE_MODE
 from .domain import commands
 from .domain import relay as domain
 from .domain.commands import Decision
+from .domain.facts import Fact
 from .domain.forum import is_forum_log
 from .domain.roles import CAPTIONER, HUB, PARTICIPANT, SCREEN
 from .domain.session import SessionState, valid_session_id
@@ -453,7 +455,7 @@ class Relay:
 
     # -- what the room owes the meeting -----------------------------------------------
 
-    def _watch(self, fact: dict[str, Any]) -> None:
+    def _watch(self, fact: Fact) -> None:
         if fact["kind"] == "items":
             self._outbox_wake.set()
         elif fact["kind"] == "hub_status":
@@ -548,8 +550,6 @@ def _lan_address(host: str) -> str:
     """The address the room's devices can reach: the host given, or this machine's."""
     if host not in ("0.0.0.0", "::", ""):
         return host
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("192.0.2.1", 9))  # no packet is sent: it only picks a route

@@ -20,8 +20,9 @@ from aiohttp import web
 
 from . import keys
 from .domain.erasure import retention_expired
+from .domain.fact_kinds import apply
+from .domain.facts import session_fact
 from .domain.session import CLOSED, new_session, valid_session_id
-from .domain.session import apply as apply_fact
 from .errors import HubError
 from .log import EventLog, LogUnavailable
 from .session import Sessions
@@ -48,7 +49,7 @@ async def sweep(event_log: EventLog, sessions: Sessions, *, days: float, now: in
         while True:
             page = await event_log.batches(session_id, after, 1000)
             for batch in page:
-                apply_fact(state, batch.fact)
+                apply(state, session_fact(batch.fact))
             if len(page) < 1000:
                 break
             after = page[-1].offset

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import protocol
 from .connection import Connection, ConnState, Entry
-from .domain import commands, erasure, views
+from .domain import commands, erasure
 from .domain.commands import Actor, Decision
+from .domain.fact_kinds import apply, project
+from .domain.facts import CreatedFact, Fact, RestoredFact, UnknownFact, session_fact
 from .domain.roles import HUB, MODERATOR, ORGANIZER, PARTICIPANT, wire_name
-from .domain.session import CLOSED, SessionState, apply, new_session
+from .domain.session import CLOSED, SessionState, new_session
 from .domain.snapshot import dump_state
 from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
 from .log import Batch, ChannelEvent, EventLog, Head, LogConflict, LogUnavailable
@@ -59,12 +61,12 @@ def now_ms() -> int:
 Sign = Callable[[str, str, int], str]
 
 
-def make_batch(state: SessionState, fact: dict[str, Any], ts: int, sign: Sign) -> Batch:
+def make_batch(state: SessionState, fact: Fact, ts: int, sign: Sign) -> Batch:
     """The batch that appends `fact` to the log `state` was folded from: the fact and the
     events it puts on each channel, each frame encoded once with its signed position."""
     events: list[ChannelEvent] = []
     tops = dict(state.tops)
-    for channel, kind, data in views.project(state, fact):
+    for channel, kind, data in project(state, fact):
         offset = tops.get(channel, 0) + 1
         tops[channel] = offset
         frame = protocol.event_frame(wire_name(channel), state.epoch, offset, kind, data, ts,
@@ -74,7 +76,7 @@ def make_batch(state: SessionState, fact: dict[str, Any], ts: int, sign: Sign) -
 
 
 def fold_into_batches(
-    state: SessionState, entries: list[erasure.Entry], sign: Sign
+    state: SessionState, entries: list[erasure.TimedFact], sign: Sign
 ) -> list[Batch]:
     """Facts (with their times) made into batches 1..n under `state.epoch`, folded into
     `state` (a new one) as they go: a whole history written again."""
@@ -126,8 +128,11 @@ class Session:
         self._archiving: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.deleted = False
+        # Set when the log holds a fact this version does not know: this instance stops
+        # following the session (a newer hub wrote it; see `_cannot_follow`).
+        self.stopped: UnknownFact | None = None
         # Called with each fact once applied (a hub's relay watches for work upstream).
-        self.watchers: list[Callable[[dict[str, Any]], None]] = []
+        self.watchers: list[Callable[[Fact], None]] = []
         # Called once the session is found deleted, here or by another instance (the
         # search index drops it).
         self.on_gone: list[Callable[[], None]] = []
@@ -177,7 +182,11 @@ class Session:
         if batch.offset <= self.state.offset and batch.epoch == self.state.epoch:
             return  # already applied (our own append, or a repeat)
         if batch.offset == self.state.offset + 1 and batch.epoch == self.state.epoch:
-            self._apply(batch)
+            try:
+                self._apply(batch)
+            except HubError:
+                if self.stopped is None:
+                    raise  # logged by `_cannot_follow`: the feed goes on for other sessions
         else:
             self._behind.set()  # a hole: fill it from the log
 
@@ -234,7 +243,8 @@ class Session:
         """The store lost the session (Redis came back empty): write the state we hold back
         as one `restored` fact under a fresh epoch; readers resume with a fresh snapshot.
         When several instances try at once, one creates it and the others catch up."""
-        fact = {"kind": "restored", "state": dump_state(self.state), "ts": now_ms()}
+        fact: RestoredFact = {"kind": "restored", "state": dump_state(self.state),
+                              "ts": now_ms()}
         batch = Batch(self.id, 1, new_epoch_id(), now_ms(), fact, ())
         if await self.log.create(batch):
             log.warning("session %s was lost by the store; put back from memory", self.id)
@@ -254,15 +264,34 @@ class Session:
         for hook in self.on_gone:
             hook()
 
+    def _cannot_follow(self, exc: UnknownFact) -> HubError:
+        """The log holds a fact this version does not know: stop following the session
+        here (its readers reconnect, maybe to a newer instance), say so in the log, and
+        refuse it (`unavailable`) until this instance is upgraded."""
+        message = f"session {self.id!r} cannot be served by this instance: {exc}"
+        if self.stopped is None:
+            self.stopped = exc
+            log.error("%s; this instance stops following it", message)
+            self.log.unlisten(self.id, self._on_batch)
+            if self._task is not None and self._task is not asyncio.current_task():
+                self._task.cancel()
+            for conn in list(self.connections):
+                conn.kick(protocol.CLOSE_UNAVAILABLE, message, reconnect=True)
+        return HubError(UNAVAILABLE, message)
+
     def _apply(self, batch: Batch, *, fan_out: bool = True) -> None:
         state = self.state
-        apply(state, batch.fact)
+        try:
+            fact = session_fact(batch.fact)
+        except UnknownFact as exc:
+            raise self._cannot_follow(exc) from exc
+        apply(state, fact)
         state.offset = batch.offset
         state.epoch = batch.epoch
         for event in batch.events:
             state.tops[event.channel] = event.offset
         for watch in self.watchers:
-            watch(batch.fact)
+            watch(fact)
         if not fan_out:
             return
         metrics = self.metrics
@@ -316,11 +345,13 @@ class Session:
                 try:
                     await self.catch_up()
                 except (LogUnavailable, HubError) as exc:
+                    if self.stopped is not None:
+                        return
                     log.warning("session %s: catch-up failed: %s", self.id, exc)
 
     # -- writing -----------------------------------------------------------------------
 
-    def _make_batch(self, fact: dict[str, Any], ts: int) -> Batch:
+    def _make_batch(self, fact: Fact, ts: int) -> Batch:
         return make_batch(self.state, fact, ts, self.sign)
 
     async def execute(self, decide: Callable[[SessionState], Decision]) -> dict[str, Any]:
@@ -366,7 +397,7 @@ class Session:
                     raise not_found(f"no identity {identity!r} in this session")
                 expect = Head(self.state.offset, self.state.epoch)
                 try:
-                    entries = [(b.ts, b.fact) for b in await self._whole_log()]
+                    entries = [(b.ts, session_fact(b.fact)) for b in await self._whole_log()]
                     alias = new_identity_id()
                     scrubbed = erasure.scrub(entries, identity, alias)
                     state = new_session(self.id)
@@ -405,7 +436,8 @@ class Session:
             batches = await self._whole_log()
         except LogUnavailable as exc:
             raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); retry") from exc
-        return erasure.person_data(self.state, [(b.ts, b.fact) for b in batches], identity)
+        return erasure.person_data(
+            self.state, [(b.ts, session_fact(b.fact)) for b in batches], identity)
 
     async def _catch_up_or_unavailable(self) -> None:
         try:
@@ -565,7 +597,7 @@ class Sessions:
 
     def held(self) -> list[Session]:
         """The sessions loaded in this process."""
-        return [s for s in self._sessions.values() if not s.deleted]
+        return [s for s in self._sessions.values() if not s.deleted and s.stopped is None]
 
     def held_one(self, session_id: str) -> Session | None:
         """The session with this id if it is loaded here."""
@@ -574,7 +606,7 @@ class Sessions:
     async def get(self, session_id: str) -> Session:
         """The session with this id; `not_found` when the log has none."""
         session = self._sessions.get(session_id)
-        if session is not None and session.deleted:
+        if session is not None and (session.deleted or session.stopped is not None):
             await self.forget(session_id)
             session = None
         if session is not None:
@@ -602,13 +634,13 @@ class Sessions:
                 del self._loading[session_id]
         return session
 
-    async def create(self, session_id: str, fact: dict[str, Any], epoch: str) -> Session | None:
+    async def create(self, session_id: str, fact: CreatedFact, epoch: str) -> Session | None:
         """Start a new session's log with its `created` fact; None when the id is taken."""
         if not await self.start_log(session_id, fact, epoch):
             return None
         return await self.get(session_id)
 
-    async def start_log(self, session_id: str, fact: dict[str, Any], epoch: str) -> bool:
+    async def start_log(self, session_id: str, fact: CreatedFact, epoch: str) -> bool:
         """Start a new session's log without loading it here (a programme makes hundreds
         at once); False when the id is taken."""
         batch = Batch(session_id, 1, epoch, fact["ts"], fact, ())

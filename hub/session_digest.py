@@ -9,7 +9,7 @@ appended since (none for a closed session, the usual case). A session this proce
 anyway is read from its state, with no I/O. A changed epoch (history rewritten by an
 erasure, or lost) folds the log again from the start.
 
-Only the facts that move these fields are folded, through the session's own `apply`, so a
+Only the facts that move these fields are folded, through the sessions' own `apply`, so a
 digest says what the session's state says.
 
 The event's participation figures need more of each session (who was counted, the floor,
@@ -25,8 +25,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
+from .domain.fact_kinds import apply
+from .domain.facts import UnknownFact, session_fact
 from .domain.session import SCHEDULED, SessionState, new_session
-from .domain.session import apply as apply_fact
 from .errors import UNAVAILABLE, HubError
 from .log import Batch, EventLog, LogUnavailable
 from .session import Sessions
@@ -57,14 +58,14 @@ def of_state(state: SessionState) -> SessionDigest:
 def fold(digest: SessionDigest, batch: Batch) -> SessionDigest:
     """`digest` with one more batch of its session's log folded in."""
     moved = replace(digest, offset=batch.offset, epoch=batch.epoch)
-    fact = batch.fact
-    if fact["kind"] not in _FOLDED:
+    if batch.fact["kind"] not in _FOLDED:  # a digest reads no other kind (nor a newer one)
         return moved
+    fact = session_fact(batch.fact)
     if fact["kind"] == "session" and "ts" not in fact:
         fact = {**fact, "ts": batch.ts}  # a fact written before `session` facts had a time
     state = new_session(digest.id)
     state.title, state.state, state.closed_at = digest.title, digest.state, digest.closed_at
-    apply_fact(state, fact)
+    apply(state, fact)
     return replace(moved, title=state.title, state=state.state, closed_at=state.closed_at)
 
 
@@ -75,10 +76,10 @@ def _blank(session_id: str) -> SessionDigest:
 def fold_state(state: SessionState, batch: Batch) -> SessionState:
     """`state` (a figures fold) with one more batch applied, then pruned of what no figure
     reads (caption lines, notes, idempotency keys): 300 sessions' folds stay small."""
-    fact = batch.fact
+    fact = session_fact(batch.fact)
     if fact["kind"] == "session" and "ts" not in fact:
         fact = {**fact, "ts": batch.ts}
-    apply_fact(state, fact)
+    apply(state, fact)
     state.offset, state.epoch = batch.offset, batch.epoch
     state.captions.clear()
     state.partial.clear()
@@ -177,6 +178,8 @@ class SessionDigests:
             found = await asyncio.gather(*(one(i) for i in ids))
         except LogUnavailable as exc:
             raise HubError(UNAVAILABLE, f"storage is unavailable: {exc}") from exc
+        except UnknownFact as exc:  # a newer hub wrote to one of them
+            raise HubError(UNAVAILABLE, f"this instance cannot read a session: {exc}") from exc
         return dict(zip(ids, found, strict=True))
 
     def _held(self, session_id: str) -> SessionState | None:

@@ -8,7 +8,7 @@ is a `HubError` with the wire code. Nothing here mutates the state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from ..errors import (
     BAD_REQUEST,
@@ -22,12 +22,30 @@ from ..errors import (
     not_found,
 )
 from . import items as it
+from . import ordering as orderings
 from .captions import match_language
+from .facts import (
+    BanFact,
+    CaptionFact,
+    CreatedFact,
+    Fact,
+    FlagFact,
+    FloorFact,
+    HubStatusFact,
+    IdentityFact,
+    ItemsFact,
+    NoteFact,
+    RotateFact,
+    SessionChangedFact,
+    TokenFact,
+    VoteFact,
+)
 from .items import Item
 from .names import NameProblem, check_chosen_name, clean_name
 from .roles import (
     CAPTIONER,
     HUB,
+    LINK_ROLES,
     ORGANIZER,
     PARTICIPANT,
     STAFF,
@@ -35,7 +53,15 @@ from .roles import (
     check_may_revoke,
     has_private,
 )
-from .session import CLOSED, STATES, SessionState, banned_source
+from .session import (
+    CLOSED,
+    SCHEDULED,
+    STAKEHOLDERS,
+    STATES,
+    SessionState,
+    Settings,
+    banned_source,
+)
 from .sources import Budgets, bannable, identity_budget, vote_budget, wait_ms
 
 NAME_MAX = 80
@@ -61,7 +87,7 @@ class Actor:
 class Decision:
     """What a command does: a fact to append (None: nothing changes) and the ack's fields."""
 
-    fact: dict[str, Any] | None
+    fact: Fact | None
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -108,15 +134,16 @@ def next_item_id(state: SessionState) -> str:
 
 def _items_fact(
     actor: Actor, action: str, changed: list[Item], state: SessionState, **extra: Any
-) -> dict[str, Any]:
-    fact: dict[str, Any] = {
+) -> ItemsFact:
+    """An `items` fact; `extra` holds its optional keys (hub.domain.facts.ItemsFact)."""
+    fact: ItemsFact = {
         "kind": "items",
         "action": action,
         "by": actor.id,
         "by_name": actor.name,
         "items": [item.to_dict() for item in changed],
     }
-    fact.update(extra)
+    fact.update(cast(ItemsFact, extra))
     return fact
 
 
@@ -262,7 +289,7 @@ def vote(
     if not undo and budgets is not None:
         _check_vote_budget(state, actor, item, voters, budgets)
     votes = item.votes - 1 if undo else item.votes + 1
-    fact: dict[str, Any] = {
+    fact: VoteFact = {
         "kind": "vote", "item": item.id, "by": actor.id, "undo": undo, "votes": votes}
     if now is not None:  # when the voter started to count in the figures
         fact["ts"] = now
@@ -387,7 +414,7 @@ def change_session(
     """Move a session between scheduled, live and closed, or change its title or settings.
     `now` stamps the fact (`ts`): the time it closed is the figure the Secretariat's
     dashboard counts "days since closed" from."""
-    fact: dict[str, Any] = {"kind": "session", "by": actor.id}
+    fact: SessionChangedFact = {"kind": "session", "by": actor.id}
     if new_state is not None:
         if new_state not in STATES:
             raise bad_request(f"state must be one of {', '.join(STATES)}")
@@ -471,7 +498,7 @@ def caption(
             kept.append(line)
     if not kept and final:
         raise bad_request("the caption is empty")
-    fact: dict[str, Any] = {
+    fact: CaptionFact = {
         "kind": "caption",
         "by": actor.id,
         "lang": matched,
@@ -507,8 +534,8 @@ def flag(
     if delete:
         if flag_id is None:
             raise bad_request("delete needs `id`: the flag to delete")
-        fact = {"kind": "flag", "id": flag_id, "deleted": True, "by": actor.id}
-        return Decision(fact, {"id": flag_id})
+        deleted: FlagFact = {"kind": "flag", "id": flag_id, "deleted": True, "by": actor.id}
+        return Decision(deleted, {"id": flag_id})
     if kind not in FLAG_KINDS:
         raise bad_request(f"kind must be one of {', '.join(FLAG_KINDS)}")
     body = check_text(text or "", state.settings.item_max, "the flag's text")
@@ -520,7 +547,7 @@ def flag(
         if line is None:
             raise not_found(f"no caption line with seq {caption}")
         caption_ts = line.ts
-    fact = {
+    fact: FlagFact = {
         "kind": "flag",
         "caption_ts": caption_ts,
         "id": flag_id or f"f{len(state.flags) + 1}-{state.offset + 1}",
@@ -544,10 +571,7 @@ def floor(
     budgets: dict[str, Any] | None,
 ) -> Decision:
     """Choose how the floor is ordered; the weights and time budgets are the organizer's."""
-    from . import ordering as orderings
-    from .session import STAKEHOLDERS
-
-    fact: dict[str, Any] = {"kind": "floor", "by": actor.id}
+    fact: FloorFact = {"kind": "floor", "by": actor.id}
     if ordering is not None:
         if ordering not in orderings.ORDERINGS:
             raise bad_request(f"ordering must be one of {', '.join(orderings.ORDERINGS)}")
@@ -584,8 +608,8 @@ def ban(
     if undo:
         if identity not in state.banned:
             return Decision(None, {"identity": identity, "banned": False})
-        return Decision({"kind": "ban", "identity": identity, "undo": True, "by": actor.id},
-                        {"identity": identity, "banned": False})
+        lifted: BanFact = {"kind": "ban", "identity": identity, "undo": True, "by": actor.id}
+        return Decision(lifted, {"identity": identity, "banned": False})
     if identity in state.banned:
         return Decision(None, {"identity": identity, "banned": True})
     text = check_text(reason, NAME_MAX * 4, "the reason") if reason else None
@@ -594,9 +618,9 @@ def ban(
         for item in state.items.values()
         if item.author_id == identity and item.status in (it.LOCAL, it.PENDING)
     ]
-    fact: dict[str, Any] = {"kind": "ban", "identity": identity, "undo": False, "reason": text,
-                            "by": actor.id, "by_name": actor.name, "action": "ban",
-                            "items": [i.to_dict() for i in hidden]}
+    fact: BanFact = {"kind": "ban", "identity": identity, "undo": False, "reason": text,
+                     "by": actor.id, "by_name": actor.name, "action": "ban",
+                     "items": [i.to_dict() for i in hidden]}
     joined = state.identities.get(identity)
     if joined is not None and bannable(joined.source):  # the ban covers its (hashed) address
         fact["source"] = joined.source
@@ -612,8 +636,8 @@ def name_token(
     check_may_mint(actor.role, role)
     if state.holder(identity) is not None:
         raise conflict(f"identity {identity!r} exists already")
-    fact = {"kind": "token", "identity": identity, "role": role, "name": check_name(name),
-            "expires": expires, "by": actor.id, "ts": now}
+    fact: TokenFact = {"kind": "token", "identity": identity, "role": role,
+                       "name": check_name(name), "expires": expires, "by": actor.id, "ts": now}
     return Decision(fact, {"identity": identity, "role": role, "expires": expires})
 
 
@@ -621,13 +645,11 @@ def rotate(state: SessionState, actor: Actor, role: str) -> Decision:
     """Retire a role's join links (a leaked participant link, say): new ones replace them.
     Identities that already joined keep their personal tokens, except a session
     organizer's (hub.standing.check_standing)."""
-    from .roles import LINK_ROLES
-
     # The session organizer's link too: the Secretariat retires it (hub/api.py checks who).
     if role not in (*LINK_ROLES, ORGANIZER):
         raise bad_request(f"role must be one of {', '.join((*LINK_ROLES, ORGANIZER))}")
     generation = state.links.get(role, 0) + 1
-    fact = {"kind": "rotate", "role": role, "generation": generation, "by": actor.id}
+    fact: RotateFact = {"kind": "rotate", "role": role, "generation": generation, "by": actor.id}
     return Decision(fact, {"role": role, "generation": generation})
 
 
@@ -639,8 +661,8 @@ def note(state: SessionState, actor: Actor, to: str, text: str, now: int = 0) ->
     if not has_private(target.role):
         raise conflict(f"a {target.role} has no private channel; notes go to participants and hubs")
     text = check_text(text, state.settings.item_max, "the note")
-    fact = {"kind": "note", "by": actor.id, "to": to, "from": actor.name, "text": text,
-            "ts": now}
+    fact: NoteFact = {"kind": "note", "by": actor.id, "to": to, "from": actor.name,
+                      "text": text, "ts": now}
     return Decision(fact, {"to": to})
 
 
@@ -664,7 +686,7 @@ def hub_status(
         raise bad_request(f"attendees must be a whole number from 0 to {max_attendees}, the "
                           f"most this meeting takes for one hub (HUB_MAX_ATTENDEES)")
     known = state.hubs.get(actor.id)
-    fact: dict[str, Any] = {"kind": "hub_status", "by": actor.id, "name": actor.name, "ts": now}
+    fact: HubStatusFact = {"kind": "hub_status", "by": actor.id, "name": actor.name, "ts": now}
     if attendees is not None and (known is None or known.attendees != attendees):
         fact["attendees"] = attendees
         before = known.attendees if known is not None else 0
@@ -769,7 +791,8 @@ def join(
     if role not in (PARTICIPANT, HUB):
         data["profile"] = {}
     # `ts`: when a declared profile starts to count in the figures.
-    return Decision({"kind": "identity", "identity": data, "ts": now})
+    joined: IdentityFact = {"kind": "identity", "identity": data, "ts": now}
+    return Decision(joined)
 
 
 def _check_source(state: SessionState, source: str, budgets: Budgets, now: int) -> None:
@@ -791,10 +814,8 @@ def create(
     state: str | None,
     settings: dict[str, Any] | None,
     now: int,
-) -> dict[str, Any]:
+) -> CreatedFact:
     """The first fact of a new session."""
-    from .session import SCHEDULED, Settings
-
     title = check_text(title, TITLE_MAX, "the title")
     langs = check_languages(languages) if languages is not None else ["en"]
     if state is not None and state not in STATES:

@@ -31,19 +31,20 @@ their own) is not an identity and cannot be erased this way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from . import items as it
+from .facts import ErasedFact, Fact
 from .session import SessionState
 
 ERASED_NAME = "[erased]"
 ERASED_TEXT = "[erased at the person's request]"
 
 # A fact with the batch time it was stored at.
-Entry = tuple[int, dict[str, Any]]
+TimedFact = tuple[int, Fact]
 
 
-def authored(facts: Iterable[dict[str, Any]], who: str) -> set[str]:
+def authored(facts: Iterable[Fact], who: str) -> set[str]:
     """The ids of every item `who` asked, anywhere in `facts`."""
     found: set[str] = set()
 
@@ -62,12 +63,12 @@ def authored(facts: Iterable[dict[str, Any]], who: str) -> set[str]:
     return found
 
 
-def scrub(entries: Sequence[Entry], who: str, alias: str) -> list[Entry]:
+def scrub(entries: Sequence[TimedFact], who: str, alias: str) -> list[TimedFact]:
     """`entries` with identity `who` erased (the table above); dropped facts are left out.
     `alias` is a fresh random id that stands for `who` where a fold needs one."""
     own = authored((fact for _, fact in entries), who)
     names = _names((fact for _, fact in entries), who)
-    out: list[Entry] = []
+    out: list[TimedFact] = []
     for ts, fact in entries:
         clean = _scrub_fact(fact, who, alias, own, names)
         if clean is not None:
@@ -75,16 +76,15 @@ def scrub(entries: Sequence[Entry], who: str, alias: str) -> list[Entry]:
     return out
 
 
-def _names(facts: Iterable[dict[str, Any]], who: str) -> set[str]:
+def _names(facts: Iterable[Fact], who: str) -> set[str]:
     """Every name `who` went by in `facts` (joined, renamed, or on a named token)."""
     found: list[Any] = []
     for fact in facts:
-        kind = fact.get("kind")
-        if kind == "identity" and fact["identity"].get("id") == who:
+        if fact["kind"] == "identity" and fact["identity"].get("id") == who:
             found.append(fact["identity"].get("name"))
-        elif kind == "token" and fact.get("identity") == who:
-            found.append(fact.get("name"))
-        elif kind == "restored":
+        elif fact["kind"] == "token" and fact["identity"] == who:
+            found.append(fact["name"])
+        elif fact["kind"] == "restored":
             data = fact["state"]
             found += [i.get("name") for i in data.get("identities", ()) if i.get("id") == who]
             found += [t.get("name") for t in data.get("tokens", ()) if t.get("identity") == who]
@@ -92,12 +92,12 @@ def _names(facts: Iterable[dict[str, Any]], who: str) -> set[str]:
 
 
 def _scrub_fact(
-    fact: dict[str, Any], who: str, alias: str, own: set[str], names: set[str]
-) -> dict[str, Any] | None:
-    kind = fact.get("kind")
-    if kind == "note" and fact.get("to") == who:
+    stored: Fact, who: str, alias: str, own: set[str], names: set[str]
+) -> Fact | None:
+    kind = stored["kind"]
+    if stored["kind"] == "note" and stored["to"] == who:
         return None
-    fact = dict(fact)
+    fact: dict[str, Any] = dict(stored)
     by_them = fact.get("by") == who
     if kind == "identity" and fact["identity"].get("id") == who:
         fact["identity"] = _anonymous(fact["identity"])
@@ -118,8 +118,7 @@ def _scrub_fact(
         fact["state"] = _scrub_dump(fact["state"], who, own, names)
     if "by_name" in fact and by_them:
         fact["by_name"] = ERASED_NAME
-    cleaned: dict[str, Any] = _rename(fact, who, alias)
-    return cleaned
+    return cast(Fact, _rename(fact, who, alias))
 
 
 def _anonymous(identity: dict[str, Any]) -> dict[str, Any]:
@@ -166,21 +165,22 @@ def _rename(value: Any, who: str, alias: str) -> Any:
     return value
 
 
-def erased_fact(state: SessionState, who: str, alias: str, now: int) -> dict[str, Any]:
+def erased_fact(state: SessionState, who: str, alias: str, now: int) -> ErasedFact:
     """The fact that ends an erasure, decided on the scrubbed state: `who`'s tokens are
     refused from now on, and the alias's items still waiting are withdrawn."""
     waiting = (it.LOCAL, it.PENDING, it.APPROVED)
     withdrawn = [it.moved(item, it.WITHDRAWN) for item in state.items.values()
                  if item.author_id == alias and item.status in waiting]
     gone = {item.id for item in withdrawn}
-    fact: dict[str, Any] = {"kind": "erased", "identity": who, "ts": now, "action": "erase",
+    fact: ErasedFact = {"kind": "erased", "identity": who, "ts": now, "action": "erase",
                             "by_name": None, "items": [i.to_dict() for i in withdrawn]}
     if gone & set(state.order):
         fact["order"] = [i for i in state.order if i not in gone]
     return fact
 
 
-def person_data(state: SessionState, entries: Iterable[Entry], who: str) -> dict[str, Any]:
+def person_data(state: SessionState, entries: Iterable[TimedFact], who: str
+                ) -> dict[str, Any]:
     """Everything the session holds of identity `who`, as JSON-ready data: who they are,
     what they asked, how they voted and the notes they were sent, with times (ms). A
     named token never used holds only its record (`token`)."""
@@ -196,14 +196,13 @@ def person_data(state: SessionState, entries: Iterable[Entry], who: str) -> dict
     votes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     for ts, fact in entries:
-        kind = fact.get("kind")
-        if kind == "identity" and fact["identity"].get("id") == who:
+        if fact["kind"] == "identity" and fact["identity"].get("id") == who:
             name = fact["identity"].get("name")
             if not names or names[-1]["name"] != name:
                 names.append({"name": name, "ts": ts})
-        elif kind == "vote" and fact.get("by") == who:
+        elif fact["kind"] == "vote" and fact["by"] == who:
             votes.append({"item": fact["item"], "voted": not fact["undo"], "ts": ts})
-        elif kind == "note" and fact.get("to") == who:
+        elif fact["kind"] == "note" and fact["to"] == who:
             notes.append({"text": fact["text"], "from": fact.get("from"),
                           "ts": fact.get("ts") or ts})
     asked = [item.to_dict() for item in state.items.values() if item.author_id == who]

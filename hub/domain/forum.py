@@ -25,13 +25,28 @@ Times are ms since the Unix epoch, UTC; the event's time zone is for showing the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import UNAUTHORIZED, HubError, bad_request, conflict, not_found
 from .commands import check_languages, check_name, check_text
+from .facts import (
+    FiguresKeptFact,
+    ForumChangedFact,
+    ForumCreatedFact,
+    ForumFact,
+    ForumHubFact,
+    ForumHubRemovedFact,
+    ProgrammeFact,
+    ReportPublishedFact,
+    ReportSavedFact,
+    ReportWithdrawnFact,
+    UnknownFact,
+)
+from .profiles import check_profile  # the profile's country rule, one place
 from .programme import Organizer, ProgrammeRow
 
 LOG_PREFIX = "forum."
@@ -240,7 +255,7 @@ def _event_fields(body: dict[str, Any], current: ForumState | None) -> dict[str,
     return out
 
 
-def create(body: dict[str, Any], *, now: int) -> dict[str, Any]:
+def create(body: dict[str, Any], *, now: int) -> ForumCreatedFact:
     """The first fact of a new event; `title`, `start` and `timezone` are required."""
     unknown = set(body) - {"id", "title", "start", "end", "timezone", "venue", "languages"}
     if unknown:
@@ -249,10 +264,11 @@ def create(body: dict[str, Any], *, now: int) -> dict[str, Any]:
         if required not in body:
             raise bad_request(f"`{required}` is required")
     fields = _event_fields({**body, "end": body.get("end", body["start"])}, None)
-    return {"kind": "forum", "languages": ["en"], "venue": "", **fields, "ts": now}
+    return cast(ForumCreatedFact,
+                {"kind": "forum", "languages": ["en"], "venue": "", **fields, "ts": now})
 
 
-def change(state: ForumState, body: dict[str, Any], *, now: int) -> dict[str, Any] | None:
+def change(state: ForumState, body: dict[str, Any], *, now: int) -> ForumChangedFact | None:
     """A `forum_changed` fact for the fields of `body` that differ; None when none do."""
     unknown = set(body) - {"title", "start", "end", "timezone", "venue", "languages"}
     if unknown:
@@ -261,7 +277,7 @@ def change(state: ForumState, body: dict[str, Any], *, now: int) -> dict[str, An
     changed = {k: v for k, v in fields.items() if getattr(state, k) != v}
     if not changed:
         return None
-    return {"kind": "forum_changed", **changed, "ts": now}
+    return cast(ForumChangedFact, {"kind": "forum_changed", **changed, "ts": now})
 
 
 def row_data(row: ProgrammeRow) -> dict[str, Any]:
@@ -276,7 +292,7 @@ def row_data(row: ProgrammeRow) -> dict[str, Any]:
 
 def import_programme(
     state: ForumState, rows: list[ProgrammeRow], *, source: str, by: str, now: int
-) -> dict[str, Any]:
+) -> ProgrammeFact:
     """The `programme` fact of one import: each row with the session it updates (same
     external id) or the new session it makes. Rows are already checked (programme.parse);
     an empty programme is refused, so is a session outside the event's days."""
@@ -302,7 +318,7 @@ def import_programme(
             "numbered": numbered, "ts": now}
 
 
-def changed_sessions(state: ForumState, fact: dict[str, Any]) -> list[dict[str, Any]]:
+def changed_sessions(state: ForumState, fact: ProgrammeFact) -> list[dict[str, Any]]:
     """The rows of a `programme` fact that are new or differ from what the state holds."""
     out = []
     for row in fact["sessions"]:
@@ -331,7 +347,7 @@ def programme_session(state: ForumState, session: str) -> ProgrammeSession:
 
 def register_hub(
     state: ForumState, body: dict[str, Any], *, hub_id: str, now: int
-) -> dict[str, Any]:
+) -> ForumHubFact:
     """A `forum_hub` fact: a hub (national/regional IGF, regional or remote hub) registered
     for the event, or one registered before changed (same `hub_id`)."""
     unknown = set(body) - {"name", "kind", "city", "country", "sessions"}
@@ -351,8 +367,6 @@ def register_hub(
     if not isinstance(country, str):
         raise bad_request("`country` takes an ISO 3166 alpha-2 code")
     if country:
-        from .profiles import check_profile  # the profile's country rule, one place
-
         country = check_profile({"country": country})["country"]
     sessions = body.get("sessions", known.sessions if known else [])
     if not isinstance(sessions, list) or not all(isinstance(s, str) for s in sessions):
@@ -379,7 +393,7 @@ def forum_hub(state: ForumState, hub_id: str) -> ForumHub:
     return found
 
 
-def replace_hub_link(state: ForumState, hub_id: str, *, now: int) -> dict[str, Any]:
+def replace_hub_link(state: ForumState, hub_id: str, *, now: int) -> ForumHubFact:
     """A `forum_hub` fact raising the hub's generation: its link so far is refused from
     then on, in every session and on every instance, and a new one is minted."""
     hub = forum_hub(state, hub_id)
@@ -387,7 +401,7 @@ def replace_hub_link(state: ForumState, hub_id: str, *, now: int) -> dict[str, A
             "ts": now}
 
 
-def remove_hub(state: ForumState, hub_id: str, *, now: int) -> dict[str, Any]:
+def remove_hub(state: ForumState, hub_id: str, *, now: int) -> ForumHubRemovedFact:
     """A `forum_hub_removed` fact: the hub is no longer registered; its link is refused."""
     forum_hub(state, hub_id)
     return {"kind": "forum_hub_removed", "hub": hub_id, "ts": now}
@@ -522,7 +536,7 @@ def _report_of(data: dict[str, Any]) -> ReviewedReport:
 def save_report(
     state: ForumState, session: str, body: dict[str, Any], *, publish: bool, closed: bool,
     by: str, now: int, prefill: ReviewedReport | None = None,
-) -> dict[str, Any]:
+) -> ReportSavedFact | ReportPublishedFact:
     """A `report_saved` (or `report_published`) fact: the organizers' edits to a session's
     report; fields not in `body` keep the saved draft's, or before any was saved the
     `prefill`'s (what the review page showed: the generated report's). Publishing needs
@@ -536,11 +550,15 @@ def save_report(
             raise conflict("the session is not closed yet: its report is published after it")
         if not reviewed.takeaways:
             raise bad_request("a published report has at least one key takeaway")
-    kind = "report_published" if publish else "report_saved"
-    return {"kind": kind, "session": session, "report": report_data(reviewed), "ts": now}
+    if publish:
+        return {"kind": "report_published", "session": session,
+                "report": report_data(reviewed), "ts": now}
+    return {"kind": "report_saved", "session": session, "report": report_data(reviewed),
+            "ts": now}
 
 
-def withdraw_report(state: ForumState, session: str, *, by: str, now: int) -> dict[str, Any]:
+def withdraw_report(state: ForumState, session: str, *, by: str, now: int
+                    ) -> ReportWithdrawnFact:
     """Take a published report off the public site (it stays as the draft)."""
     programme_session(state, session)
     if state.report(session).published is None:
@@ -550,7 +568,7 @@ def withdraw_report(state: ForumState, session: str, *, by: str, now: int) -> di
 
 def keep_figures(
     state: ForumState, cells: list[tuple[str, ...]], *, now: int
-) -> dict[str, Any] | None:
+) -> FiguresKeptFact | None:
     """A `figures_kept` fact with the cells of the event's figures that are suppressed and
     must stay so, those the state does not hold yet (None when none is new)."""
     fresh = sorted({tuple(c) for c in cells} - state.figures_kept)
@@ -562,54 +580,84 @@ def keep_figures(
 # -- folding --------------------------------------------------------------------------
 
 
-def apply(state: ForumState, fact: dict[str, Any]) -> None:
-    """Fold one fact into `state`. Raises ValueError for a kind this version does not know
-    (a newer instance wrote it): the forum is not served half-understood."""
-    kind = fact["kind"]
-    if kind == "forum":
-        state.created = fact["ts"]
-        state.end = fact["start"]
-        _set_fields(state, fact)
-    elif kind == "forum_changed":
-        _set_fields(state, fact)
-    elif kind == "programme":
-        state.imports += 1
-        state.numbered = max(state.numbered, fact["numbered"])
-        for row in fact["sessions"]:
-            session = ProgrammeSession(
-                session=row["session"], external_id=row["external_id"], title=row["title"],
-                start=row["start"], end=row["end"], room=row["room"], track=row["track"],
-                kind=row["kind"],
-                organizers=[Organizer(o["name"], o.get("email", "")) for o in row["organizers"]],
-                languages=list(row["languages"]), description=row["description"],
-                imported=state.imports)
-            state.sessions[session.session] = session
-            state.external[session.external_id] = session.session
-    elif kind == "forum_hub":
-        hub = fact["hub"]
-        state.hubs[hub["id"]] = ForumHub(**hub)
-    elif kind == "forum_hub_removed":
-        state.hubs.pop(fact["hub"], None)
-    elif kind in ("report_saved", "report_published"):
-        report = state.reports.setdefault(fact["session"], SessionReport())
-        reviewed = _report_of(fact["report"])
-        report.draft = reviewed
-        if kind == "report_published":
-            report.published = reviewed
-            report.first_published = report.first_published or fact["ts"]
-    elif kind == "figures_kept":
-        state.figures_kept.update(tuple(cell) for cell in fact["cells"])
-    elif kind == "report_withdrawn":
-        state.reports.setdefault(fact["session"], SessionReport()).published = None
-    else:
-        raise ValueError(f"unknown fact kind {kind!r} in event {state.id!r}: written by a "
-                         "newer version of the hub? upgrade this instance")
+def _fold_created(state: ForumState, fact: ForumCreatedFact) -> None:
+    state.created = fact["ts"]
+    state.end = fact["start"]
+    _set_fields(state, fact)
 
 
-def _set_fields(state: ForumState, fact: dict[str, Any]) -> None:
+def _set_fields(state: ForumState, fact: ForumCreatedFact | ForumChangedFact) -> None:
     for name in ("title", "start", "end", "timezone", "venue", "languages"):
         if name in fact:
             setattr(state, name, fact[name])
+
+
+def _fold_programme(state: ForumState, fact: ProgrammeFact) -> None:
+    state.imports += 1
+    state.numbered = max(state.numbered, fact["numbered"])
+    for row in fact["sessions"]:
+        session = ProgrammeSession(
+            session=row["session"], external_id=row["external_id"], title=row["title"],
+            start=row["start"], end=row["end"], room=row["room"], track=row["track"],
+            kind=row["kind"],
+            organizers=[Organizer(o["name"], o.get("email", "")) for o in row["organizers"]],
+            languages=list(row["languages"]), description=row["description"],
+            imported=state.imports)
+        state.sessions[session.session] = session
+        state.external[session.external_id] = session.session
+
+
+def _fold_hub(state: ForumState, fact: ForumHubFact) -> None:
+    hub = fact["hub"]
+    state.hubs[hub["id"]] = ForumHub(**hub)
+
+
+def _fold_hub_removed(state: ForumState, fact: ForumHubRemovedFact) -> None:
+    state.hubs.pop(fact["hub"], None)
+
+
+def _fold_report_saved(state: ForumState, fact: ReportSavedFact) -> None:
+    report = state.reports.setdefault(fact["session"], SessionReport())
+    report.draft = _report_of(fact["report"])
+
+
+def _fold_report_published(state: ForumState, fact: ReportPublishedFact) -> None:
+    report = state.reports.setdefault(fact["session"], SessionReport())
+    reviewed = _report_of(fact["report"])
+    report.draft = reviewed
+    report.published = reviewed
+    report.first_published = report.first_published or fact["ts"]
+
+
+def _fold_report_withdrawn(state: ForumState, fact: ReportWithdrawnFact) -> None:
+    state.reports.setdefault(fact["session"], SessionReport()).published = None
+
+
+def _fold_figures_kept(state: ForumState, fact: FiguresKeptFact) -> None:
+    state.figures_kept.update(tuple(cell) for cell in fact["cells"])
+
+
+# Each kind of event fact -> its fold (the shapes: hub.domain.facts.ForumFact).
+FOLDS: dict[str, Callable[[ForumState, Any], None]] = {
+    "forum": _fold_created,
+    "forum_changed": _set_fields,
+    "programme": _fold_programme,
+    "forum_hub": _fold_hub,
+    "forum_hub_removed": _fold_hub_removed,
+    "report_saved": _fold_report_saved,
+    "report_published": _fold_report_published,
+    "report_withdrawn": _fold_report_withdrawn,
+    "figures_kept": _fold_figures_kept,
+}
+
+
+def apply(state: ForumState, fact: ForumFact) -> None:
+    """Fold one fact into `state`. `UnknownFact` for a kind this version does not know
+    (a newer instance wrote it): the forum is not served half-understood."""
+    fold = FOLDS.get(fact["kind"])
+    if fold is None:
+        raise UnknownFact(fact["kind"], f"event {state.id!r}")
+    fold(state, fact)
 
 
 def data(state: ForumState) -> dict[str, Any]:

@@ -197,7 +197,7 @@ def build_report(
         languages=tuple(state.languages),
     )
     flags = [
-        report.Flag(f.text, f.kind, item_id=f.item, caption_seq=f.caption,
+        report.ReportFlag(f.text, f.kind, item_id=f.item, caption_seq=f.caption,
                     caption_ts=f.caption_ts)
         for f in state.flags.values()
     ]

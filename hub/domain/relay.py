@@ -14,8 +14,9 @@ read the relay's session, which holds two things:
   the meeting's moderators do with it comes back on the hub's private channel and is
   mirrored onto the local item, so its author sees it.
 
-Everything here is pure: deciding functions return a `Decision`; `apply` records;
-`project` says which local channel events a fact makes.
+Everything here is pure: deciding functions return a `Decision`; `fold_<kind>` records;
+`project_<kind>` says which local channel events a fact makes (both through the one table,
+`hub.domain.fact_kinds`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,19 @@ from ..errors import conflict
 from . import items as it
 from .captions import CaptionLine
 from .commands import Decision
+from .facts import ItemsFact, MirrorFact, RelayLinkFact, RelayResyncFact, RelaySentFact
 from .items import Item
 from .roles import MODERATION, PRIVATE, PUBLIC, private_channel
-from .session import STATES, RelayState, SessionState
-from .views import Projection, caption_data, moderation_item, public_item, session_data
-from .views import _item_events as item_events
+from .session import NOTES_KEPT, STATES, RelayState, SessionState
+from .views import (
+    ItemAction,
+    Projection,
+    caption_data,
+    item_events,
+    moderation_item,
+    public_item,
+    session_data,
+)
 
 ASK, WITHDRAW = "ask", "withdraw"
 
@@ -133,12 +142,12 @@ def mirror(state: SessionState, channel: str, frame: dict[str, Any]) -> Decision
     if _follows(relay, channel, epoch, offset) is None:
         return Decision(None, {"duplicate": True})
     kind, data = frame.get("kind"), frame.get("data")
-    fact: dict[str, Any] = {"kind": "mirror", "channel": channel, "epoch": epoch,
-                            "offset": offset, "event": kind, "data": data,
-                            "ts": _int(frame.get("ts"))}
     if not isinstance(kind, str) or not isinstance(data, dict):
-        fact["event"], fact["data"] = "ignored", {}
-    elif channel == PUBLIC and kind == "item" and "id" in data:
+        kind, data = "ignored", {}  # kept as a position: nothing else of it
+    fact: MirrorFact = {"kind": "mirror", "channel": channel, "epoch": epoch,
+                        "offset": offset, "event": kind, "data": data,
+                        "ts": _int(frame.get("ts"))}
+    if channel == PUBLIC and kind == "item" and "id" in data:
         fact["item"] = mirrored_item(data).to_dict()
     elif channel == PRIVATE and kind == "item" and "id" in data:
         local = _local_id(relay, str(data["id"]))
@@ -156,7 +165,7 @@ def resync(state: SessionState, welcome: dict[str, Any], now: int) -> Decision:
     channels = welcome.get("channels") or {}
     positions = {name: [str(pos["epoch"]), int(pos["offset"])]
                  for name, pos in channels.items() if name in (PUBLIC, PRIVATE)}
-    fact: dict[str, Any] = {"kind": "relay_resync", "positions": positions, "ts": now}
+    fact: RelayResyncFact = {"kind": "relay_resync", "positions": positions, "ts": now}
     snap = welcome.get("snapshot") or {}
     own = [i for i in snap.get("items", ()) if isinstance(i, dict) and "anonymous" in i]
     if not channels.get(PUBLIC, {}).get("recovered"):
@@ -176,7 +185,7 @@ def resync(state: SessionState, welcome: dict[str, Any], now: int) -> Decision:
 
 
 def _resync_public(state: SessionState, welcome: dict[str, Any], snap: dict[str, Any],
-                   fact: dict[str, Any]) -> None:
+                   fact: RelayResyncFact) -> None:
     relay = relay_of(state)
     public = [i for i in snap.get("items", ()) if isinstance(i, dict) and "id" in i
               and ("anonymous" not in i or i.get("public") or i["id"] in state.items)
@@ -221,7 +230,7 @@ def link(state: SessionState, connected: bool, now: int, refused: str | None = N
     relay = relay_of(state)
     if relay.linked == connected and relay.refused == refused:
         return Decision(None)
-    fact: dict[str, Any] = {"kind": "relay_link", "connected": connected, "ts": now}
+    fact: RelayLinkFact = {"kind": "relay_link", "connected": connected, "ts": now}
     if refused is not None:
         fact["refused"] = refused
     return Decision(fact)
@@ -233,7 +242,7 @@ def sent(state: SessionState, op: dict[str, str], upstream_id: str | None,
     relay = relay_of(state)
     if op not in relay.outbox:
         return Decision(None)
-    fact: dict[str, Any] = {"kind": "relay_sent", "op": op, "upstream": upstream_id}
+    fact: RelaySentFact = {"kind": "relay_sent", "op": op, "upstream": upstream_id}
     local = state.items.get(op["item"])
     if local is not None and op["op"] == ASK:
         if refused is not None:
@@ -247,32 +256,36 @@ def sent(state: SessionState, op: dict[str, str], upstream_id: str | None,
 # -- recording -----------------------------------------------------------------------
 
 
-def apply(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_mirror(state: SessionState, fact: MirrorFact) -> None:
+    _apply_mirror(state, relay_of(state), fact)
+
+
+def fold_resync(state: SessionState, fact: RelayResyncFact) -> None:
     relay = relay_of(state)
-    kind = fact["kind"]
-    if kind == "mirror":
-        _apply_mirror(state, relay, fact)
-    elif kind == "relay_resync":
-        relay.positions.update(fact["positions"])
-        _apply_public_resync(state, relay, fact)
-        for data in fact.get("locals", ()):
-            state.items[data["id"]] = Item.from_dict(data)
-        relay.unmatched.update(fact.get("unmatched", {}))
-    elif kind == "relay_link":
-        relay.linked, relay.since = fact["connected"], fact["ts"]
-        relay.refused = fact.get("refused")
-    elif kind == "relay_sent":
-        relay.outbox.remove(fact["op"])
-        if fact["op"]["op"] == ASK and fact["upstream"] is not None:
-            relay.sent[fact["op"]["item"]] = fact["upstream"]
-            relay.unmatched.pop(fact["upstream"], None)
-        for data in fact.get("items", ()):
-            state.items[data["id"]] = Item.from_dict(data)
-    else:
-        raise KeyError(kind)
+    relay.positions.update(fact["positions"])
+    _apply_public_resync(state, relay, fact)
+    for data in fact.get("locals", ()):
+        state.items[data["id"]] = Item.from_dict(data)
+    relay.unmatched.update(fact.get("unmatched", {}))
 
 
-def _apply_mirror(state: SessionState, relay: RelayState, fact: dict[str, Any]) -> None:
+def fold_link(state: SessionState, fact: RelayLinkFact) -> None:
+    relay = relay_of(state)
+    relay.linked, relay.since = fact["connected"], fact["ts"]
+    relay.refused = fact.get("refused")
+
+
+def fold_sent(state: SessionState, fact: RelaySentFact) -> None:
+    relay = relay_of(state)
+    relay.outbox.remove(fact["op"])
+    if fact["op"]["op"] == ASK and fact["upstream"] is not None:
+        relay.sent[fact["op"]["item"]] = fact["upstream"]
+        relay.unmatched.pop(fact["upstream"], None)
+    for data in fact.get("items", ()):
+        state.items[data["id"]] = Item.from_dict(data)
+
+
+def _apply_mirror(state: SessionState, relay: RelayState, fact: MirrorFact) -> None:
     relay.positions[fact["channel"]] = [fact["epoch"], fact["offset"]]
     event, data = fact["event"], fact["data"]
     if fact["channel"] == PRIVATE:
@@ -298,7 +311,8 @@ def _apply_mirror(state: SessionState, relay: RelayState, fact: dict[str, Any]) 
         relay.voice = dict(data)
 
 
-def _apply_public_resync(state: SessionState, relay: RelayState, fact: dict[str, Any]) -> None:
+def _apply_public_resync(state: SessionState, relay: RelayState, fact: RelayResyncFact
+                         ) -> None:
     for data in fact.get("items", ()):
         state.items[data["id"]] = Item.from_dict(data)
     if "order" in fact:
@@ -336,21 +350,19 @@ def _set_session(state: SessionState, data: dict[str, Any]) -> None:
 
 
 def _add_note(state: SessionState, hub: str, data: dict[str, Any]) -> None:
-    from .session import NOTES_KEPT
-
     notes = state.notes.setdefault(hub, [])
     notes.append({"text": str(data.get("text", "")), "from": str(data.get("from", "")),
                   "ts": _int(data.get("ts"))})
     del notes[:-NOTES_KEPT]
 
 
-def owe_upstream(state: SessionState, fact: dict[str, Any]) -> None:
+def owe_upstream(state: SessionState, fact: ItemsFact) -> None:
     """After an `items` fact on a relay: what the meeting must now be told."""
     relay = relay_of(state)
     relay.outbox = owed(relay, fact)
 
 
-def owed(relay: RelayState, fact: dict[str, Any]) -> list[dict[str, str]]:
+def owed(relay: RelayState, fact: ItemsFact) -> list[dict[str, str]]:
     """The outbox after an `items` fact: a forwarded item (or the hub's own) is asked
     upstream; a withdrawn one is withdrawn there too (or, never sent, is not sent)."""
     outbox = list(relay.outbox)
@@ -369,7 +381,7 @@ def owed(relay: RelayState, fact: dict[str, Any]) -> list[dict[str, str]]:
     return outbox
 
 
-def outbox_events(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def outbox_events(state: SessionState, fact: ItemsFact) -> list[Projection]:
     """A `relay` event for the room when an `items` fact changes what is owed upstream."""
     relay = relay_of(state)
     after = owed(relay, fact)
@@ -380,41 +392,40 @@ def outbox_events(state: SessionState, fact: dict[str, Any]) -> list[Projection]
 
 # -- what local readers get ----------------------------------------------------------
 
-_UPSTREAM_ACTION = {"action": "upstream", "by_name": None}
+_UPSTREAM_ACTION: ItemAction = {"action": "upstream", "by_name": None}
 
 
-def project(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
-    kind = fact["kind"]
-    if kind == "mirror":
-        return _project_mirror(state, fact)
-    if kind == "relay_resync":
-        out = _mirrored(fact.get("items", ()), fact.get("order"))
-        lines = fact.get("captions", ())
-        out += [(PUBLIC, "caption", caption_data(_line(state, c))) for c in lines]
-        if "floor" in fact:
-            out.append((PUBLIC, "floor", dict(fact["floor"])))
-        if "voice" in fact:
-            out.append((PUBLIC, "voice", dict(fact["voice"])))
-        if fact.get("session"):
-            out.append((PUBLIC, "session", {**session_data(state), **fact["session"]}))
-        for data in fact.get("locals", ()):
-            out += item_events(state, Item.from_dict(data), _UPSTREAM_ACTION)
-        return out
-    if kind == "relay_link":
-        status = {**link_status(state), "connected": fact["connected"], "since": fact["ts"],
-                  "refused": fact.get("refused")}
-        return [(PUBLIC, "relay", status)]
-    if kind == "relay_sent":
-        out = []
-        for data in fact.get("items", ()):
-            out += item_events(state, Item.from_dict(data), _UPSTREAM_ACTION)
-        waiting = len(relay_of(state).outbox) - 1  # this entry is done
-        out.append((PUBLIC, "relay", {**link_status(state), "waiting": waiting}))
-        return out
-    raise KeyError(kind)
+def project_resync(state: SessionState, fact: RelayResyncFact) -> list[Projection]:
+    out = _mirrored(fact.get("items", ()), fact.get("order"))
+    lines = fact.get("captions", ())
+    out += [(PUBLIC, "caption", caption_data(_line(state, c))) for c in lines]
+    if "floor" in fact:
+        out.append((PUBLIC, "floor", dict(fact["floor"])))
+    if "voice" in fact:
+        out.append((PUBLIC, "voice", dict(fact["voice"])))
+    if fact.get("session"):
+        out.append((PUBLIC, "session", {**session_data(state), **fact["session"]}))
+    for data in fact.get("locals", ()):
+        out += item_events(state, Item.from_dict(data), _UPSTREAM_ACTION)
+    return out
 
 
-def _project_mirror(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_link(state: SessionState, fact: RelayLinkFact) -> list[Projection]:
+    status = {**link_status(state), "connected": fact["connected"], "since": fact["ts"],
+              "refused": fact.get("refused")}
+    return [(PUBLIC, "relay", status)]
+
+
+def project_sent(state: SessionState, fact: RelaySentFact) -> list[Projection]:
+    out = []
+    for data in fact.get("items", ()):
+        out += item_events(state, Item.from_dict(data), _UPSTREAM_ACTION)
+    waiting = len(relay_of(state).outbox) - 1  # this entry is done
+    out.append((PUBLIC, "relay", {**link_status(state), "waiting": waiting}))
+    return out
+
+
+def project_mirror(state: SessionState, fact: MirrorFact) -> list[Projection]:
     event, data = fact["event"], fact["data"]
     if fact["channel"] == PRIVATE:
         out: list[Projection] = []

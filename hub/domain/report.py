@@ -33,11 +33,11 @@ __all__ = [
     "FLAG_KINDS",
     "SECTIONS",
     "TAKEAWAY",
-    "Flag",
     "Point",
     "Question",
     "RaisedItem",
     "Report",
+    "ReportFlag",
     "SessionInfo",
     "bar_chart",
     "build_report",
@@ -86,7 +86,7 @@ class SessionInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class Flag:
+class ReportFlag:
     """A takeaway or call to action a moderator flagged, from an item or a caption line.
 
     The caption line is found by its `seq` in the transcript's language, else by its time.
@@ -201,7 +201,7 @@ def build_report(
     info: SessionInfo,
     stats: ParticipationStats,
     *,
-    flags: Sequence[Flag] = (),
+    flags: Sequence[ReportFlag] = (),
     items: Sequence[RaisedItem] = (),
     cues: Sequence[Cue] = (),
     as_of_ms: int | None = None,
@@ -245,7 +245,7 @@ def _question(number: int, item: RaisedItem) -> Question:
     )
 
 
-def _point(flag: Flag, questions: Sequence[Question], cues: Sequence[Cue]) -> Point:
+def _point(flag: ReportFlag, questions: Sequence[Question], cues: Sequence[Cue]) -> Point:
     """Where a flag came from: the question's number, or the transcript time of its caption."""
     if flag.item_id is not None:
         for question in questions:
@@ -260,7 +260,7 @@ def _point(flag: Flag, questions: Sequence[Question], cues: Sequence[Cue]) -> Po
     return Point(flag.text, flag.kind, None, None)
 
 
-def _flagged_cue(flag: Flag, cues: Sequence[Cue]) -> Cue | None:
+def _flagged_cue(flag: ReportFlag, cues: Sequence[Cue]) -> Cue | None:
     """The cue of the flagged caption line: same `seq`, else the last one at or before its time."""
     if flag.caption_seq is not None:
         for cue in cues:

@@ -1,8 +1,9 @@
-"""A session's state and the fold that builds it from facts.
+"""A session's state and the folds of its own facts (`fold_<kind>`).
 
-Facts are the entries of a session's state log. Each one carries its outcome
-(the whole item after a change, the new order), so `apply` decides nothing:
-it only records. Deciding happens in `hub.domain.commands`.
+Facts are the entries of a session's state log (their shapes: `hub.domain.facts`). Each
+one carries its outcome (the whole item after a change, the new order), so folding
+decides nothing: it only records. Deciding happens in `hub.domain.commands`; which fold
+a fact goes through, in `hub.domain.fact_kinds`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,24 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from ..errors import bad_request
+from ..errors import bad_request, not_found
 from .captions import CaptionLine
+from .facts import (
+    BanFact,
+    CaptionFact,
+    CreatedFact,
+    ErasedFact,
+    FlagFact,
+    FloorFact,
+    HubStatusFact,
+    IdentityFact,
+    ItemsFact,
+    NoteFact,
+    RotateFact,
+    SessionChangedFact,
+    TokenFact,
+    VoteFact,
+)
 from .items import Item
 from .sources import bannable, recent
 from .voice import VoiceState
@@ -134,8 +151,9 @@ class HubState:
 
 
 @dataclass(frozen=True, slots=True)
-class Turn:
-    """One time an item held the floor: `ended` is None while it still does."""
+class LiveSpan:
+    """One turn as the state records it: when an item held the floor (`ended` is None
+    while it still does). The figures and the ordering see a turn as `ordering.Turn`."""
 
     item: str
     started: int
@@ -185,7 +203,8 @@ class RelayState:
 
 @dataclass(slots=True)
 class SessionState:
-    """Everything a session is, folded from its facts. Mutated only by `apply`."""
+    """Everything a session is, folded from its facts. Mutated only by
+    `hub.domain.fact_kinds.apply`."""
 
     id: str
     title: str = ""
@@ -212,7 +231,7 @@ class SessionState:
     tokens: dict[str, NamedToken] = field(default_factory=dict)  # named tokens, by identity
     notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the latest, per person
     links: dict[str, int] = field(default_factory=dict)  # role -> join link generation
-    turns: list[Turn] = field(default_factory=list)  # who had the floor, when, for how long
+    turns: list[LiveSpan] = field(default_factory=list)  # who had the floor, when, for how long
     flags: dict[str, Flag] = field(default_factory=dict)  # takeaways and calls to action
     # How the moderators order the floor: {"ordering", "weights", "budgets"} (see ordering.py)
     floor: dict[str, Any] = field(default_factory=lambda: {"ordering": "arrival"})
@@ -232,8 +251,6 @@ class SessionState:
 
     def item(self, item_id: Any) -> Item:
         """The item with this id; `not_found` otherwise."""
-        from ..errors import not_found
-
         if not isinstance(item_id, str) or item_id not in self.items:
             raise not_found(f"no item {item_id!r} in this session")
         return self.items[item_id]
@@ -258,31 +275,7 @@ def new_session(session_id: str) -> SessionState:
     return SessionState(id=session_id)
 
 
-def apply(state: SessionState, fact: dict[str, Any]) -> None:
-    """Record one fact in `state`. Facts were checked when decided; this never refuses."""
-    if fact["kind"] == "restored":
-        from .snapshot import restore
-
-        restore(state, fact)
-        return
-    handler = _APPLY.get(fact["kind"])
-    if handler is None:  # a hub relay's facts (relay imports this module)
-        from .relay import apply as apply_relay
-
-        apply_relay(state, fact)
-        return
-    handler(state, fact)
-    if state.voice.interventions and fact["kind"] != "voice":
-        from .voice import after
-
-        after(state, fact)
-    if state.relay is not None and fact["kind"] == "items":
-        from .relay import owe_upstream
-
-        owe_upstream(state, fact)
-
-
-def _created(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_created(state: SessionState, fact: CreatedFact) -> None:
     state.title = fact["title"]
     state.languages = list(fact["languages"])
     state.state = fact["state"]
@@ -293,7 +286,7 @@ def _created(state: SessionState, fact: dict[str, Any]) -> None:
         state.relay = RelayState(**fact["relay"])
 
 
-def _session(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_session(state: SessionState, fact: SessionChangedFact) -> None:
     if "title" in fact:
         state.title = fact["title"]
     if "state" in fact:
@@ -308,7 +301,7 @@ def _session(state: SessionState, fact: dict[str, Any]) -> None:
         state.settings = Settings(**fact["settings"])
 
 
-def _identity(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_identity(state: SessionState, fact: IdentityFact) -> None:
     data = fact["identity"]
     identity = Identity(**data)
     known = state.identities.get(identity.id)
@@ -338,7 +331,7 @@ def banned_source(state: SessionState, source: str) -> bool:
         state.identities[b].source == source for b in state.banned if b in state.identities)
 
 
-def _items(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_items(state: SessionState, fact: ItemsFact) -> None:
     for data in fact["items"]:
         state.items[data["id"]] = Item.from_dict(data)
         if fact.get("action") == "ask":
@@ -353,7 +346,7 @@ def _items(state: SessionState, fact: dict[str, Any]) -> None:
         state.live_since = fact.get("since")
         state.live_limit = fact.get("limit")
         if state.live is not None:
-            state.turns.append(Turn(state.live, fact.get("since") or now))
+            state.turns.append(LiveSpan(state.live, fact.get("since") or now))
             _count(state, state.items[state.live].author_id, fact.get("since") or now)
     key = fact.get("key")
     if key is not None:
@@ -363,7 +356,7 @@ def _items(state: SessionState, fact: dict[str, Any]) -> None:
         state.voters.setdefault(target, set()).update(state.voters.pop(source, set()))
 
 
-def _vote(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_vote(state: SessionState, fact: VoteFact) -> None:
     voters = state.voters.setdefault(fact["item"], set())
     if fact["undo"]:
         voters.discard(fact["by"])
@@ -374,7 +367,7 @@ def _vote(state: SessionState, fact: dict[str, Any]) -> None:
     state.items[item.id] = Item.from_dict({**item.to_dict(), "votes": len(voters)})
 
 
-def _caption(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_caption(state: SessionState, fact: CaptionFact) -> None:
     lang = fact["lang"]
     if fact.get("seq") is not None:
         state.caption_seq[lang] = fact["seq"]
@@ -395,7 +388,7 @@ def _caption(state: SessionState, fact: dict[str, Any]) -> None:
             state.partial[lang] = line
 
 
-def _flag(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_flag(state: SessionState, fact: FlagFact) -> None:
     if fact.get("deleted"):
         state.flags.pop(fact["id"], None)
         return
@@ -405,12 +398,12 @@ def _flag(state: SessionState, fact: dict[str, Any]) -> None:
     )
 
 
-def _floor(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_floor(state: SessionState, fact: FloorFact) -> None:
     state.floor = {**state.floor, **{k: fact[k] for k in ("ordering", "weights", "budgets")
                                      if k in fact}}
 
 
-def _ban(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_ban(state: SessionState, fact: BanFact) -> None:
     if fact["undo"]:
         state.banned.pop(fact["identity"], None)
     else:
@@ -421,39 +414,35 @@ def _ban(state: SessionState, fact: dict[str, Any]) -> None:
         state.order = list(fact["order"])
 
 
-def _erased(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_erased(state: SessionState, fact: ErasedFact) -> None:
     """The end of one person's erasure (hub.domain.erasure): their open items withdrawn."""
     state.erased.add(fact["identity"])
     for data in fact["items"]:
         state.items[data["id"]] = Item.from_dict(data)
     if "order" in fact:
         state.order = list(fact["order"])
-def _voice(state: SessionState, fact: dict[str, Any]) -> None:
-    from .voice import apply as apply_voice
-
-    apply_voice(state, fact)
 
 
-def _token(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_token(state: SessionState, fact: TokenFact) -> None:
     state.tokens[fact["identity"]] = NamedToken(
         fact["identity"], fact["role"], fact["name"], fact["expires"], fact["by"], fact["ts"])
 
 
-def _rotate(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_rotate(state: SessionState, fact: RotateFact) -> None:
     state.links[fact["role"]] = fact["generation"]
 
 
 NOTES_KEPT = 20
 
 
-def _note(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_note(state: SessionState, fact: NoteFact) -> None:
     """Kept for the recipient's snapshot (a new device, a fresh join), the latest only."""
     notes = state.notes.setdefault(fact["to"], [])
     notes.append({"text": fact["text"], "from": fact["from"], "ts": fact.get("ts", 0)})
     del notes[:-NOTES_KEPT]
 
 
-def _hub_status(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_hub_status(state: SessionState, fact: HubStatusFact) -> None:
     hub = fact["by"]
     known = state.hubs.get(hub, HubState())
     attendees = fact.get("attendees", known.attendees)
@@ -461,22 +450,3 @@ def _hub_status(state: SessionState, fact: dict[str, Any]) -> None:
     jump = fact.get("jump") if "attendees" in fact else known.jump
     state.hubs[hub] = HubState(attendees, connected, fact.get("ts", known.last_seen), jump,
                                max(known.peak, attendees))
-
-
-_APPLY = {
-    "created": _created,
-    "session": _session,
-    "identity": _identity,
-    "items": _items,
-    "vote": _vote,
-    "caption": _caption,
-    "note": _note,
-    "hub_status": _hub_status,
-    "flag": _flag,
-    "floor": _floor,
-    "ban": _ban,
-    "rotate": _rotate,
-    "erased": _erased,
-    "token": _token,
-    "voice": _voice,
-}

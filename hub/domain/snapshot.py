@@ -12,16 +12,17 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from .captions import CaptionLine
+from .facts import RestoredFact
 from .items import Item
 from .session import (
     Flag,
     HubState,
     Identity,
+    LiveSpan,
     NamedToken,
     RelayState,
     SessionState,
     Settings,
-    Turn,
     note_arrival,
 )
 from .voice import Intervention, VoiceState
@@ -62,7 +63,7 @@ def dump_state(state: SessionState) -> dict[str, Any]:
     }
 
 
-def restore(state: SessionState, fact: dict[str, Any]) -> None:
+def restore(state: SessionState, fact: RestoredFact) -> None:
     """Fold a `restored` fact: the whole state it carries replaces what was there."""
     data = fact["state"]
     state.title, state.state = data["title"], data["state"]
@@ -93,7 +94,7 @@ def restore(state: SessionState, fact: dict[str, Any]) -> None:
     state.tokens = {t["identity"]: NamedToken(**t) for t in data.get("tokens", ())}
     state.notes = {who: list(notes) for who, notes in data["notes"].items()}
     state.links = dict(data["links"])
-    state.turns = [Turn(**t) for t in data["turns"]]
+    state.turns = [LiveSpan(**t) for t in data["turns"]]
     state.flags = {f["id"]: Flag(**f) for f in data["flags"]}
     state.floor = dict(data["floor"])
     relay = data.get("relay")

@@ -1,4 +1,5 @@
-"""What each reader sees: the events a fact puts on each channel, and the join snapshot.
+"""What each reader sees: the events a fact puts on each channel (`project_<kind>`, through
+`hub.domain.fact_kinds.project`), and the join snapshot.
 
 Projection is where permissions on reads live: a participant's channels never
 carry another person's pending item, the moderation view, or a profile.
@@ -6,9 +7,25 @@ carry another person's pending item, the moderation view, or a profile.
 
 from __future__ import annotations
 
-from typing import Any
+from copy import copy
+from dataclasses import replace
+from typing import Any, TypedDict
 
 from .captions import CaptionLine
+from .facts import (
+    BanFact,
+    CaptionFact,
+    ErasedFact,
+    Fact,
+    FlagFact,
+    FloorFact,
+    HubStatusFact,
+    ItemsFact,
+    NoteFact,
+    SessionChangedFact,
+    VoiceFact,
+    VoteFact,
+)
 from .items import APPROVED, LOCAL, PENDING, Item, hub_declared
 from .roles import HUB, MODERATION, PUBLIC, STAFF, has_private, private_channel
 from .session import SNAPSHOT_CAPTIONS, HubState, SessionState
@@ -16,6 +33,15 @@ from .voice import voice_data
 
 # (channel key, event kind, data)
 Projection = tuple[str, str, dict[str, Any]]
+# The facts after which the `voice` event may change (who may publish).
+VoiceChanging = SessionChangedFact | ItemsFact | BanFact | ErasedFact | VoiceFact
+
+
+class ItemAction(TypedDict):
+    """What the moderators' view of a changed item says was done, and by whom."""
+
+    action: str
+    by_name: str | None
 
 
 def public_item(item: Item) -> dict[str, Any]:
@@ -88,26 +114,11 @@ def floor_data(state: SessionState) -> dict[str, Any]:
     }
 
 
-def project(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
-    """The events `fact` puts on each channel, given the state just before it."""
-    handler = _PROJECT.get(fact["kind"])
-    if handler is None:  # a hub relay's facts (relay imports this module)
-        from .relay import project as project_relay
-
-        return project_relay(state, fact)
-    out = handler(state, fact)
-    if state.relay is not None and fact["kind"] == "items":
-        from .relay import outbox_events
-
-        out += outbox_events(state, fact)
-    return out
-
-
-def _none(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_nothing(state: SessionState, fact: Fact) -> list[Projection]:
     return []
 
 
-def _session(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_session(state: SessionState, fact: SessionChangedFact) -> list[Projection]:
     data = session_data(state)
     for key in ("title", "state", "languages", "settings"):
         if key in fact:
@@ -115,7 +126,7 @@ def _session(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return [(PUBLIC, "session", data), *_voice_if_changed(state, fact)]
 
 
-def _voice_if_changed(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def _voice_if_changed(state: SessionState, fact: VoiceChanging) -> list[Projection]:
     """The `voice` events, when `fact` (a ban, an erasure, the session closed) changes
     who may publish."""
     if state.live is None and state.voice.desk is None:
@@ -124,16 +135,16 @@ def _voice_if_changed(state: SessionState, fact: dict[str, Any]) -> list[Project
     return after if after[1][2] != voice_data(state, staff=True) else []
 
 
-def _items(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_items(state: SessionState, fact: ItemsFact | ErasedFact) -> list[Projection]:
     out: list[Projection] = []
     for raw in fact["items"]:
         item = Item.from_dict(raw)
-        out.extend(_item_events(state, item, fact))
+        out.extend(item_events(state, item, fact))
     if "order" in fact:
         order = {"items": list(fact["order"])}
         out.append((PUBLIC, "order", order))
         out.append((MODERATION, "order", order))
-    if "live" in fact:
+    if fact["kind"] == "items" and "live" in fact:
         live = fact["live"]
         speaker = None
         if live is not None:
@@ -147,14 +158,14 @@ def _items(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return out
 
 
-def _remote(fact: dict[str, Any]) -> bool:
+def _remote(fact: ItemsFact | ErasedFact) -> bool:
     """Whether a floor change gives the floor to a remote item (its voice event follows)."""
     live = fact.get("live")
     raw = next((i for i in fact["items"] if i["id"] == live), None) if live else None
     return raw is not None and raw.get("origin") != "room" and not raw.get("on_behalf")
 
 
-def _item_events(state: SessionState, item: Item, fact: dict[str, Any]) -> list[Projection]:
+def item_events(state: SessionState, item: Item, fact: ItemAction) -> list[Projection]:
     out: list[Projection] = []
     if item.public:
         out.append((PUBLIC, "item", public_item(item)))
@@ -172,17 +183,17 @@ def _item_events(state: SessionState, item: Item, fact: dict[str, Any]) -> list[
     return out
 
 
-def _vote(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_vote(state: SessionState, fact: VoteFact) -> list[Projection]:
     item = state.items[fact["item"]]
     after = Item.from_dict({**item.to_dict(), "votes": fact["votes"]})
-    vote_fact = {"action": "unvote" if fact["undo"] else "vote", "by_name": None}
-    out = _item_events(state, after, vote_fact)
+    vote_action: ItemAction = {"action": "unvote" if fact["undo"] else "vote", "by_name": None}
+    out = item_events(state, after, vote_action)
     voter = private_channel(fact["by"])
     out.append((voter, "vote", {"item": item.id, "voted": not fact["undo"]}))
     return out
 
 
-def _caption(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_caption(state: SessionState, fact: CaptionFact) -> list[Projection]:
     out: list[Projection] = []
     for text in fact["lines"]:
         line = CaptionLine(
@@ -198,15 +209,16 @@ def _caption(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return out
 
 
-def _note(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_note(state: SessionState, fact: NoteFact) -> list[Projection]:
     data = {"text": fact["text"], "from": fact["from"], "ts": fact.get("ts", 0)}
     return [(private_channel(fact["to"]), "note", data)]
 
 
-def _ban(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_ban(state: SessionState, fact: BanFact) -> list[Projection]:
     out: list[Projection] = []
     for raw in fact.get("items", ()):
-        out.extend(_item_events(state, Item.from_dict(raw), fact))
+        done: ItemAction = {"action": fact["action"], "by_name": fact.get("by_name")}
+        out.extend(item_events(state, Item.from_dict(raw), done))
     name = _holder_name(state, fact["identity"])
     out.append((MODERATION, "ban", {"identity": fact["identity"], "name": name,
                                     "banned": not fact["undo"], "reason": fact.get("reason")}))
@@ -218,7 +230,7 @@ def _holder_name(state: SessionState, identity_id: str) -> str:
     return holder[1] if holder is not None else identity_id
 
 
-def _flag(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_flag(state: SessionState, fact: FlagFact) -> list[Projection]:
     if fact.get("deleted"):
         return [(MODERATION, "flag", {"id": fact["id"], "deleted": True})]
     data = {k: fact.get(k) for k in ("id", "text", "item", "caption", "ts")}
@@ -226,7 +238,7 @@ def _flag(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return [(MODERATION, "flag", data)]
 
 
-def _floor(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_floor(state: SessionState, fact: FloorFact) -> list[Projection]:
     data: dict[str, Any] = dict(state.floor)
     data.update({k: fact[k] for k in ("ordering", "weights", "budgets") if k in fact})
     return [(MODERATION, "floor_settings", data)]
@@ -249,7 +261,7 @@ def roll_call_entry(state: SessionState, hub: str, status: HubState) -> dict[str
     }
 
 
-def _hub_status(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_hub_status(state: SessionState, fact: HubStatusFact) -> list[Projection]:
     known = state.hubs.get(fact["by"], HubState())
     jump = fact.get("jump") if "attendees" in fact else known.jump
     after = HubState(fact.get("attendees", known.attendees),
@@ -257,12 +269,9 @@ def _hub_status(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
     return [(MODERATION, "hub_status", roll_call_entry(state, fact["by"], after))]
 
 
-def _voice_after(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def _voice_after(state: SessionState, fact: VoiceChanging) -> list[Projection]:
     """The `voice` event as it stands after `fact` (projections see the state before it)."""
-    from copy import copy
-    from dataclasses import replace
-
-    from .session import apply
+    from .fact_kinds import apply  # the table names this module's projections
 
     # Only the containers the fold of an items, ban, erased or voice fact changes are
     # copied (a whole deep copy would cost a long session's captions each time).
@@ -277,33 +286,12 @@ def _voice_after(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
             (MODERATION, "voice", voice_data(after, staff=True))]
 
 
-def _erased(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
-    return [*_items(state, fact), *_voice_if_changed(state, fact)]
+def project_erased(state: SessionState, fact: ErasedFact) -> list[Projection]:
+    return [*project_items(state, fact), *_voice_if_changed(state, fact)]
 
 
-def _voice(state: SessionState, fact: dict[str, Any]) -> list[Projection]:
+def project_voice(state: SessionState, fact: VoiceFact) -> list[Projection]:
     return _voice_after(state, fact)
-
-_PROJECT = {
-    "created": _none,
-    "session": _session,
-    "identity": _none,
-    "items": _items,
-    "vote": _vote,
-    "caption": _caption,
-    "note": _note,
-    "hub_status": _hub_status,
-    "flag": _flag,
-    "floor": _floor,
-    "ban": _ban,
-    "rotate": _none,
-    "token": _none,
-    "restored": _none,
-    "erased": _erased,  # the erased person's open items, withdrawn
-    "voice": _voice,
-}
-
-
 
 def _own_ids(state: SessionState, identity_id: str) -> set[str]:
     return {i.id for i in state.items.values()

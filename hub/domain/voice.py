@@ -22,10 +22,11 @@ A speaker's turn on audio, as a table (the `voice` facts and what ends them):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import HubError, bad_request, conflict
+from ..errors import HubError, bad_request, conflict, forbidden
+from .facts import Fact, VoiceFact
 from .items import Item
 from .roles import DESK, HUB, PARTICIPANT
 
@@ -210,8 +211,6 @@ def grant(state: SessionState, actor: Actor, want: Any, take_over: Any, now: int
         return Decision(None, {"want": want})
     if want == SPEAK:
         if actor.role not in (PARTICIPANT, HUB):
-            from ..errors import forbidden
-
             raise forbidden(f"a {actor.role} does not speak through the hub: only the "
                             "remote participant or hub given the floor does")
         refusal = speak_refusal(state, actor.id, now)
@@ -223,13 +222,11 @@ def grant(state: SessionState, actor: Actor, want: Any, take_over: Any, now: int
         if voice.since is not None:
             return Decision(None, result)
         item = state.items[state.live]
-        fact = {"kind": "voice", "action": "speak", "turn": current_turn(state),
-                "item": item.id, "identity": actor.id, "ts": now, "by": actor.id}
-        return Decision(fact, result)
+        speak: VoiceFact = {"kind": "voice", "action": "speak", "turn": current_turn(state),
+                            "item": item.id, "identity": actor.id, "ts": now, "by": actor.id}
+        return Decision(speak, result)
     # desk
     if actor.role != DESK:
-        from ..errors import forbidden
-
         raise forbidden("only the audio desk's link takes the desk")
     holder = desk_now(state, now)
     if holder is not None and holder != actor.id and not take_over:
@@ -238,9 +235,9 @@ def grant(state: SessionState, actor: Actor, want: Any, take_over: Any, now: int
                        "take it over only after confirming", reason="desk_active")
     if holder == actor.id and now < state.voice.desk_since + DESK_GRANT_MS - REFRESH_MS:
         return Decision(None, {"want": want})
-    fact = {"kind": "voice", "action": "desk", "identity": actor.id,
-            "gen": state.voice.desk_gen + 1, "ts": now, "by": actor.id,
-            "took_over": holder if holder not in (None, actor.id) else None}
+    fact: VoiceFact = {"kind": "voice", "action": "desk", "identity": actor.id,
+                       "gen": state.voice.desk_gen + 1, "ts": now, "by": actor.id,
+                       "took_over": holder if holder not in (None, actor.id) else None}
     return Decision(fact, {"want": want})
 
 
@@ -254,8 +251,6 @@ def control(state: SessionState, actor: Actor, action: Any, now: int) -> Decisio
         raise bad_request(f"`action` must be one of {', '.join(ACTIONS)}")
     by = "moderator"
     if actor.role == DESK:
-        from ..errors import forbidden
-
         by = "desk"
         if action not in DESK_ACTIONS:
             raise forbidden(f"the audio desk may only cut the live audio, not {action} it: "
@@ -271,15 +266,16 @@ def control(state: SessionState, actor: Actor, action: Any, now: int) -> Decisio
     if (action == "mute" and voice.muted) or (action == "unmute" and not voice.muted) or (
             voice.cut):
         return Decision(None, {"action": action})
-    fact = {"kind": "voice", "action": action, "turn": current_turn(state), "item": item.id,
-            "ts": now, "by": actor.id, "by_name": actor.name, "by_role": by}
+    fact: VoiceFact = {"kind": "voice", "action": action, "turn": current_turn(state),
+                       "item": item.id, "ts": now, "by": actor.id, "by_name": actor.name,
+                       "by_role": by}
     return Decision(fact, {"action": action})
 
 
 # -- fold --------------------------------------------------------------------------------
 
 
-def apply(state: SessionState, fact: dict[str, Any]) -> None:
+def fold_voice(state: SessionState, fact: VoiceFact) -> None:
     """Record a `voice` fact."""
     voice = state.voice
     action = fact["action"]
@@ -310,12 +306,10 @@ def end_intervention(state: SessionState, ts: int) -> None:
     """The open intervention (if any) ends at `ts`."""
     interventions = state.voice.interventions
     if interventions and interventions[-1].end is None:
-        from dataclasses import replace
-
         interventions[-1] = replace(interventions[-1], end=ts)
 
 
-def after(state: SessionState, fact: dict[str, Any]) -> None:
+def after(state: SessionState, fact: Fact) -> None:
     """After any other fact: the open intervention ends when its speaker lost the floor
     (the item done, another live, banned, erased, the session closed)."""
     open_ = state.voice.interventions[-1] if state.voice.interventions else None
@@ -326,7 +320,8 @@ def after(state: SessionState, fact: dict[str, Any]) -> None:
              and open_.speaker not in state.banned and open_.speaker not in state.erased
              and state.state != "closed")
     if not still:
-        end_intervention(state, fact.get("ts") or 0)
+        ts = fact.get("ts")
+        end_intervention(state, ts if isinstance(ts, int) and ts else 0)
 
 
 # -- views -------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .base import Batch, ChannelEvent, EventLog, Head, LogConflict, LogUnavailable
+from .embedded import EmbeddedLog
+from .redis import RedisLog
 
 __all__ = ["Batch", "ChannelEvent", "EventLog", "Head", "LogConflict", "LogUnavailable", "open_log"]
 
@@ -12,9 +14,5 @@ def open_log(
 ) -> EventLog:
     """The backend for a configuration: Redis when a URL is given, else the embedded one."""
     if redis_url:
-        from .redis import RedisLog  # imported lazily: the embedded default needs no redis
-
         return RedisLog(redis_url, data_dir=data_dir, prefix=prefix, history=history)
-    from .embedded import EmbeddedLog
-
     return EmbeddedLog(data_dir)

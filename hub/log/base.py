@@ -24,7 +24,7 @@ Guarantees every backend gives (tests/server/test_log_contract.py checks them):
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +69,7 @@ class Batch:
     offset: int
     epoch: str
     ts: int
-    fact: dict[str, Any]
+    fact: Mapping[str, Any]  # a session's or an event's fact (hub.domain.facts), as JSON
     events: tuple[ChannelEvent, ...]
 
     def encode(self) -> bytes:

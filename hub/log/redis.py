@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -408,8 +409,6 @@ class RedisLog(EventLog):
 
     async def _start_cluster(self) -> None:
         """The URL's node is part of a Redis Cluster: use the cluster client and feed."""
-        from redis.asyncio.connection import parse_url
-
         from .cluster import ClusterFeed, ClusterScript, GatedCluster
 
         if self._client is not None:

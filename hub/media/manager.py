@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import protocol
+from ..config import ONE_JANUS
 from ..domain import voice
 from ..domain.commands import Actor
+from ..domain.facts import Fact
+from ..domain.session import CLOSED
 from ..errors import UNAVAILABLE, HubError
 from . import grants, levels, recordings
 from .janus import (
@@ -37,7 +40,7 @@ from .janus import (
     JanusDown,
     JanusError,
 )
-from .process import JanusProcess
+from .process import JanusProcess, find_janus, janus_lib_dir, write_config
 
 if TYPE_CHECKING:
     from ..config import Config, MediaServer
@@ -74,8 +77,6 @@ class MediaPlane:
     def __init__(self, config: Config, sessions: Sessions, key: bytes,
                  metrics: Metrics | None = None, server: MediaServer | None = None,
                  several: bool = False) -> None:
-        from ..config import ONE_JANUS
-
         self.config = config
         self.server = server
         self.name = server.name if server is not None else ONE_JANUS
@@ -125,8 +126,6 @@ class MediaPlane:
                            "Janus shared by the hub's instances")
             return
         elif mode == "auto":
-            from .process import find_janus, janus_lib_dir, write_config
-
             binary = find_janus()
             lib_dir = janus_lib_dir(binary) if binary else None
             if binary is None or lib_dir is None:
@@ -183,8 +182,8 @@ class MediaPlane:
     def attach(self, session: Session) -> None:
         """Follow a session loaded here (its room is on this Janus): reconcile after each
         fact that may change it."""
-        def watch(fact: dict[str, Any]) -> None:
-            if fact.get("kind") in ("items", "voice", "ban", "erased", "session", "restored"):
+        def watch(fact: Fact) -> None:
+            if fact["kind"] in ("items", "voice", "ban", "erased", "session", "restored"):
                 self._dirty.add(session.id)
                 self._wake.set()
 
@@ -476,8 +475,6 @@ class MediaPlane:
     async def _reconcile(self, session: Session) -> None:
         janus = self.janus
         assert janus is not None
-        from ..domain.session import CLOSED
-
         if session.deleted or session.state.state == CLOSED:
             if session.id in self.rooms or session.deleted:
                 await self._drop_room(session.id)
@@ -523,8 +520,6 @@ class MediaPlane:
         again on the new `run`."""
         janus = self.janus
         assert janus is not None
-        from ..domain.session import CLOSED
-
         if session.state.state == CLOSED:
             return
         want, tokens, _ = self._wanted(session)

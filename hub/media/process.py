@@ -10,10 +10,12 @@ once and kept 0600 in `<data>/janus/admin-secret`, never logged.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -192,9 +194,6 @@ admin: {{
 def _die_with_parent() -> None:
     """In the child before exec: Linux sends it SIGTERM when the hub dies, even by
     `kill -9`, so a private Janus never outlives its hub (and its ports)."""
-    import ctypes
-    import signal
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

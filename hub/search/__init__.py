@@ -6,6 +6,7 @@ Not to be confused with hub/log/archive.py, the durable store of closed sessions
 from __future__ import annotations
 
 from .base import Filters, IndexUnavailable, Results, SearchIndex
+from .sqlite import SqliteIndex
 
 __all__ = ["Filters", "IndexUnavailable", "Results", "SearchIndex", "open_index"]
 
@@ -21,6 +22,4 @@ def open_index(archive_url: str | None, data_dir: str) -> SearchIndex:
         from .postgres import PostgresIndex  # imported lazily: psycopg is the `postgres` extra
 
         return PostgresIndex(archive_url)
-    from .sqlite import SqliteIndex
-
     return SqliteIndex(data_dir)

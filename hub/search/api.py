@@ -16,13 +16,15 @@ from multidict import MultiMapping
 
 from .. import keys
 from ..api import json_response
+from ..domain.facts import UnknownFact
 from ..domain.forum import FORUM_ID_RULE, ForumState, valid_forum_id
 from ..domain.session import SessionState
-from ..errors import UNAVAILABLE, HubError, bad_request
+from ..errors import UNAVAILABLE, HubError, bad_request, not_found
 from ..log import LogUnavailable
 from ..security import client_address
 from .base import MAX_PAGE, PER_PAGE, Filters, IndexUnavailable
 from .documents import KINDS, Document
+from .export import lines
 from .indexer import fold_session
 from .query import Query, parse
 from .snippet import snippet
@@ -142,14 +144,13 @@ async def session_states(request: web.Request, forum: ForumState) -> dict[str, S
                 states[entry.session] = state
     except LogUnavailable as exc:
         raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); try again") from exc
+    except UnknownFact as exc:  # a newer hub wrote to one of them
+        raise HubError(UNAVAILABLE, f"this instance cannot read a session: {exc}") from exc
     return states
 
 
 async def export(request: web.Request) -> web.StreamResponse:
     """GET /api/events/{event_id}/export.jsonl: the event's published outputs (public)."""
-    from ..errors import not_found
-    from .export import lines
-
     event_id = request.match_info["event_id"]
     if not valid_forum_id(event_id):
         raise not_found(f"no such event: an event id is {FORUM_ID_RULE}")

@@ -20,7 +20,9 @@ import time
 from dataclasses import dataclass
 
 from ..domain import forum as forum_domain
-from ..domain.session import SessionState, apply, new_session
+from ..domain.fact_kinds import apply
+from ..domain.facts import Fact, ForumFact, forum_fact, session_fact
+from ..domain.session import SessionState, new_session
 from ..errors import HubError
 from ..forums import Forum, Forums
 from ..log import EventLog
@@ -87,7 +89,7 @@ class Indexer:
         session.on_gone.append(lambda: self.touch(session.id, gone=True))
         self.touch(session.id, full=True)  # facts folded while it loaded were not watched
 
-    def _session_fact(self, session_id: str, fact: dict[str, object]) -> None:
+    def _session_fact(self, session_id: str, fact: Fact) -> None:
         kind = fact["kind"]
         if kind in QUIET:
             return
@@ -102,9 +104,9 @@ class Indexer:
             self._event_of[session_id] = forum.id
         forum.watchers.append(lambda fact: self._forum_fact(forum, fact))
 
-    def _forum_fact(self, forum: Forum, fact: dict[str, object]) -> None:
+    def _forum_fact(self, forum: Forum, fact: ForumFact) -> None:
         kind = fact["kind"]
-        if kind in ("report_published", "report_withdrawn"):
+        if fact["kind"] == "report_published" or fact["kind"] == "report_withdrawn":
             session = fact["session"]
             if isinstance(session, str):
                 self.touch(session, full=True, load=True)
@@ -235,7 +237,7 @@ async def fold_session(event_log: EventLog, session_id: str) -> SessionState:
     while True:
         page = await event_log.batches(session_id, after, PAGE)
         for batch in page:
-            apply(state, batch.fact)
+            apply(state, session_fact(batch.fact))
             state.offset, state.epoch = batch.offset, batch.epoch
         if len(page) < PAGE:
             return state
@@ -248,7 +250,7 @@ async def fold_forum(event_log: EventLog, forum_id: str) -> forum_domain.ForumSt
     while True:
         page = await event_log.batches(forum_domain.log_id(forum_id), after, PAGE)
         for batch in page:
-            forum_domain.apply(state, batch.fact)
+            forum_domain.apply(state, forum_fact(batch.fact))
         if len(page) < PAGE:
             return state
         after = page[-1].offset

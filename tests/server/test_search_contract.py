@@ -20,7 +20,8 @@ import pytest
 
 from hub.domain import commands
 from hub.domain import forum as forum_domain
-from hub.domain.session import SessionState, apply
+from hub.domain.fact_kinds import apply
+from hub.domain.session import SessionState
 from hub.errors import HubError
 from hub.search.base import Filters, SearchIndex
 from hub.search.documents import Document, documents

@@ -12,17 +12,17 @@ import pytest
 
 from hub import keys
 from hub.domain.captions import CaptionLine
+from hub.domain.fact_kinds import apply
 from hub.domain.items import Item
 from hub.domain.session import (
     Flag,
     HubState,
     Identity,
+    LiveSpan,
     NamedToken,
     RelayState,
     SessionState,
     Settings,
-    Turn,
-    apply,
     new_session,
     note_arrival,
 )
@@ -68,7 +68,7 @@ def _full_state() -> SessionState:
     state.tokens = {"m9": NamedToken("m9", "moderator", "Mo", 9_999_999, "o1", 1200)}
     state.notes = {"p1": [{"text": "hi", "from": "Mo", "ts": 4100}]}
     state.links = {"participant": 2}
-    state.turns = [Turn("i1", 4000)]
+    state.turns = [LiveSpan("i1", 4000)]
     state.flags = {"f1": Flag("f1", "takeaway", "note", "Mo", 4200, item="i1")}
     state.floor = {"ordering": "balanced", "weights": {"region": 2}}
     state.relay = RelayState(upstream="https://m.example", hub="h1", hub_name="Nairobi",

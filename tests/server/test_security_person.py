@@ -21,7 +21,8 @@ from hub.domain.erasure import (
     retention_expired,
     scrub,
 )
-from hub.domain.session import SessionState, apply, new_session
+from hub.domain.fact_kinds import apply
+from hub.domain.session import SessionState, new_session
 from hub.domain.snapshot import dump_state
 from hub.session import fold_into_batches, position_sig
 from tests.support.harness import ADMIN_KEY, Client, ahttp

@@ -9,7 +9,8 @@ from typing import Any
 
 from hub import keys
 from hub.domain import commands
-from hub.domain.session import CLOSED, LIVE, SCHEDULED, apply, new_session
+from hub.domain.fact_kinds import apply
+from hub.domain.session import CLOSED, LIVE, SCHEDULED, new_session
 from hub.domain.snapshot import dump_state
 from hub.log import Batch
 from hub.session_digest import SessionDigest, fold, of_state

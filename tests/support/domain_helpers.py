@@ -6,7 +6,8 @@ from typing import Any
 
 from hub.domain import commands
 from hub.domain.commands import Actor, Decision
-from hub.domain.session import SessionState, apply, new_session
+from hub.domain.fact_kinds import apply
+from hub.domain.session import SessionState, new_session
 
 MOD = Actor("m1", "moderator", "Moderator")
 ALICE = Actor("p1", "participant", "Alice")

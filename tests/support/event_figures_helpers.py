@@ -17,7 +17,8 @@ from hub.domain.event_figures import (
     EventFigures,
     FigureSource,
 )
-from hub.domain.session import SessionState, apply, new_session
+from hub.domain.fact_kinds import apply
+from hub.domain.session import SessionState, new_session
 from hub.domain.stats import Table
 from tests.support.domain_helpers import run
 

@@ -18,9 +18,10 @@ import websockets
 
 from hub import keys
 from hub.config import Config
-from hub.domain import commands, roles, views
+from hub.domain import commands, fact_kinds, roles, views
 from hub.domain.commands import Actor
-from hub.domain.session import apply, new_session
+from hub.domain.fact_kinds import apply
+from hub.domain.session import new_session
 from hub.domain.snapshot import dump_state, restore
 from hub.errors import HubError
 from hub.tokens import DAY, Signer
@@ -388,7 +389,7 @@ def test_named_tokens_fold_and_can_be_banned_before_use() -> None:
         commands.ban(state, mod, "cap1", None, False)
     banned = commands.ban(state, ORGANIZER, "cap1", "gone", False)
     assert banned.fact is not None
-    assert [p for p in views.project(state, banned.fact) if p[1] == "ban"] == [
+    assert [p for p in fact_kinds.project(state, banned.fact) if p[1] == "ban"] == [
         ("moderation", "ban", {"identity": "cap1", "name": "CART", "banned": True,
                                "reason": "gone"})]
     apply(state, banned.fact)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub.domain import commands, views
+from hub.domain import commands, fact_kinds, views
 from hub.domain.commands import Actor
+from hub.domain.fact_kinds import apply
 from hub.domain.items import STATUSES, TRANSITIONS
-from hub.domain.session import apply
 from hub.errors import HubError
 from tests.support.domain_helpers import (
     ALICE,
@@ -331,7 +331,7 @@ def test_session_changes_and_settings_validation() -> None:
 def test_notes_go_only_to_participants_and_hubs() -> None:
     state = make_session()
     decision = commands.note(state, MOD, ALICE.id, "You are next", now=7)
-    assert views.project(state, decision.fact or {}) == [
+    assert fact_kinds.project(state, decision.fact or {}) == [
         (f"private:{ALICE.id}", "note", {"text": "You are next", "from": "Moderator", "ts": 7})]
     run(state, decision)
     assert views.snapshot(state, "participant", ALICE.id)["notes"] == [
@@ -362,11 +362,11 @@ def test_projection_keeps_pending_items_off_public() -> None:
     state = make_session()
     decision = commands.ask(state, ALICE, kind="question", text="Q", key="k", lang=None,
                             anonymous=False, on_behalf=None, now=1)
-    channels = [channel for channel, _, _ in views.project(state, decision.fact or {})]
+    channels = [channel for channel, _, _ in fact_kinds.project(state, decision.fact or {})]
     assert channels == ["moderation", f"private:{ALICE.id}"]
     apply(state, decision.fact or {})
     approve = commands.moderate(state, MOD, "i1", "approve")
-    channels = [channel for channel, _, _ in views.project(state, approve.fact or {})]
+    channels = [channel for channel, _, _ in fact_kinds.project(state, approve.fact or {})]
     assert channels == ["public", "moderation", f"private:{ALICE.id}", "public", "moderation"]
 
 
@@ -459,7 +459,7 @@ def test_a_hub_attendee_asks_the_hub_which_forwards_it() -> None:
     local = state.items[item]
     assert (local.status, local.origin, local.hub) == ("local", "hub:Nairobi", NAIROBI.id)
     run(state, commands.hub_status(state, NAIROBI, attendees=30, now=2))  # backing <= 30
-    channels = [c for c, _, _ in views.project(state, commands.forward(
+    channels = [c for c, _, _ in fact_kinds.project(state, commands.forward(
         state, NAIROBI, item, 12, 3).fact or {})]
     assert f"private:{NAIROBI.id}" in channels and "moderation" in channels
     with pytest.raises(HubError) as err:

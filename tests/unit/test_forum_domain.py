@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.domain import forum
+from hub.domain.facts import UnknownFact
 from hub.domain.forum import ForumState
 from hub.domain.programme import Organizer, ProgrammeRow
 from hub.errors import HubError
@@ -196,7 +197,8 @@ def test_publishing_needs_a_takeaway_and_a_session_of_the_event() -> None:
 
 def test_a_fact_of_a_newer_version_is_a_clear_error() -> None:
     state = event()
-    with pytest.raises(ValueError, match=r"unknown fact kind 'forum_poll'.*newer version"):
+    with pytest.raises(UnknownFact, match=r"fact kind 'forum_poll' .*unknown to this version; "
+                       r"written by a newer hub\?"):
         forum.apply(state, {"kind": "forum_poll", "ts": 1})
 
 

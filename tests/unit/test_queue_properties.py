@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.domain import commands
+from hub.domain.fact_kinds import apply
 from hub.domain.items import APPROVED, LIVE, TRANSITIONS
-from hub.domain.session import SessionState, apply
+from hub.domain.session import SessionState
 from hub.errors import HubError
 from tests.support.domain_helpers import ALICE, BOB, MOD, NAIROBI, make_session
 

@@ -8,9 +8,10 @@ import json
 from hub.domain import commands, regional_inputs
 from hub.domain import forum as fdomain
 from hub.domain.commands import Actor
+from hub.domain.fact_kinds import apply
 from hub.domain.forum import ForumState
 from hub.domain.programme import ProgrammeRow
-from hub.domain.session import SessionState, apply, new_session
+from hub.domain.session import SessionState, new_session
 from tests.support.domain_helpers import MOD, ask, moderate, run
 
 KENYA = Actor("hub-kenya", "hub", "Kenya IGF")

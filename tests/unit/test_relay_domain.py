@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from hub.domain import commands, relay, views
+from hub.domain import commands, fact_kinds, relay, views
 from hub.domain.commands import Actor
-from hub.domain.session import SessionState, apply, new_session
+from hub.domain.fact_kinds import apply
+from hub.domain.session import SessionState, new_session
 from hub.errors import HubError
 from tests.support.domain_helpers import run
 from tests.support.relay_facts import AMINA, HUB, TARIQ, event, public_item, relay_session
@@ -33,7 +34,7 @@ def welcome(public: int = 0, private: int = 0, epoch: str = "E1", recovered: boo
 
 def mirror(state: SessionState, frame: dict[str, Any]) -> dict[str, Any]:
     decision = relay.mirror(state, frame["channel"], frame)
-    projected = views.project(state, decision.fact) if decision.fact else []
+    projected = fact_kinds.project(state, decision.fact) if decision.fact else []
     run(state, decision)
     return {"result": decision.result, "events": projected}
 
@@ -44,7 +45,7 @@ def test_a_first_welcome_brings_the_mirror_up_to_the_meeting() -> None:
                      order=["i2", "i1"],
                      captions={"en": [{"text": "Hello", "lang": "en", "final": True, "ts": 40}]})
     decision = relay.resync(state, joined, now=2000)
-    events = views.project(state, decision.fact or {})
+    events = fact_kinds.project(state, decision.fact or {})
     run(state, decision)
     assert state.title == "Main session" and state.languages == ["en", "fr"]
     assert state.order == ["i2", "i1"]
@@ -147,7 +148,7 @@ def test_a_refused_ask_tells_its_author_why() -> None:
     run(state, commands.forward(state, HUB, item, None, now=3000))
     decision = relay.sent(state, {"op": "ask", "item": item}, None,
                           refused="the session is closed: it accepts no new items")
-    events = views.project(state, decision.fact or {})
+    events = fact_kinds.project(state, decision.fact or {})
     run(state, decision)
     assert state.items[item].status == "rejected"
     assert "closed" in (state.items[item].reason or "")
@@ -170,7 +171,7 @@ def test_the_meetings_items_are_not_voted_or_moderated_here() -> None:
 def test_the_link_state_is_an_event_for_the_room() -> None:
     state = relay_session()
     decision = relay.link(state, True, now=4000)
-    events = views.project(state, decision.fact or {})
+    events = fact_kinds.project(state, decision.fact or {})
     run(state, decision)
     assert events == [("public", "relay", {"connected": True, "since": 4000,
                                            "hub": "Nairobi hub", "waiting": 0,
@@ -179,7 +180,7 @@ def test_the_link_state_is_an_event_for_the_room() -> None:
     # The meeting turns the hub's token away: the room is told why, once.
     why = "unauthorized: this token is not valid"
     decision = relay.link(state, False, now=6000, refused=why)
-    assert views.project(state, decision.fact or {})[0][2]["refused"] == why
+    assert fact_kinds.project(state, decision.fact or {})[0][2]["refused"] == why
     run(state, decision)
     assert relay.link(state, False, now=7000, refused=why).fact is None
     run(state, relay.link(state, True, now=8000))
@@ -192,12 +193,13 @@ def test_the_room_hears_how_much_is_waiting_to_go_up() -> None:
     item = run(state, commands.ask(state, AMINA, kind="question", text="Q", key="q", lang=None,
                                    anonymous=False, on_behalf=None, now=2000))["item"]
     asked = commands.forward(state, HUB, item, 3, now=3000)
-    waiting = [data["waiting"] for channel, kind, data in views.project(state, asked.fact or {})
+    waiting = [data["waiting"]
+               for channel, kind, data in fact_kinds.project(state, asked.fact or {})
                if kind == "relay"]
     assert waiting == [1]
     run(state, asked)
     done = relay.sent(state, {"op": "ask", "item": item}, "i7")
-    assert [data["waiting"] for _, kind, data in views.project(state, done.fact or {})
+    assert [data["waiting"] for _, kind, data in fact_kinds.project(state, done.fact or {})
             if kind == "relay"] == [0]
 
 

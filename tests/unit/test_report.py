@@ -17,9 +17,9 @@ from hub.domain.report import (
     CALL_TO_ACTION,
     SECTIONS,
     TAKEAWAY,
-    Flag,
     RaisedItem,
     Report,
+    ReportFlag,
     SessionInfo,
     build_report,
     raised_from_item,
@@ -119,10 +119,10 @@ CAPTIONS = [
 ]
 
 FLAGS = [
-    Flag("Local data stewardship needs funding.", TAKEAWAY, item_id="i1"),
-    Flag("Communities must benefit from their data.", TAKEAWAY, caption_seq=2),
-    Flag(f"Publish a toolkit {XSS}", CALL_TO_ACTION),
-    Flag("Fund hubs.", CALL_TO_ACTION, caption_ts=T0 + 13_000),
+    ReportFlag("Local data stewardship needs funding.", TAKEAWAY, item_id="i1"),
+    ReportFlag("Communities must benefit from their data.", TAKEAWAY, caption_seq=2),
+    ReportFlag(f"Publish a toolkit {XSS}", CALL_TO_ACTION),
+    ReportFlag("Fund hubs.", CALL_TO_ACTION, caption_ts=T0 + 13_000),
 ]
 
 INFO = SessionInfo(
@@ -195,7 +195,7 @@ def test_flags_point_to_their_question_or_transcript_line(report: Report) -> Non
 
 def test_a_flag_of_an_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="flag kind"):
-        build_report(INFO, participation([]), flags=[Flag("x", "rumour")])
+        build_report(INFO, participation([]), flags=[ReportFlag("x", "rumour")])
 
 
 def test_a_queue_item_converts_for_the_report() -> None:

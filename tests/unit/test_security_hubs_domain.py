@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from hub.config import Config
-from hub.domain import commands, report, sources, views
+from hub.domain import commands, fact_kinds, report, sources, views
 from hub.domain.commands import Actor
+from hub.domain.fact_kinds import apply
 from hub.domain.roles import COMMAND_ROLES
-from hub.domain.session import SessionState, apply, new_session
+from hub.domain.session import SessionState, new_session
 from hub.domain.snapshot import dump_state
 from hub.errors import HubError
 from hub.ratelimit import RateLimits
@@ -90,7 +91,7 @@ def test_the_ban_fact_carries_the_hashed_source_and_no_channel_shows_it() -> Non
     join(state, "sock1", HOME)
     decision = commands.ban(state, MOD, "sock1", None, False)
     assert decision.fact is not None and decision.fact["source"] == HOME
-    events = views.project(state, decision.fact)
+    events = fact_kinds.project(state, decision.fact)
     assert all(HOME not in repr(data) for _, _, data in events)
 
 

@@ -12,9 +12,9 @@ import pytest
 from hub.domain import commands, voice
 from hub.domain.commands import Actor
 from hub.domain.erasure import scrub
-from hub.domain.session import apply, new_session
+from hub.domain.fact_kinds import apply, project
+from hub.domain.session import new_session
 from hub.domain.snapshot import dump_state, restore
-from hub.domain.views import project
 from hub.errors import HubError
 from hub.media import grants
 from tests.support.domain_helpers import ALICE, BOB, MOD, NAIROBI, ask, make_session, moderate, run

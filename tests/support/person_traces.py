@@ -10,7 +10,8 @@ import redis.asyncio as aioredis
 from hub import keys
 from hub.domain import commands
 from hub.domain.commands import Actor, Decision
-from hub.domain.session import apply, new_session
+from hub.domain.fact_kinds import apply
+from hub.domain.session import new_session
 from tests.support.inprocess import RunningHub
 
 NAME = "Zorbafrique Quillington"

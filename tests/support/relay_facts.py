@@ -6,7 +6,8 @@ from typing import Any
 
 from hub.domain import commands
 from hub.domain.commands import Actor
-from hub.domain.session import SessionState, apply, new_session
+from hub.domain.fact_kinds import apply
+from hub.domain.session import SessionState, new_session
 from tests.support.domain_helpers import run
 
 HUB = Actor("hubid", "hub", "Nairobi hub")

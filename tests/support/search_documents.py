@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hub.domain import forum as forum_domain
+from hub.domain.fact_kinds import apply
 from hub.domain.forum import ForumState
 from hub.domain.programme import ProgrammeRow
-from hub.domain.session import SessionState, apply
+from hub.domain.session import SessionState
 from tests.support.domain_helpers import make_session
 
 DAY = int(datetime(2025, 6, 23, 9, tzinfo=UTC).timestamp() * 1000)

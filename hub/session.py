@@ -29,7 +29,7 @@ from .domain.session import CLOSED, SessionState, apply, new_session
 from .domain.snapshot import dump_state
 from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
 from .log import Batch, ChannelEvent, EventLog, Head, LogConflict, LogUnavailable
-from .log.embedded import new_epoch_id
+from .log.base import new_epoch_id
 from .metrics import Metrics
 from .tokens import new_identity_id
 
@@ -304,7 +304,7 @@ class Session:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(PRESENCE_INTERVAL):
                     await self._behind.wait()
-            shared = self.log.kind != "embedded"
+            shared = self.log.shared
             due = shared and time.monotonic() - last_share > PRESENCE_SHARE
             if self._presence_dirty.is_set() or due:
                 self._presence_dirty.clear()

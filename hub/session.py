@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from . import protocol
-from .connection import Connection, ConnState, Entry
+from .connection import Connection, ConnState, Delivery
 from .domain import commands, erasure, views
 from .domain.commands import Actor, Decision
 from .domain.roles import HUB, MODERATOR, ORGANIZER, PARTICIPANT, wire_name
@@ -74,14 +74,14 @@ def make_batch(state: SessionState, fact: dict[str, Any], ts: int, sign: Sign) -
 
 
 def fold_into_batches(
-    state: SessionState, entries: list[erasure.Entry], sign: Sign
+    state: SessionState, entries: list[erasure.LogEntry], sign: Sign
 ) -> list[Batch]:
     """Facts (with their times) made into batches 1..n under `state.epoch`, folded into
     `state` (a new one) as they go: a whole history written again."""
     out = []
-    for ts, fact in entries:
-        batch = make_batch(state, fact, ts, sign)
-        apply(state, fact)
+    for entry in entries:
+        batch = make_batch(state, entry.fact, entry.ts, sign)
+        apply(state, entry.fact)
         state.offset = batch.offset
         for event in batch.events:
             state.tops[event.channel] = event.offset
@@ -366,7 +366,7 @@ class Session:
                     raise not_found(f"no identity {identity!r} in this session")
                 expect = Head(self.state.offset, self.state.epoch)
                 try:
-                    entries = [(b.ts, b.fact) for b in await self._whole_log()]
+                    entries = [erasure.LogEntry(b.ts, b.fact) for b in await self._whole_log()]
                     alias = new_identity_id()
                     scrubbed = erasure.scrub(entries, identity, alias)
                     state = new_session(self.id)
@@ -384,7 +384,7 @@ class Session:
                          identity, len(entries) - len(scrubbed))
                 await self._catch_up_or_unavailable()  # the new epoch: a fresh state
                 return {"identity": identity, "erased": True,
-                        "items": len(erasure.authored((f for _, f in entries), identity)),
+                        "items": len(erasure.authored((e.fact for e in entries), identity)),
                         "facts_dropped": len(entries) - len(scrubbed)}
         raise HubError(CONFLICT, "the session is very busy; try again")
 
@@ -405,7 +405,8 @@ class Session:
             batches = await self._whole_log()
         except LogUnavailable as exc:
             raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); retry") from exc
-        return erasure.person_data(self.state, [(b.ts, b.fact) for b in batches], identity)
+        entries = [erasure.LogEntry(b.ts, b.fact) for b in batches]
+        return erasure.person_data(self.state, entries, identity)
 
     async def _catch_up_or_unavailable(self) -> None:
         try:
@@ -458,20 +459,20 @@ class Session:
             if conn.role == HUB and conn.identity and not self._connected(conn.identity):
                 self._hub_seen(conn, connected=False)
 
-    async def history(self, channel: str, after: int) -> list[Entry] | None:
+    async def history(self, channel: str, after: int) -> list[Delivery] | None:
         """Every event of `channel` after `after` that the log holds, or None when some of
         them are gone (trimmed) or were written under another epoch: then the reader cannot
         recover and gets a snapshot. Events past the top known now arrive live."""
         top = self.state.tops.get(channel, 0)  # before reading: the top moves meanwhile
         stamp = b'"epoch":"' + self.state.epoch.encode() + b'"'
-        entries: list[Entry] = []
+        entries: list[Delivery] = []
         cursor = after
         while True:
             page = await self.log.frames(self.id, channel, cursor, PAGE)
             for offset, frame in page:
                 if offset != cursor + 1 or stamp not in frame:
                     return None
-                entries.append((channel, offset, frame))
+                entries.append(Delivery(channel, offset, frame))
                 cursor = offset
             if len(page) < PAGE:
                 break

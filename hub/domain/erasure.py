@@ -31,7 +31,7 @@ their own) is not an identity and cannot be erased this way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import items as it
 from .session import SessionState
@@ -39,8 +39,12 @@ from .session import SessionState
 ERASED_NAME = "[erased]"
 ERASED_TEXT = "[erased at the person's request]"
 
-# A fact with the batch time it was stored at.
-Entry = tuple[int, dict[str, Any]]
+
+class LogEntry(NamedTuple):
+    """A fact of a session's log with the time of the batch it was stored in (ms)."""
+
+    ts: int
+    fact: dict[str, Any]
 
 
 def authored(facts: Iterable[dict[str, Any]], who: str) -> set[str]:
@@ -62,16 +66,16 @@ def authored(facts: Iterable[dict[str, Any]], who: str) -> set[str]:
     return found
 
 
-def scrub(entries: Sequence[Entry], who: str, alias: str) -> list[Entry]:
+def scrub(entries: Sequence[LogEntry], who: str, alias: str) -> list[LogEntry]:
     """`entries` with identity `who` erased (the table above); dropped facts are left out.
     `alias` is a fresh random id that stands for `who` where a fold needs one."""
-    own = authored((fact for _, fact in entries), who)
-    names = _names((fact for _, fact in entries), who)
-    out: list[Entry] = []
-    for ts, fact in entries:
-        clean = _scrub_fact(fact, who, alias, own, names)
+    own = authored((entry.fact for entry in entries), who)
+    names = _names((entry.fact for entry in entries), who)
+    out: list[LogEntry] = []
+    for entry in entries:
+        clean = _scrub_fact(entry.fact, who, alias, own, names)
         if clean is not None:
-            out.append((ts, clean))
+            out.append(LogEntry(entry.ts, clean))
     return out
 
 
@@ -180,7 +184,7 @@ def erased_fact(state: SessionState, who: str, alias: str, now: int) -> dict[str
     return fact
 
 
-def person_data(state: SessionState, entries: Iterable[Entry], who: str) -> dict[str, Any]:
+def person_data(state: SessionState, entries: Iterable[LogEntry], who: str) -> dict[str, Any]:
     """Everything the session holds of identity `who`, as JSON-ready data: who they are,
     what they asked, how they voted and the notes they were sent, with times (ms). A
     named token never used holds only its record (`token`)."""
@@ -195,7 +199,8 @@ def person_data(state: SessionState, entries: Iterable[Entry], who: str) -> dict
     names: list[dict[str, Any]] = []
     votes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
-    for ts, fact in entries:
+    for entry in entries:
+        ts, fact = entry.ts, entry.fact
         kind = fact.get("kind")
         if kind == "identity" and fact["identity"].get("id") == who:
             name = fact["identity"].get("name")

@@ -119,7 +119,7 @@ class Topology(abc.ABC):
         """A channel of this instance that `node` owns in `layout` (its probes go there)."""
 
     async def forget(self, layout: Layout) -> None:
-        """Release what the nodes that `layout` no longer has held."""
+        """Close the connections of nodes that `layout` no longer has."""
         return None
 
     async def close(self) -> None:
@@ -135,7 +135,7 @@ class SingleNode(Topology):
     interval = None
 
     def __init__(
-        self, address: Address, feed_client: aioredis.Redis, command_client: aioredis.Redis,
+        self, address: Address, *, feed_client: aioredis.Redis, command_client: aioredis.Redis,
         probe: bytes,
     ) -> None:
         self.layout = OneNode(address)

@@ -132,7 +132,8 @@ class RedisLog(EventLog):
         #: Names this instance's connections (CLIENT LIST) and its probe channel.
         self.instance_id = secrets.token_hex(6)
         self._where = _where(url)
-        #: The command client: one server's, or on a Redis Cluster the cluster client.
+        #: The command client of one server, or on a Redis Cluster the cluster client
+        #: (one of the two is set once started).
         self._client: aioredis.Redis | None = None
         self._cluster: RedisCluster | None = None
         self._scripts: dict[str, Any] = {}
@@ -641,9 +642,5 @@ class RedisLog(EventLog):
 
     def _call_resync_hook(self) -> None:
         hook = self.resync_hook
-        if hook is None:
-            return
-        try:
-            hook()
-        except Exception:
-            log.exception("resync hook %r failed", hook)
+        if hook is not None:
+            hook()  # the feed logs what it raises

@@ -39,7 +39,7 @@ from .errors import (
     bad_request,
     forbidden,
 )
-from .log.embedded import new_epoch_id
+from .log.base import new_epoch_id
 from .media import grants, recordings
 from .media.manager import HOW_TO_TURN_ON
 from .security import client_address

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from . import protocol
-from .connection import Connection, Entry
+from .connection import Connection, Delivery
 from .domain import commands, sources, views, voice
 from .domain.commands import Actor
 from .domain.profiles import check_profile
@@ -160,7 +160,7 @@ async def _resume(
             await session.history_went_back()
         return False
     session.attach(conn, positions)
-    history: list[Entry] = []
+    history: list[Delivery] = []
     for key, offset in positions.items():
         entries = await session.history(key, offset)
         if entries is None:

@@ -12,23 +12,30 @@ import enum
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from . import protocol
 from .domain.roles import PUBLIC
 
 log = logging.getLogger(__name__)
 
-# (channel key or None for frames outside any channel, offset, frame bytes)
-Entry = tuple[str | None, int, bytes]
+
+class Delivery(NamedTuple):
+    """One frame on its way to a reader."""
+
+    #: The channel key; None for a frame outside any channel (welcome, ack, error, bye).
+    channel: str | None
+    #: The frame's offset on its channel (0 outside any channel).
+    offset: int
+    frame: bytes
 
 
 class Sender(Protocol):
     """How frames reach one client: a websocket or an SSE stream."""
 
-    async def send(self, entry: Entry) -> None: ...
+    async def send(self, entry: Delivery) -> None: ...
 
-    def try_write(self, entry: Entry) -> bool:
+    def try_write(self, entry: Delivery) -> bool:
         """Write `entry` at once when the socket takes it without waiting; False: queue it."""
         ...
 
@@ -42,10 +49,10 @@ class Sender(Protocol):
 class _Gone:
     """The sender of a connection whose transport is gone: nothing is written."""
 
-    async def send(self, entry: Entry) -> None:
+    async def send(self, entry: Delivery) -> None:
         raise ConnectionResetError("the connection is gone")
 
-    def try_write(self, entry: Entry) -> bool:
+    def try_write(self, entry: Delivery) -> bool:
         return False
 
     def write_now(self, wire: bytes) -> bool:
@@ -94,8 +101,8 @@ class Connection:
         self.lite = False  # low bandwidth: public item and order events are skipped
         # channel key -> offset of the last event queued for this client
         self.positions: dict[str, int] = {}
-        self._outbox: deque[Entry] | None = None  # made when a frame must wait
-        self._held: list[Entry] | None = None  # live events while joining
+        self._outbox: deque[Delivery] | None = None  # made when a frame must wait
+        self._held: list[Delivery] | None = None  # live events while joining
         self._writer: asyncio.Task[None] | None = None  # runs while the outbox is not empty
         self._on_slow = on_slow
         self._write_now = sender.write_now  # bound once: it runs per reader per event
@@ -117,7 +124,7 @@ class Connection:
                 held = self._held
                 if held is None:
                     held = self._held = []
-                held.append((channel, offset, frame))
+                held.append(Delivery(channel, offset, frame))
                 if len(held) > self.outbox_limit:
                     self._slow()
             return
@@ -136,14 +143,14 @@ class Connection:
         # frame now, with no task switch. Otherwise the writer task sends in order.
         if wire is not None and not self._outbox and self._write_now(wire):
             return
-        self._queue((channel, offset, frame))
+        self._queue(Delivery(channel, offset, frame))
 
     def push(self, frame: bytes) -> None:
         """Queue a frame that is not part of any channel (ack, error, presence)."""
         if self.state is not ConnState.CLOSED:
-            self._queue((None, 0, frame))
+            self._queue(Delivery(None, 0, frame))
 
-    def _queue(self, entry: Entry) -> None:
+    def _queue(self, entry: Delivery) -> None:
         outbox = self._outbox
         if not outbox:
             if self.state is ConnState.OPEN and self.sender.try_write(entry):
@@ -164,24 +171,24 @@ class Connection:
         self.kick(protocol.CLOSE_SLOW, "slow reader: too far behind; resume to catch up",
                   reconnect=True)
 
-    def open(self, welcome: bytes, history: list[Entry]) -> None:
+    def open(self, welcome: bytes, history: list[Delivery]) -> None:
         """Send `welcome`, then `history`, then what arrived while joining, then live events."""
         if self.state is not ConnState.JOINING:
             return
         self.state = ConnState.OPEN
         held, self._held = self._held, None
         if not history and not held and not self._outbox and self.sender.try_write(
-            (None, 0, welcome)
+            Delivery(None, 0, welcome)
         ):
             return  # a fresh join on a socket with room: no task at all
         self._allowance = len(history) + 1
         outbox = self._outbox
         if outbox is None:
             outbox = self._outbox = deque()
-        outbox.append((None, 0, welcome))  # not empty now: what follows queues behind it
-        for channel, offset, frame in [*history, *(held or ())]:
-            assert channel is not None
-            self.deliver(channel, offset, frame)
+        outbox.append(Delivery(None, 0, welcome))  # not empty now: what follows queues behind it
+        for each in [*history, *(held or ())]:
+            assert each.channel is not None
+            self.deliver(each.channel, each.offset, each.frame)
         if self._writer is None and self._outbox:
             self._writer = asyncio.create_task(self._write_loop(), name="hub-conn-writer")
 
@@ -202,7 +209,7 @@ class Connection:
         if self._writer is not None and self._writer is not asyncio.current_task():
             self._writer.cancel()
         try:
-            await asyncio.wait_for(self.sender.send((None, 0, bye)), 2.0)
+            await asyncio.wait_for(self.sender.send(Delivery(None, 0, bye)), 2.0)
         except (ConnectionError, RuntimeError, TimeoutError, asyncio.CancelledError):
             pass
         try:

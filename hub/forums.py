@@ -26,7 +26,7 @@ from .domain.forum import ForumState, ProgrammeSession
 from .domain.roles import ORGANIZER
 from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
 from .log import Batch, EventLog, LogConflict, LogUnavailable
-from .log.embedded import new_epoch_id
+from .log.base import new_epoch_id
 from .session import Session, Sessions, now_ms
 
 log = logging.getLogger(__name__)

@@ -48,7 +48,7 @@ from .domain.forum import is_forum_log
 from .domain.roles import CAPTIONER, HUB, PARTICIPANT, SCREEN
 from .domain.session import SessionState, valid_session_id
 from .errors import CONFLICT, NOT_FOUND, RATE_LIMITED, UNAVAILABLE, HubError, bad_request
-from .log.embedded import new_epoch_id
+from .log.base import new_epoch_id
 from .protocol import CLOSE_NOT_FOUND
 from .relay_voice import LINK_DOWN, RelayVoice
 from .session import Session, now_ms

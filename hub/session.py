@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from . import protocol
-from .connection import Connection, ConnState, Entry
+from .connection import Connection, ConnState, Delivery
 from .domain import commands, erasure
 from .domain.commands import Actor, Decision
 from .domain.fact_kinds import apply, project
@@ -31,7 +31,7 @@ from .domain.session import CLOSED, SessionState, new_session
 from .domain.snapshot import dump_state
 from .errors import CONFLICT, UNAVAILABLE, HubError, not_found
 from .log import Batch, ChannelEvent, EventLog, Head, LogConflict, LogUnavailable
-from .log.embedded import new_epoch_id
+from .log.base import new_epoch_id
 from .metrics import Metrics
 from .tokens import new_identity_id
 
@@ -76,14 +76,14 @@ def make_batch(state: SessionState, fact: Fact, ts: int, sign: Sign) -> Batch:
 
 
 def fold_into_batches(
-    state: SessionState, entries: list[erasure.TimedFact], sign: Sign
+    state: SessionState, entries: list[erasure.LogEntry], sign: Sign
 ) -> list[Batch]:
     """Facts (with their times) made into batches 1..n under `state.epoch`, folded into
     `state` (a new one) as they go: a whole history written again."""
     out = []
-    for ts, fact in entries:
-        batch = make_batch(state, fact, ts, sign)
-        apply(state, fact)
+    for entry in entries:
+        batch = make_batch(state, entry.fact, entry.ts, sign)
+        apply(state, entry.fact)
         state.offset = batch.offset
         for event in batch.events:
             state.tops[event.channel] = event.offset
@@ -333,7 +333,7 @@ class Session:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(PRESENCE_INTERVAL):
                     await self._behind.wait()
-            shared = self.log.kind != "embedded"
+            shared = self.log.shared
             due = shared and time.monotonic() - last_share > PRESENCE_SHARE
             if self._presence_dirty.is_set() or due:
                 self._presence_dirty.clear()
@@ -397,7 +397,8 @@ class Session:
                     raise not_found(f"no identity {identity!r} in this session")
                 expect = Head(self.state.offset, self.state.epoch)
                 try:
-                    entries = [(b.ts, session_fact(b.fact)) for b in await self._whole_log()]
+                    entries = [erasure.LogEntry(b.ts, session_fact(b.fact))
+                               for b in await self._whole_log()]
                     alias = new_identity_id()
                     scrubbed = erasure.scrub(entries, identity, alias)
                     state = new_session(self.id)
@@ -415,7 +416,7 @@ class Session:
                          identity, len(entries) - len(scrubbed))
                 await self._catch_up_or_unavailable()  # the new epoch: a fresh state
                 return {"identity": identity, "erased": True,
-                        "items": len(erasure.authored((f for _, f in entries), identity)),
+                        "items": len(erasure.authored((e.fact for e in entries), identity)),
                         "facts_dropped": len(entries) - len(scrubbed)}
         raise HubError(CONFLICT, "the session is very busy; try again")
 
@@ -436,8 +437,8 @@ class Session:
             batches = await self._whole_log()
         except LogUnavailable as exc:
             raise HubError(UNAVAILABLE, f"storage is unavailable ({exc}); retry") from exc
-        return erasure.person_data(
-            self.state, [(b.ts, session_fact(b.fact)) for b in batches], identity)
+        entries = [erasure.LogEntry(b.ts, session_fact(b.fact)) for b in batches]
+        return erasure.person_data(self.state, entries, identity)
 
     async def _catch_up_or_unavailable(self) -> None:
         try:
@@ -490,20 +491,20 @@ class Session:
             if conn.role == HUB and conn.identity and not self._connected(conn.identity):
                 self._hub_seen(conn, connected=False)
 
-    async def history(self, channel: str, after: int) -> list[Entry] | None:
+    async def history(self, channel: str, after: int) -> list[Delivery] | None:
         """Every event of `channel` after `after` that the log holds, or None when some of
         them are gone (trimmed) or were written under another epoch: then the reader cannot
         recover and gets a snapshot. Events past the top known now arrive live."""
         top = self.state.tops.get(channel, 0)  # before reading: the top moves meanwhile
         stamp = b'"epoch":"' + self.state.epoch.encode() + b'"'
-        entries: list[Entry] = []
+        entries: list[Delivery] = []
         cursor = after
         while True:
             page = await self.log.frames(self.id, channel, cursor, PAGE)
             for offset, frame in page:
                 if offset != cursor + 1 or stamp not in frame:
                     return None
-                entries.append((channel, offset, frame))
+                entries.append(Delivery(channel, offset, frame))
                 cursor = offset
             if len(page) < PAGE:
                 break

@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 
 from . import access, client, keys, protocol
-from .connection import Connection, Entry
+from .connection import Connection, Delivery
 from .domain.roles import wire_name
 from .errors import HubError, forbidden
 from .security import client_address, origin_allowed
@@ -61,11 +61,11 @@ class SseSender:
         self.epoch = ""
         self.closed = asyncio.Event()
 
-    async def send(self, entry: Entry) -> None:
-        channel, offset, frame = entry
+    async def send(self, entry: Delivery) -> None:
+        frame = entry.frame
         head = b""
-        if channel is not None:
-            self.positions[wire_name(channel)] = offset
+        if entry.channel is not None:
+            self.positions[wire_name(entry.channel)] = entry.offset
             head = f"id: {self._id()}\n".encode()
         elif frame.startswith(b'{"type":"welcome"'):
             welcome = orjson.loads(frame)
@@ -78,7 +78,7 @@ class SseSender:
     def _id(self) -> str:
         return ",".join(f"{name}:{self.epoch}:{off}" for name, off in self.positions.items())
 
-    def try_write(self, entry: Entry) -> bool:
+    def try_write(self, entry: Delivery) -> bool:
         return False  # SSE ids carry positions: every frame goes through the writer
 
     def write_now(self, wire: bytes) -> bool:

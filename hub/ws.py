@@ -26,7 +26,7 @@ from aiohttp import web
 
 from . import access, client, keys, protocol
 from .config import Config
-from .connection import Connection, ConnState, Entry
+from .connection import Connection, ConnState, Delivery
 from .errors import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -342,14 +342,14 @@ class WsConnection(asyncio.Protocol):
         transport.write(wire)
         return True
 
-    def try_write(self, entry: Entry) -> bool:
-        return self.write_now(protocol.ws_text_frame(entry[2]))
+    def try_write(self, entry: Delivery) -> bool:
+        return self.write_now(protocol.ws_text_frame(entry.frame))
 
-    async def send(self, entry: Entry) -> None:
+    async def send(self, entry: Delivery) -> None:
         transport = self.transport
         if transport is None or transport.is_closing() or self._close_sent:
             raise ConnectionResetError("the websocket is closed")
-        transport.write(protocol.ws_text_frame(entry[2]))
+        transport.write(protocol.ws_text_frame(entry.frame))
         if self._paused:  # wait for room (the transport said its buffer is full)
             drain = self._drain
             if drain is None or drain.done():

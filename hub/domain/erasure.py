@@ -31,7 +31,7 @@ their own) is not an identity and cannot be erased this way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from . import items as it
 from .facts import ErasedFact, Fact
@@ -40,8 +40,12 @@ from .session import SessionState
 ERASED_NAME = "[erased]"
 ERASED_TEXT = "[erased at the person's request]"
 
-# A fact with the batch time it was stored at.
-TimedFact = tuple[int, Fact]
+
+class LogEntry(NamedTuple):
+    """A fact of a session's log with the time of the batch it was stored in (ms)."""
+
+    ts: int
+    fact: Fact
 
 
 def authored(facts: Iterable[Fact], who: str) -> set[str]:
@@ -63,16 +67,16 @@ def authored(facts: Iterable[Fact], who: str) -> set[str]:
     return found
 
 
-def scrub(entries: Sequence[TimedFact], who: str, alias: str) -> list[TimedFact]:
+def scrub(entries: Sequence[LogEntry], who: str, alias: str) -> list[LogEntry]:
     """`entries` with identity `who` erased (the table above); dropped facts are left out.
     `alias` is a fresh random id that stands for `who` where a fold needs one."""
-    own = authored((fact for _, fact in entries), who)
-    names = _names((fact for _, fact in entries), who)
-    out: list[TimedFact] = []
-    for ts, fact in entries:
-        clean = _scrub_fact(fact, who, alias, own, names)
+    own = authored((entry.fact for entry in entries), who)
+    names = _names((entry.fact for entry in entries), who)
+    out: list[LogEntry] = []
+    for entry in entries:
+        clean = _scrub_fact(entry.fact, who, alias, own, names)
         if clean is not None:
-            out.append((ts, clean))
+            out.append(LogEntry(entry.ts, clean))
     return out
 
 
@@ -179,8 +183,7 @@ def erased_fact(state: SessionState, who: str, alias: str, now: int) -> ErasedFa
     return fact
 
 
-def person_data(state: SessionState, entries: Iterable[TimedFact], who: str
-                ) -> dict[str, Any]:
+def person_data(state: SessionState, entries: Iterable[LogEntry], who: str) -> dict[str, Any]:
     """Everything the session holds of identity `who`, as JSON-ready data: who they are,
     what they asked, how they voted and the notes they were sent, with times (ms). A
     named token never used holds only its record (`token`)."""

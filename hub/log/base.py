@@ -19,16 +19,26 @@ Guarantees every backend gives (tests/server/test_log_contract.py checks them):
 - listeners get every appended batch at most once each, in any instance;
   they may miss some (Redis pub/sub is a doorbell), so readers compare the
   batch offset with their cursor and fill holes with `batches`.
+- `shared` says whether other instances (processes) may append to the same
+  logs: True for Redis, False for the embedded SQLite file, which one process
+  owns. What only matters across instances (sharing presence counts) is done
+  only on a shared log.
 """
 
 from __future__ import annotations
 
 import abc
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+
+def new_epoch_id() -> str:
+    """A fresh epoch: history starts again (a new session, or its log went backwards)."""
+    return secrets.token_urlsafe(6)
 
 
 class LogConflict(Exception):
@@ -113,6 +123,11 @@ class EventLog(abc.ABC):
     #: Called (in the event loop) after the live feed was lost and is back, so that
     #: readers fill the hole from `batches`; set by the server.
     resync_hook: ResyncHook | None = None
+
+    @property
+    @abc.abstractmethod
+    def shared(self) -> bool:
+        """Whether other instances may append to the same logs (see the guarantees above)."""
 
     @abc.abstractmethod
     async def start(self) -> None:

@@ -16,14 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 import sqlite3
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..datadir import FOLDER_MODE, create_private
-from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable, check_rewrite
+from .base import (
+    Batch,
+    EventLog,
+    Head,
+    Listener,
+    LogConflict,
+    LogUnavailable,
+    check_rewrite,
+    new_epoch_id,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,14 +49,15 @@ CREATE TABLE IF NOT EXISTS frames (
 """
 
 
-def new_epoch_id() -> str:
-    return secrets.token_urlsafe(6)
-
-
 class EmbeddedLog(EventLog):
     """SQLite under `data_dir` plus in-process listeners."""
 
     kind = "embedded"
+
+    @property
+    def shared(self) -> bool:
+        """False: one process owns the SQLite file."""
+        return False
 
     def __init__(self, data_dir: str) -> None:
         self.path = os.path.join(data_dir, "hub.sqlite3")

@@ -12,16 +12,18 @@ of its keys stay legal:
     <prefix>:meta                hash of set-once settings
     <prefix>:probe:<instance>    pub/sub channel an instance sends itself probes on
 
-`create` and `append` are one Lua script each: check the head, store the batch
-and its frames, move the head and publish, atomically. Pub/sub loses messages
-(on a dropped connection, a restart), so it is only a doorbell: listeners see
-the batch offset and fill holes from `batches` (design.md, "Pitfalls").
+`create` and `append` are one Lua script each (hub/log/lua/, loaded at start):
+check the head, store the batch and its frames, move the head and publish,
+atomically. Pub/sub loses messages (on a dropped connection, a restart), so it
+is only a doorbell (hub/log/feed.py): listeners see the batch offset and fill
+holes from `batches` (design.md, "Pitfalls").
 
 On a Redis Cluster (the URL's node says `cluster_enabled:1`, or the URL scheme is
 `redis+cluster://` / `rediss+cluster://`) commands go through redis-py's cluster
 client and the bell by SPUBLISH/SSUBSCRIBE, one pub/sub connection per primary:
-see hub/log/cluster.py. The keys that are not a session's (`sessions`, `meta`) are
-each used alone, so they live on one slot each; nothing else changes.
+see hub/log/cluster.py and hub/log/feed.py. The keys that are not a session's
+(`sessions`, `meta`) are each used alone, so they live on one slot each; nothing
+else changes.
 """
 
 from __future__ import annotations
@@ -31,239 +33,61 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
 import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from . import scripts
 from .archive import Archive
-from .base import Batch, EventLog, Head, Listener, LogConflict, LogUnavailable, check_rewrite
+from .base import (
+    Batch,
+    EventLog,
+    Head,
+    Listener,
+    LogConflict,
+    LogUnavailable,
+    check_rewrite,
+    new_epoch_id,
+)
+from .feed import PING_TIMEOUT, UNAVAILABLE, Address, Feed, SingleNode, Topology, describe
 
 if TYPE_CHECKING:
     from redis.asyncio.cluster import RedisCluster
 
-    from .cluster import ClusterFeed
-
 log = logging.getLogger(__name__)
 
-#: Errors that mean "Redis cannot be reached now" (OSError covers the builtin
-#: ConnectionError and TimeoutError, and so asyncio's timeouts).
-UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
-
-BACKOFF_MIN = 0.1
-BACKOFF_MAX = 2.0
-PING_TIMEOUT = 1.0
-PROBE_INTERVAL = 1.0
-#: A feed whose probe has not come back for this long counts as dead.
-PROBE_FRESH = 5.0
 COMMAND_POOL_SIZE = 50
 #: How long a deleted session's tombstone is kept (instances holding it learn in seconds).
 TOMBSTONE_SECONDS = 86_400
 #: Presence counts an instance has not refreshed for this long no longer count.
 PRESENCE_STALE = 10.0
-
-# Shared by both write scripts. KEYS: head, log, one channel stream per event
-# (in event order, repeated when a channel has several events), then for
-# `create` on a plain server the session index. ARGV: offset, epoch, encoded
-# batch, publish command, bell channel, session id, event count n, then n
-# pairs (event offset, frame).
-_WRITE_LUA = """
-local function top_offset(key)
-  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
-  if #last == 0 then return 0 end
-  return tonumber(string.match(last[1][1], '^(%d+)'))
-end
-
--- Stream entry ids must grow; a script is not rolled back on error, so check
--- every stream before the first write instead of letting an XADD fail midway.
-local function check_streams(n)
-  local tops = {}
-  local function check(key, offset)
-    local top = tops[key] or top_offset(key)
-    local wanted = tonumber(offset)
-    if wanted == nil or wanted <= top then
-      return 'stream ' .. key .. ' is at offset ' .. top .. ', cannot add offset ' .. offset
-    end
-    tops[key] = wanted
-    return nil
-  end
-  local err = check(KEYS[2], ARGV[1])
-  for i = 1, n do
-    err = err or check(KEYS[2 + i], ARGV[6 + 2 * i])
-  end
-  return err
-end
-
-local function write_batch(n)
-  redis.call('XADD', KEYS[2], ARGV[1] .. '-0', 'b', ARGV[3])
-  -- Channel history is bounded (the last ARGV, approximately: whole stream nodes);
-  -- the state log is kept whole until the session is archived.
-  local maxlen = ARGV[#ARGV]
-  for i = 1, n do
-    redis.call('XADD', KEYS[2 + i], 'MAXLEN', '~', maxlen,
-               ARGV[6 + 2 * i] .. '-0', 'f', ARGV[7 + 2 * i])
-  end
-  redis.call('HSET', KEYS[1], 'offset', ARGV[1], 'epoch', ARGV[2])
-  redis.call(ARGV[4], ARGV[5], ARGV[3])
-end
-
-local n = tonumber(ARGV[7])
-"""
-
-APPEND_LUA = (
-    _WRITE_LUA
-    + """
-local head = redis.call('HMGET', KEYS[1], 'offset', 'epoch')
-if not head[1] then return {'missing'} end
-if tonumber(head[1]) ~= tonumber(ARGV[1]) - 1 or head[2] ~= ARGV[2] then
-  return {'conflict', head[1], head[2]}
-end
-local err = check_streams(n)
-if err then return redis.error_reply(err) end
-write_batch(n)
-return {'ok'}
-"""
-)
-
-CREATE_LUA = (
-    _WRITE_LUA
-    + """
-if redis.call('EXISTS', KEYS[1]) == 1 then return {'taken'} end
-local err = check_streams(n)
-if err then return redis.error_reply(err) end
-write_batch(n)
-if #KEYS > 2 + n then redis.call('SADD', KEYS[#KEYS], ARGV[6]) end
-return {'ok'}
-"""
-)
-
-# KEYS: head, log, every channel stream. ARGV: the archived head offset. Drops the
-# session's keys only when nothing was appended since the archive was read.
-DROP_LUA = """
-local offset = redis.call('HGET', KEYS[1], 'offset')
-if offset ~= ARGV[1] then return 0 end
-redis.call('DEL', unpack(KEYS))
-return 1
-"""
-
-# A rewrite (EventLog.rewrite) stages the new history in keys of the session's slot, then
-# swaps them in with one script: readers see the old history or the new one, never a mix.
-# KEYS: one staged stream. ARGV: the field name, MAXLEN (0: none), seconds the staged key
-# lives (a writer that dies mid-way leaves nothing for long), then pairs (offset, value).
-STAGE_LUA = """
-local maxlen = tonumber(ARGV[2])
-for i = 4, #ARGV, 2 do
-  if maxlen > 0 then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, ARGV[i] .. '-0', ARGV[1], ARGV[i + 1])
-  else
-    redis.call('XADD', KEYS[1], ARGV[i] .. '-0', ARGV[1], ARGV[i + 1])
-  end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return 1
-"""
-
-# KEYS: head, log, staged log, the m channel streams now, the n staged channel streams,
-# their n final names. ARGV: expected offset and epoch, new offset and epoch, publish
-# command, bell channel, the last batch, m, n. On a moved head, the staged keys go.
-SWAP_LUA = """
-local m, n = tonumber(ARGV[8]), tonumber(ARGV[9])
-local head = redis.call('HMGET', KEYS[1], 'offset', 'epoch')
-if head[1] ~= ARGV[1] or head[2] ~= ARGV[2] then
-  redis.call('DEL', KEYS[3])
-  for i = 1, n do redis.call('DEL', KEYS[3 + m + i]) end
-  return {'conflict', head[1], head[2]}
-end
-redis.call('DEL', KEYS[2])
-for i = 1, m do redis.call('DEL', KEYS[3 + i]) end
-redis.call('RENAME', KEYS[3], KEYS[2])
-redis.call('PERSIST', KEYS[2])
-for i = 1, n do
-  redis.call('RENAME', KEYS[3 + m + i], KEYS[3 + m + n + i])
-  redis.call('PERSIST', KEYS[3 + m + n + i])
-end
-redis.call('HSET', KEYS[1], 'offset', ARGV[3], 'epoch', ARGV[4])
-redis.call(ARGV[5], ARGV[6], ARGV[7])
-return {'ok'}
-"""
-#: Entries per staging call, and how long staged keys live if the swap never comes.
+#: Entries per staging call of a rewrite, and how long staged keys live if the swap
+#: never comes.
 STAGE_CHUNK = 500
 STAGE_SECONDS = 600
 
-# KEYS: head. ARGV: the epoch expected, the fresh one.
-NEW_EPOCH_LUA = """
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then return ARGV[2] end
-if epoch == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'epoch', ARGV[2])
-  return ARGV[2]
-end
-return epoch
-"""
 
+def connection_options() -> dict[str, Any]:
+    """Every client's: no retries inside redis-py (a retried append whose reply was lost
+    would come back as a false LogConflict; callers retry with their idempotency key)."""
+    return {
+        "decode_responses": False,
+        "retry": Retry(NoBackoff(), 0),
+        "socket_connect_timeout": 2.0,
+        "socket_keepalive": True,
+        "socket_timeout": 5.0,
+    }
 
-# On a cluster, `meta` and `presence` are scripts rather than MULTI pipelines: they then
-# go through the cluster client's bounded command path like every other command.
-# KEYS: the meta hash. ARGV: field, default.
-META_LUA = """
-redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-return redis.call('HGET', KEYS[1], ARGV[1])
-"""
-
-# KEYS: the presence hash. ARGV: this instance's field, its entry, the expiry in seconds.
-PRESENCE_LUA = """
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return redis.call('HGETALL', KEYS[1])
-"""
 
 #: URL schemes that say "this is a cluster" (plain `redis://` is asked: INFO cluster).
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
-
-
-async def until_one_fails(work: dict[str, Coroutine[Any, Any, None]]) -> None:
-    """Run a feed connection's tasks (named by the keys) until one of them ends; the others
-    are cancelled and what ended it is raised (a feed's tasks never end on their own)."""
-    tasks = [asyncio.create_task(coro, name=name) for name, coro in work.items()]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        task.result()  # raises what ended it
-    raise RedisConnectionError("the pub/sub feed stopped")
-
-
-async def keep_subscribed(wake: asyncio.Event, reconcile: Callable[[], Awaitable[None]],
-                          probe: Callable[[], Awaitable[None]]) -> None:
-    """A feed connection's manager: bring its subscriptions in line with what is listened
-    to whenever `wake` is set, and probe the feed every PROBE_INTERVAL."""
-    loop = asyncio.get_running_loop()
-    next_probe = loop.time()
-    while True:
-        wake.clear()
-        await reconcile()
-        if loop.time() >= next_probe:
-            await probe()
-            next_probe = loop.time() + PROBE_INTERVAL
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(max(0.0, next_probe - loop.time())):
-                await wake.wait()
-
-
-def new_epoch_id() -> str:
-    return secrets.token_urlsafe(6)
 
 
 def _raw(value: bytes | str) -> bytes:
@@ -274,15 +98,16 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _describe(exc: BaseException) -> str:
-    """Type and message: redis-py's repr of its errors leaves out the message."""
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
 def _where(url: str) -> str:
     """The server part of a Redis URL, without credentials, for messages."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
+
+
+def _address(url: str) -> Address:
+    """(host, port) of the node a Redis URL names."""
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 6379
 
 
 class RedisLog(EventLog):
@@ -308,17 +133,20 @@ class RedisLog(EventLog):
         #: Names this instance's connections (CLIENT LIST) and its probe channel.
         self.instance_id = secrets.token_hex(6)
         self._where = _where(url)
+        #: The command client of one server, or on a Redis Cluster the cluster client
+        #: (one of the two is set once started).
         self._client: aioredis.Redis | None = None
-        self._sub_client: aioredis.Redis | None = None
-        #: On a Redis Cluster: the command client and the sharded feed (instead of the two).
         self._cluster: RedisCluster | None = None
-        self._cluster_feed: ClusterFeed | None = None
         self._scripts: dict[str, Any] = {}
-        self._sharded = False
         self._listeners: dict[str, list[Listener]] = {}
-        self._feed_task: asyncio.Task[None] | None = None
-        self._feed_state = _FeedState()
-        self._probe_channel = f"{prefix}:probe:{self.instance_id}".encode()
+        self._feed: Feed | None = None
+        #: PUBLISH on one server, SPUBLISH on a cluster (the feed's topology says).
+        self._publish = "PUBLISH"
+
+    @property
+    def shared(self) -> bool:
+        """True: every instance on the same Redis (and prefix) appends to the same logs."""
+        return True
 
     # -- keys ---------------------------------------------------------------
 
@@ -335,19 +163,15 @@ class RedisLog(EventLog):
     # -- lifetime -----------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect, detect a Redis Cluster and start the pub/sub feed task."""
+        """Connect, detect a Redis Cluster, load the scripts and start the pub/sub feed."""
         if self._client is not None or self._cluster is not None:
             raise RuntimeError("RedisLog.start() called twice; call it once, then close()")
-        self._client, self._sub_client = self._make_clients()
-        for name, text in (("append", APPEND_LUA), ("create", CREATE_LUA)):
-            self._scripts[name] = self._client.register_script(text)
-        self._scripts["new_epoch"] = self._client.register_script(NEW_EPOCH_LUA)
-        self._scripts["drop"] = self._client.register_script(DROP_LUA)
-        self._scripts["stage"] = self._client.register_script(STAGE_LUA)
-        self._scripts["swap"] = self._client.register_script(SWAP_LUA)
+        texts = scripts.load()
+        self._client = self._node_client(COMMAND_POOL_SIZE, f"hub-cmd-{self.instance_id}")
+        self._scripts = {name: self._client.register_script(text) for name, text in texts.items()}
         info = await self._info_or_close("cluster")
         if info.get("cluster_enabled"):
-            await self._start_cluster()
+            await self._start_cluster(texts)
             return
         if self.cluster_required:
             await self.close()
@@ -355,14 +179,27 @@ class RedisLog(EventLog):
                 f"redis at {self._where} is not a cluster (cluster_enabled:0); use a "
                 "redis:// URL for a single server"
             )
-        self._feed_task = asyncio.create_task(
-            self._run_feed(self._sub_client), name="hub-redis-feed"
+        # The feed has its own pool, so that redis-py's retries never reconnect it behind
+        # our back (we must know, to resync), and a command burst cannot starve it.
+        await self._start_feed(SingleNode(
+            _address(self._plain_url),
+            feed_client=self._node_client(2, f"hub-feed-{self.instance_id}"),
+            command_client=self._client,
+            probe=f"{self.prefix}:probe:{self.instance_id}".encode(),
+        ))
+
+    async def _start_feed(self, topology: Topology) -> Feed:
+        self._publish = topology.publish_command
+        feed = self._feed = Feed(
+            topology,
+            wanted=self._listeners.keys,
+            bell=self._bell,
+            session_of_bell=self._session_of_bell,
+            deliver=self._deliver,
+            resync=self._call_resync_hook,
         )
-        try:
-            async with asyncio.timeout(PROBE_FRESH):
-                await self._feed_state.connected.wait()
-        except TimeoutError:
-            log.warning("redis feed at %s not connected yet; it keeps trying", self._where)
+        await feed.start()
+        return feed
 
     async def _info_or_close(self, section: str) -> dict[str, Any]:
         """`INFO section` at start; a Redis that does not answer closes what was opened."""
@@ -374,131 +211,81 @@ class RedisLog(EventLog):
             await self.close()
             raise
 
-    def _make_clients(self) -> tuple[aioredis.Redis, aioredis.Redis]:
-        """The command client and the pub/sub client, each owning a blocking pool."""
+    def _node_client(self, size: int, name: str) -> aioredis.Redis:
+        """A client of the URL's server owning a blocking pool of `size` connections."""
         # A plain pool raised "Too many connections" under bursts; a blocking one waits.
-        # No retries inside redis-py: a retried append whose reply was lost would
-        # come back as a false LogConflict; callers retry with their idempotency key.
-        common: dict[str, Any] = {
-            "decode_responses": False,
-            "retry": Retry(NoBackoff(), 0),
-            "socket_connect_timeout": 2.0,
-            "socket_keepalive": True,
-            "socket_timeout": 5.0,
-            "timeout": 5.0,  # waiting for a free connection of the blocking pool
-        }
-        commands = aioredis.Redis.from_pool(
+        return aioredis.Redis.from_pool(
             aioredis.BlockingConnectionPool.from_url(
                 self._plain_url,
-                max_connections=COMMAND_POOL_SIZE,
-                client_name=f"hub-cmd-{self.instance_id}",
-                **common,
+                max_connections=size,
+                client_name=name,
+                timeout=5.0,  # waiting for a free connection of the blocking pool
+                **connection_options(),
             )
         )
-        # Its own pool, so that redis-py's retries never reconnect the feed behind
-        # our back (we must know, to resync), and a command burst cannot starve it.
-        feed = aioredis.Redis.from_pool(
-            aioredis.BlockingConnectionPool.from_url(
-                self._plain_url,
-                max_connections=2,
-                client_name=f"hub-feed-{self.instance_id}",
-                **common,
-            )
-        )
-        return commands, feed
 
-    async def _start_cluster(self) -> None:
+    async def _start_cluster(self, texts: dict[str, str]) -> None:
         """The URL's node is part of a Redis Cluster: use the cluster client and feed."""
-        from .cluster import ClusterFeed, ClusterScript, GatedCluster
+        from .cluster import ClusterScript, GatedCluster, ShardedCluster
 
-        if self._client is not None:
-            server = await self._info_or_close("server")
-            version = str(server.get("redis_version", "0"))
-            if tuple(int(part) for part in version.split(".")[:2] if part.isdigit()) < (7, 0):
-                await self.close()
-                raise LogUnavailable(
-                    f"redis at {self._where} is a cluster of Redis {version}: the hub needs "
-                    "Redis 7.0 or later on a cluster (sharded pub/sub)"
-                )
-        for client in (self._client, self._sub_client):
-            if client is not None:
-                await client.aclose()
-        self._client = self._sub_client = None
-        self._sharded = True
-        # As the single-node clients: no retries inside redis-py (MOVED and ASK are still
-        # followed: a redirected command did not run), bounded in-flight commands.
-        common: dict[str, Any] = {
-            "decode_responses": False,
-            "retry": Retry(NoBackoff(), 0),
-            "socket_connect_timeout": 2.0,
-            "socket_keepalive": True,
-            "socket_timeout": 5.0,
-        }
+        server = await self._info_or_close("server")
+        version = str(server.get("redis_version", "0"))
+        if tuple(int(part) for part in version.split(".")[:2] if part.isdigit()) < (7, 0):
+            await self.close()
+            raise LogUnavailable(
+                f"redis at {self._where} is a cluster of Redis {version}: the hub needs "
+                "Redis 7.0 or later on a cluster (sharded pub/sub)"
+            )
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
         try:
             with self._reaching("start"):
+                # As on one server: no retries inside redis-py (MOVED and ASK are still
+                # followed: a redirected command did not run), bounded in-flight commands.
                 self._cluster = GatedCluster.from_url(
                     self._plain_url,
                     gate=COMMAND_POOL_SIZE,
                     gate_timeout=5.0,
                     max_connections=COMMAND_POOL_SIZE,
                     client_name=f"hub-cmd-{self.instance_id}",
-                    **common,
+                    **connection_options(),
                 )
                 await self._cluster.initialize()
                 node_options = {
                     key: value for key, value in parse_url(self._plain_url).items()
                     if key not in ("host", "port", "db", "path")
                 }
-                node_options.update(common, timeout=5.0,
+                node_options.update(connection_options(), timeout=5.0,
                                     client_name=f"hub-feed-{self.instance_id}")
-                parts = urlsplit(self._plain_url)
-                self._cluster_feed = ClusterFeed(
-                    seed=(parts.hostname or "127.0.0.1", parts.port or 6379),
+                feed = await self._start_feed(ShardedCluster(
+                    seed=_address(self._plain_url),
                     node_options=node_options,
                     probe_prefix=f"{self.prefix}:probe:{self.instance_id}",
-                    wanted=self._listeners.keys,
-                    bell=self._bell,
-                    session_of_bell=self._session_of_bell,
-                    deliver=self._deliver,
-                    resync=self._call_resync_hook,
-                )
-                await self._cluster_feed.start()
+                ))
         except LogUnavailable:
             await self.close()
             raise
         except Exception as exc:  # a URL the cluster client refuses (a db other than 0)
             await self.close()
             raise LogUnavailable(
-                f"redis at {self._where} is a cluster but cannot be used: {_describe(exc)}"
+                f"redis at {self._where} is a cluster but cannot be used: {describe(exc)}"
             ) from exc
-        texts = {"append": APPEND_LUA, "create": CREATE_LUA, "new_epoch": NEW_EPOCH_LUA,
-                 "drop": DROP_LUA, "meta": META_LUA, "presence": PRESENCE_LUA,
-                 "stage": STAGE_LUA, "swap": SWAP_LUA}
         self._scripts = {name: ClusterScript(self._cluster, text) for name, text in texts.items()}
         log.info(
             "redis at %s is a cluster of %d primaries: sharded pub/sub, one connection each",
             self._where,
-            len(self._cluster_feed.shards),
+            len(feed.layout.nodes),
         )
 
     async def close(self) -> None:
-        """Stop the feed task and close both connection pools."""
-        task, self._feed_task = self._feed_task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
-        for client in (self._client, self._sub_client):
-            if client is not None:
-                await client.aclose()
-        self._client = self._sub_client = None
-        feed, self._cluster_feed = self._cluster_feed, None
+        """Stop the feed and close the connection pools."""
+        feed, self._feed = self._feed, None
         if feed is not None:
             await feed.close()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
         cluster, self._cluster = self._cluster, None
         if cluster is not None:
             await cluster.aclose()
@@ -517,7 +304,7 @@ class RedisLog(EventLog):
             yield
         except UNAVAILABLE as exc:
             raise LogUnavailable(
-                f"redis at {self._where} did not answer ({what}): {_describe(exc)}"
+                f"redis at {self._where} did not answer ({what}): {describe(exc)}"
             ) from exc
         except Exception as exc:
             from .cluster import cluster_unavailable
@@ -525,7 +312,7 @@ class RedisLog(EventLog):
             if self._cluster is None or not cluster_unavailable(exc):
                 raise
             raise LogUnavailable(
-                f"redis cluster at {self._where} could not serve ({what}): {_describe(exc)}"
+                f"redis cluster at {self._where} could not serve ({what}): {describe(exc)}"
             ) from exc
 
     async def ping(self) -> bool:
@@ -537,9 +324,9 @@ class RedisLog(EventLog):
             async with asyncio.timeout(PING_TIMEOUT):
                 await client.ping()
         except (RedisError, OSError) as exc:
-            log.info("redis at %s failed the readiness ping: %s", self._where, _describe(exc))
+            log.info("redis at %s failed the readiness ping: %s", self._where, describe(exc))
             return False
-        return await self._feed_alive()
+        return self._feed is not None and await self._feed.alive()
 
     # -- writes -------------------------------------------------------------
 
@@ -548,11 +335,10 @@ class RedisLog(EventLog):
         keys = [self._key(sid, "head"), self._key(sid, "log")]
         keys += [self._key(sid, f"ch:{ev.channel}") for ev in batch.events]
         # The index set is not in the session's slot: a cluster gets it after the script.
-        if index and not self._sharded:
+        if index and self._cluster is None:
             keys.append(f"{self.prefix}:sessions")
-        publish = "SPUBLISH" if self._sharded else "PUBLISH"
         body = batch.encode()
-        args: list[Any] = [batch.offset, batch.epoch, body, publish, self._bell(sid), sid]
+        args: list[Any] = [batch.offset, batch.epoch, body, self._publish, self._bell(sid), sid]
         args.append(len(batch.events))
         for ev in batch.events:
             args += [ev.offset, ev.frame]
@@ -565,7 +351,7 @@ class RedisLog(EventLog):
         with self._reaching(f"create {batch.session}"):
             await self._conn().delete(self._key(batch.session, "deleted"))
             result = await self._scripts["create"](keys=keys, args=args)
-            if self._sharded and result[0] == b"ok":
+            if self._cluster is not None and result[0] == b"ok":
                 await self._conn().sadd(f"{self.prefix}:sessions", batch.session)
         return bool(result[0] == b"ok")
 
@@ -776,9 +562,8 @@ class RedisLog(EventLog):
             keys += [self._key(session, f"rw:{token}:ch:{channel}") for channel in channels]
             keys += [self._key(session, f"ch:{channel}") for channel in channels]
             last = batches[-1]
-            publish = "SPUBLISH" if self._sharded else "PUBLISH"
             result = await self._scripts["swap"](keys=keys, args=[
-                expect.offset, expect.epoch, last.offset, last.epoch, publish,
+                expect.offset, expect.epoch, last.offset, last.epoch, self._publish,
                 self._bell(session), last.encode(), len(old), len(channels)])
         if result[0] != b"ok":
             raise LogConflict(Head(int(result[1]), _text(result[2])) if result[1] else None)
@@ -801,8 +586,9 @@ class RedisLog(EventLog):
             raise LogConflict(head)
         self.archive_files.write(session, batches)
         with self._reaching(f"rewrite {session}"):
-            publish = self._conn().spublish if self._sharded else self._conn().publish
-            await publish(self._bell(session), batches[-1].encode())
+            await self._conn().execute_command(
+                self._publish, self._bell(session), batches[-1].encode()
+            )
 
     async def was_deleted(self, session: str) -> bool:
         """True when a tombstone says the session was deleted (kept a day)."""
@@ -821,8 +607,8 @@ class RedisLog(EventLog):
         """Call `listener` with batches appended to `session` from now on, by any instance."""
         listeners = self._listeners.setdefault(session, [])
         listeners.append(listener)
-        if len(listeners) == 1:  # the first local listener subscribes
-            self._wanted_changed()
+        if len(listeners) == 1 and self._feed is not None:  # the first local one subscribes
+            self._feed.wanted_changed()
 
     def unlisten(self, session: str, listener: Listener) -> None:
         """Stop calling `listener`; the last one of a session unsubscribes."""
@@ -831,133 +617,14 @@ class RedisLog(EventLog):
             listeners.remove(listener)
             if not listeners:
                 del self._listeners[session]
-                self._wanted_changed()
-
-    def _wanted_changed(self) -> None:
-        if self._cluster_feed is not None:
-            self._cluster_feed.wanted_changed()
-        else:
-            self._feed_state.wanted_changed()
+                if self._feed is not None:
+                    self._feed.wanted_changed()
 
     async def wait_subscribed(self) -> None:
         """Wait until Redis confirmed the subscription of every listened session."""
-        if self._cluster_feed is not None:
-            await self._cluster_feed.synced.wait()
-        else:
-            await self._feed_state.synced.wait()
-
-    async def _run_feed(self, sub_client: aioredis.Redis) -> None:
-        """The one background task: keep the pub/sub connection up, with back-off."""
-        state = self._feed_state
-        delay = BACKOFF_MIN
-        while True:
-            pubsub = sub_client.pubsub()
-            try:
-                await self._feed_once(pubsub)
-            except UNAVAILABLE as exc:
-                log.warning(
-                    "redis feed at %s lost: %s; reconnecting in %.1f s",
-                    self._where,
-                    _describe(exc),
-                    delay,
-                )
-            except Exception:
-                log.exception("redis feed at %s failed; reconnecting in %.1f s", self._where, delay)
-            finally:
-                if state.connected.is_set():
-                    delay = BACKOFF_MIN
-                state.down()
-                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX)
-
-    async def _feed_once(self, pubsub: PubSub) -> None:
-        """Subscribe, then read and manage subscriptions until the connection fails."""
-        await pubsub.subscribe(self._probe_channel)
-        await until_one_fails({"hub-redis-feed-read": self._read_feed(pubsub),
-                               "hub-redis-feed-manage": self._manage_feed(pubsub)})
-
-    async def _read_feed(self, pubsub: PubSub) -> None:
-        while True:
-            message = await pubsub.get_message(timeout=None)
-            if message is not None:
-                self._on_message(message)
-
-    async def _manage_feed(self, pubsub: PubSub) -> None:
-        """Apply listen/unlisten to the subscriptions, and send a probe every second."""
-        await keep_subscribed(self._feed_state.wake, lambda: self._reconcile(pubsub),
-                              self._probe_tick)
-
-    async def _reconcile(self, pubsub: PubSub) -> None:
-        state = self._feed_state
-        wanted = set(self._listeners)
-        for session in wanted - state.subscribed:
-            # One command per session: SSUBSCRIBE takes only channels of one slot.
-            if self._sharded:
-                await pubsub.ssubscribe(self._bell(session))
-            else:
-                await pubsub.subscribe(self._bell(session))
-            state.subscribed.add(session)
-        for session in state.subscribed - wanted:
-            if self._sharded:
-                await pubsub.sunsubscribe(self._bell(session))
-            else:
-                await pubsub.unsubscribe(self._bell(session))
-            state.subscribed.discard(session)
-        self._check_synced()
-
-    async def _probe_tick(self) -> None:
-        state = self._feed_state
-        now = asyncio.get_running_loop().time()
-        if state.probe_pending_since is not None and now - state.probe_pending_since > PROBE_FRESH:
-            # A connection can stay open and deliver nothing (centrifugo #1189).
-            raise RedisConnectionError(f"no pub/sub probe came back for {PROBE_FRESH:.0f} s")
-        try:
-            await self._conn().publish(self._probe_channel, b"probe")
-        except UNAVAILABLE as exc:
-            log.debug(
-                "probe publish failed: %s", _describe(exc)
-            )  # the command path has its own errors
-            return
-        if state.probe_pending_since is None:
-            state.probe_pending_since = now
-
-    async def _feed_alive(self) -> bool:
-        """True when a probe came back recently, or comes back within a second now."""
-        if self._cluster_feed is not None:
-            return await self._cluster_feed.alive()
-        state = self._feed_state
-        task = self._feed_task
-        if task is None or task.done() or not state.connected.is_set():
-            return False
-        if asyncio.get_running_loop().time() - state.probe_seen_at < PROBE_FRESH:
-            return True
-        state.probe_seen.clear()
-        try:
-            async with asyncio.timeout(PING_TIMEOUT):
-                await self._conn().publish(self._probe_channel, b"probe")
-                await state.probe_seen.wait()
-        except (RedisError, OSError):
-            return False
-        return True
-
-    def _on_message(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
-        channel = bytes(message["channel"] or b"")
-        if kind in ("message", "smessage"):
-            if channel == self._probe_channel:
-                self._feed_state.probe_came_back()
-            else:
-                self._deliver(channel, message["data"])
-        elif kind in ("subscribe", "ssubscribe"):
-            if channel == self._probe_channel:
-                self._feed_state.connected.set()
-            else:
-                self._feed_state.confirmed.add(self._session_of_bell(channel))
-            self._check_synced()
-        elif kind in ("unsubscribe", "sunsubscribe"):
-            self._feed_state.confirmed.discard(self._session_of_bell(channel))
-            self._check_synced()
+        if self._feed is None:
+            raise RuntimeError("RedisLog used before start(); call `await log.start()` first")
+        await self._feed.synced.wait()
 
     def _deliver(self, channel: bytes, data: bytes) -> None:
         try:
@@ -972,57 +639,7 @@ class RedisLog(EventLog):
                 # One faulty listener must not stop the feed for every session.
                 log.exception("listener %r failed on %s#%d", listener, batch.session, batch.offset)
 
-    def _check_synced(self) -> None:
-        """Mark the feed in sync when Redis confirmed every wanted session; then resync."""
-        state = self._feed_state
-        if not state.connected.is_set() or state.confirmed != self._listeners.keys():
-            return
-        state.synced.set()
-        if state.resync_due:
-            state.resync_due = False
-            self._call_resync_hook()
-
     def _call_resync_hook(self) -> None:
         hook = self.resync_hook
-        if hook is None:
-            return
-        try:
-            hook()
-        except Exception:
-            log.exception("resync hook %r failed", hook)
-
-
-class _FeedState:
-    """What the feed task knows about its current pub/sub connection."""
-
-    def __init__(self) -> None:
-        #: Set when the probe channel subscription is confirmed.
-        self.connected = asyncio.Event()
-        #: Set when every listened session's subscription is confirmed.
-        self.synced = asyncio.Event()
-        #: Set by listen/unlisten to wake the subscription manager.
-        self.wake = asyncio.Event()
-        self.probe_seen = asyncio.Event()
-        self.probe_seen_at = float("-inf")
-        self.probe_pending_since: float | None = None
-        self.subscribed: set[str] = set()
-        self.confirmed: set[str] = set()
-        #: The connection was lost since the last resync: batches may have been missed.
-        self.resync_due = False
-
-    def wanted_changed(self) -> None:
-        self.synced.clear()
-        self.wake.set()
-
-    def probe_came_back(self) -> None:
-        self.probe_seen_at = asyncio.get_running_loop().time()
-        self.probe_pending_since = None
-        self.probe_seen.set()
-
-    def down(self) -> None:
-        self.resync_due = True
-        self.connected.clear()
-        self.synced.clear()
-        self.subscribed.clear()
-        self.confirmed.clear()
-        self.probe_pending_since = None
+        if hook is not None:
+            hook()  # the feed logs what it raises

@@ -174,6 +174,18 @@ async def test_meta_is_set_once(backend: Backend) -> None:
     assert await second.meta("other", "z") == "z"
 
 
+#: Whether other instances append to a backend's logs: one process owns the embedded store.
+SHARED = {"embedded": False, "redis": True, "redis-cluster": True}
+
+
+async def test_shared_says_whether_other_instances_append(backend: Backend) -> None:
+    first, second = await backend.open(), await backend.open()
+    assert first.shared is second.shared is SHARED[backend.name]
+    assert (second is not first) is first.shared  # the embedded store: one instance
+    made = await fill(second, "ses1", 2)
+    assert await first.batches("ses1", 0) == made
+
+
 async def test_listeners_get_batches_from_another_instance_in_order(backend: Backend) -> None:
     writer, reader = await backend.open(), await backend.open()
     inbox = Inbox()

@@ -153,8 +153,8 @@ async def test_erasure_reindexed_removes_the_persons_words(index: SearchIndex) -
     assert await found(index, "zeroknowledge") != []
     # Erasing Alice: the facts are scrubbed and folded again, as Session.erase does.
     fresh = SessionState(id="s1")
-    for _, fact in erasure.scrub([(0, f) for f in facts], ALICE.id, "alias"):
-        apply(fresh, fact)
+    for entry in erasure.scrub([erasure.LogEntry(0, f) for f in facts], ALICE.id, "alias"):
+        apply(fresh, entry.fact)
     await index.replace("s1", documents(fresh, forum))
     assert await found(index, "zeroknowledge") == []
     assert await found(index, "erased") == []

@@ -130,7 +130,7 @@ def test_erasing_a_moderator_reaches_their_name_in_a_restored_state() -> None:
     """A `restored` fact keeps flags and notes by the author's name only (no id): erasing
     a moderator must reach those names too, as it does in `flag` and `note` facts."""
     from hub.domain import commands
-    from hub.domain.erasure import ERASED_NAME, scrub
+    from hub.domain.erasure import ERASED_NAME, LogEntry, scrub
     from tests.support.person_traces import BOB, NAME, Recorder, traces
 
     rec = Recorder()
@@ -142,12 +142,12 @@ def test_erasing_a_moderator_reaches_their_name_in_a_restored_state() -> None:
     rec.run(commands.note(rec.state, mod, BOB.id, "Please wait", rec.now))
     live = scrub(rec.entries, mod.id, "alias-1")
     assert traces(live) == []  # the facts themselves were always scrubbed
-    restored = [(5, {"kind": "restored", "state": dump_state(rec.state), "ts": 5})]
+    restored = [LogEntry(5, {"kind": "restored", "state": dump_state(rec.state), "ts": 5})]
     assert traces(restored)
     scrubbed = scrub(restored, mod.id, "alias-1")
     assert traces(scrubbed) == []
     state = new_session("s1")
-    apply(state, scrubbed[0][1])
+    apply(state, scrubbed[0].fact)
     assert [f.by for f in state.flags.values()] == [ERASED_NAME]
     assert [n["from"] for n in state.notes[BOB.id]] == [ERASED_NAME]
     assert [f.text for f in state.flags.values()] == ["Budgets matter"]

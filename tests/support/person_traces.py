@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from hub import keys
 from hub.domain import commands
 from hub.domain.commands import Actor, Decision
+from hub.domain.erasure import LogEntry
 from hub.domain.fact_kinds import apply
 from hub.domain.session import new_session
 from tests.support.inprocess import RunningHub
@@ -24,7 +25,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.state = new_session("s1")
-        self.entries: list[tuple[int, dict[str, Any]]] = []
+        self.entries: list[LogEntry] = []
         self.now = 1000
         self.fact(commands.create(title="Workshop", languages=["en"], state="live",
                                   settings={"premoderation": True}, now=self.now))
@@ -32,7 +33,7 @@ class Recorder:
     def fact(self, fact: dict[str, Any]) -> None:
         self.now += 10
         apply(self.state, fact)
-        self.entries.append((self.now, fact))
+        self.entries.append(LogEntry(self.now, fact))
 
     def run(self, decision: Decision) -> dict[str, Any]:
         if decision.fact is not None:
@@ -54,7 +55,8 @@ class Recorder:
 
 def traces(data: Any) -> list[str]:
     """Which of the person's data `data` (any JSON-ready value, or bytes) still holds."""
-    raw = data if isinstance(data, bytes) else orjson.dumps(data)
+    # `default`: log entries (named tuples) as JSON arrays, as plain tuples are.
+    raw = data if isinstance(data, bytes) else orjson.dumps(data, default=list)
     return [s for s in (NAME, "Quillington", "plugh-xyzzy", "frobnicate-7", "note-42")
             if s.encode() in raw]
 

@@ -11,7 +11,7 @@ import pytest
 
 from hub.domain import commands, voice
 from hub.domain.commands import Actor
-from hub.domain.erasure import scrub
+from hub.domain.erasure import LogEntry, scrub
 from hub.domain.fact_kinds import apply, project
 from hub.domain.session import new_session
 from hub.domain.snapshot import dump_state, restore
@@ -214,8 +214,8 @@ def test_erasure_keeps_the_intervention_without_the_person() -> None:
     facts = [commands.moderate(state, MOD, item, "live", now=3000).fact]
     apply(state, facts[0] or {})
     facts.append(voice.grant(state, ALICE, "speak", False, 4000).fact)
-    cleaned = scrub([(1, f) for f in facts if f], ALICE.id, "alias1")
-    assert all(ALICE.id not in str(f) for _, f in cleaned)
+    cleaned = scrub([LogEntry(1, f) for f in facts if f], ALICE.id, "alias1")
+    assert all(ALICE.id not in str(entry.fact) for entry in cleaned)
 
 
 def test_credentials_are_derived_and_decodable() -> None:

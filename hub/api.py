@@ -6,7 +6,6 @@ import functools
 import hmac
 import math
 import re
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +44,7 @@ from .media.manager import HOW_TO_TURN_ON
 from .security import client_address
 from .session import Session, now_ms
 from .standing import check_standing
-from .tokens import DAY, Grant, new_identity_id
+from .tokens import DAY, Grant, new_identity_id, new_session_id
 from .voice_status import voice_status
 
 SESSION_ID_RULE = "3 to 64 letters, digits, '-' or '_'"
@@ -236,7 +235,7 @@ async def create_session(request: web.Request) -> web.Response:
     wanted = _opt_str(body, "id")
     if wanted is not None and not valid_session_id(wanted):
         raise bad_request(f"`id` must be {SESSION_ID_RULE}")
-    session_id = wanted or secrets.token_urlsafe(6)
+    session_id = wanted or new_session_id()
     sessions = request.app[keys.SESSIONS]
     session = await sessions.create(session_id, fact, new_epoch_id())
     if session is None:

@@ -56,6 +56,14 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def new_session_id() -> str:
+    """A fresh session id: 8 random URL-safe characters, never a leading `-` (a command
+    line such as `hub report <id>` would take it for an option)."""
+    while (made := secrets.token_urlsafe(6)).startswith("-"):
+        pass
+    return made
+
+
 def new_identity_id() -> str:
     """A fresh identity id: random, so ids cannot be guessed or enumerated."""
     return secrets.token_urlsafe(9)

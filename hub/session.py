@@ -271,10 +271,9 @@ class Session:
             metrics.events_appended.labels(kind).inc()
             readers = self.readers.get(event.channel)
             if readers:
-                wire = protocol.ws_text_frame(event.frame)  # built once for every reader
                 channel, offset, frame, what = event.channel, event.offset, event.frame, event.kind
                 for conn in readers:
-                    conn.deliver(channel, offset, frame, wire, what)
+                    conn.deliver(channel, offset, frame, what)
                 metrics.deliveries.labels(kind).inc(len(readers))
         if batch.events:
             metrics.delivery_lag.observe(max(0, now_ms() - batch.ts) / 1000)

@@ -29,7 +29,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from . import access, client, keys, protocol
 from .config import Config
-from .connection import Connection, ConnState, Entry
+from .connection import Connection, ConnState, EncodedOnce, Entry
 from .errors import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -46,7 +46,7 @@ from .ratelimit import RateLimits
 from .security import client_address, origin_allowed
 from .session import Session
 from .tokens import Signer
-from .ws_engine import SEND_EOF, WsEngine
+from .ws_engine import SEND_EOF, WsEngine, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ class WsEndpoint:
         self.limits: RateLimits = app[keys.LIMITS]
         self.connections: set[Connection] = app[keys.CONNECTIONS]
         self.on_slow = self.metrics.slow_disconnects.inc  # one bound method for all
+        self.wire = EncodedOnce(text_frame)  # a frame every reader gets, framed
         self.open: set[WsConnection] = set()
         self.tick = 0  # heartbeat periods so far
         self._beat: asyncio.TimerHandle | None = None
@@ -340,24 +341,25 @@ class WsConnection(asyncio.Protocol):
 
     # -- writing: the Sender of `self.conn` --------------------------------------------
 
-    def write_now(self, wire: bytes) -> bool:
-        """Write a whole prebuilt frame if the socket takes it without queueing."""
+    def write_event(self, frame: bytes) -> bool:
+        """Write a frame every reader gets (framed once for all) if the socket takes it
+        without queueing."""
         transport = self.transport
         if transport is None or transport.get_write_buffer_size() > WRITE_BUFFER_HIGH:
             return False
         if transport.is_closing() or self._close_sent:
             return False
-        transport.write(wire)
+        transport.write(self._ep.wire(frame))
         return True
 
     def try_write(self, entry: Entry) -> bool:
-        return self.write_now(protocol.ws_text_frame(entry[2]))
+        return self.write_event(entry[2])
 
     async def send(self, entry: Entry) -> None:
         transport = self.transport
         if transport is None or transport.is_closing() or self._close_sent:
             raise ConnectionResetError("the websocket is closed")
-        transport.write(protocol.ws_text_frame(entry[2]))
+        transport.write(self._ep.wire(entry[2]))
         if self._paused:  # wait for room (the transport said its buffer is full)
             drain = self._drain
             if drain is None or drain.done():
@@ -387,7 +389,7 @@ class WsConnection(asyncio.Protocol):
                 self.close_code = 1006
                 transport.abort()
                 return
-            transport.write(protocol.ws_text_frame(frame))
+            transport.write(text_frame(frame))
 
     def _send_close(self, code: int, reason: str) -> None:
         """Our close frame; the socket closes when the client answers (or after a while).

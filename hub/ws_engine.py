@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import codecs
 import logging
+import struct
 import sys
 
 from websockets.exceptions import PayloadTooBig
 from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.protocol import OPEN, SEND_EOF, Protocol, Side, State
 
-__all__ = ["CLOSE_ANSWER", "MAX_REASON", "SEND_EOF", "WsEngine", "cut_reason"]
+__all__ = ["CLOSE_ANSWER", "MAX_REASON", "SEND_EOF", "WsEngine", "cut_reason", "text_frame"]
 
 # The bytes of our own close reason at most (whole UTF-8 characters; a close frame's
 # payload is at most 125 bytes, 2 of them the code).
@@ -39,6 +40,19 @@ _log.setLevel(logging.WARNING)
 
 # The message kinds a client sends: text is checked as UTF-8, binary is passed on.
 _TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
+
+
+def text_frame(payload: bytes) -> bytes:
+    """`payload` as one whole unmasked text frame (RFC 6455 5.2), as the server sends it:
+    a channel event's is built once and written as is to every reader's socket."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 65536:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
 
 
 def cut_reason(reason: str) -> str:

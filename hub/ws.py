@@ -46,7 +46,7 @@ from .ratelimit import RateLimits
 from .security import client_address, origin_allowed
 from .session import Session
 from .tokens import Signer
-from .ws_engine import SEND_EOF, WsEngine, text_frame
+from .ws_engine import SEND_EOF, Protocols, WsEngine, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,7 @@ class WsEndpoint:
         self.connections: set[Connection] = app[keys.CONNECTIONS]
         self.on_slow = self.metrics.slow_disconnects.inc  # one bound method for all
         self.wire = EncodedOnce(text_frame)  # a frame every reader gets, framed
+        self.protocols = Protocols(self.config.max_frame)  # for the connections' engines
         self.open: set[WsConnection] = set()
         self.tick = 0  # heartbeat periods so far
         self._beat: asyncio.TimerHandle | None = None
@@ -253,7 +254,7 @@ class WsConnection(asyncio.Protocol):
         self.session: Session | None = None
         self.conn = Connection(self, outbox_limit=ep.config.outbox_frames, on_slow=ep.on_slow)
         self.close_code: int | None = None
-        self._engine = WsEngine(ep.config.max_frame)
+        self._engine = WsEngine(ep.protocols)
         self._joined = False
         self._lost = False
         self._close_sent = False  # our close frame is out (or the engine's): nothing after it

@@ -10,6 +10,12 @@ big; the close the engine decides held back until the messages before it are han
 a client's own close answered with 1000 (docs/protocol.md); our close reasons cut to
 whole characters. The frames every reader gets (channel events) are built once and
 written straight to the sockets: they do not come through here.
+
+The library's protocol costs about 1.4 KiB; most readers only listen. So a connection
+holds one only while it is needed: whenever it rests between frames with nothing
+buffered and no message begun, it holds nothing of the connection (a fresh one would be
+the same), and it goes back to the `Protocols` its engines share, for the next
+connection with bytes to read.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ import codecs
 import logging
 import struct
 import sys
+import types
 
 from websockets.exceptions import PayloadTooBig
 from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.protocol import OPEN, SEND_EOF, Protocol, Side, State
+from websockets.streams import StreamReader
 
-__all__ = ["CLOSE_ANSWER", "MAX_REASON", "SEND_EOF", "WsEngine", "cut_reason", "text_frame"]
+__all__ = ["CLOSE_ANSWER", "MAX_REASON", "SEND_EOF", "Protocols", "WsEngine", "cut_reason",
+           "text_frame"]
 
 # The bytes of our own close reason at most (whole UTF-8 characters; a close frame's
 # payload is at most 125 bytes, 2 of them the code).
@@ -32,6 +41,7 @@ MAX_REASON = 120
 CLOSE_ANSWER = Frame(Opcode.CLOSE, Close(CloseCode.NORMAL_CLOSURE, "").serialize()).serialize(
     mask=False)
 _CLOSE_BYTE = CLOSE_ANSWER[0]  # the first byte of any close frame the server writes
+PING = Frame(Opcode.PING, b"").serialize(mask=False)
 
 # The library logs each connection's end at INFO: not wanted in the hub's log, its
 # errors are.
@@ -74,6 +84,67 @@ class _Protocol(Protocol):
         super().fail(code, reason)
 
 
+def _new_protocol(max_size: int) -> _Protocol:
+    return _Protocol(Side.SERVER, state=OPEN, max_size=max_size, logger=_log)
+
+
+# Where the library's parser waits between two frames: for the next byte.
+_BETWEEN_FRAMES = StreamReader.at_eof.__code__
+
+
+def _at_rest(proto: Protocol) -> bool:
+    """Open, between two frames, nothing buffered, no message begun: the same as a fresh
+    protocol."""
+    if proto.state is not OPEN or proto.current_size is not None or proto.reader.buffer:
+        return False
+    parser = proto.parser
+    if not isinstance(parser, types.GeneratorType):
+        return False
+    waiting = parser.gi_yieldfrom
+    return isinstance(waiting, types.GeneratorType) and waiting.gi_code is _BETWEEN_FRAMES
+
+
+def _check_websockets() -> None:
+    """`_at_rest` looks at how the library's parser waits (websockets is pinned below its
+    next major version in pyproject.toml). Checked at import, both ways: at rest when
+    fresh and after a whole frame, not within a frame's header, so that another version
+    fails at once rather than losing a frame."""
+    from websockets.version import version
+
+    probe = _new_protocol(125)
+    ok = _at_rest(probe)
+    probe.receive_data(b"\x81\x80")  # a header: the parser now waits for the mask
+    ok = ok and not _at_rest(probe)
+    probe.receive_data(b"\x00\x00\x00\x00")  # the mask of an empty text frame
+    ok = ok and len(probe.events_received()) == 1 and _at_rest(probe)
+    if not ok:
+        raise ImportError(
+            f"hub.ws_engine cannot tell when websockets {version}'s protocol "
+            "rests between frames: install the websockets version pyproject.toml allows")
+
+
+_check_websockets()
+
+
+class Protocols:
+    """The protocols at rest the engines of one endpoint share (one at most: the bytes of
+    all connections are read one chunk at a time)."""
+
+    __slots__ = ("_rest", "max_size")
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._rest: _Protocol | None = None
+
+    def take(self) -> _Protocol:
+        proto, self._rest = self._rest, None
+        return proto or _new_protocol(self.max_size)
+
+    def give(self, proto: _Protocol) -> None:
+        """`proto`, at rest (`_at_rest`), for the next one."""
+        self._rest = proto
+
+
 class WsEngine:
     """A server-side websocket after its handshake.
 
@@ -84,10 +155,12 @@ class WsEngine:
     client's close code, or ours on failing (`failed`). `SEND_EOF` among bytes to write
     means the engine is done with the socket."""
 
-    __slots__ = ("_binary", "_decoder", "_proto", "_text", "closing", "code", "failed")
+    __slots__ = ("_binary", "_decoder", "_proto", "_protocols", "_text", "closing", "code",
+                 "failed")
 
-    def __init__(self, max_size: int) -> None:
-        self._proto = _Protocol(Side.SERVER, state=OPEN, max_size=max_size, logger=_log)
+    def __init__(self, protocols: Protocols) -> None:
+        self._protocols = protocols
+        self._proto: _Protocol | None = None  # None: at rest (see the module's docstring)
         self._text: list[str] | None = None  # a fragmented text message so far
         self._decoder: codecs.IncrementalDecoder | None = None
         self._binary: list[bytes] | None = None  # a fragmented binary message so far
@@ -97,11 +170,17 @@ class WsEngine:
 
     @property
     def state(self) -> State:
-        return self._proto.state
+        return OPEN if self._proto is None else self._proto.state
+
+    def _protocol(self) -> _Protocol:
+        proto = self._proto
+        if proto is None:
+            proto = self._proto = self._protocols.take()
+        return proto
 
     def receive(self, data: bytes) -> tuple[list[bytes], list[str | bytes | None]]:
         """Bytes from the client: (bytes to write now, the client's messages)."""
-        proto = self._proto
+        proto = self._protocol()
         was_open = proto.state is OPEN
         proto.receive_data(data)
         messages: list[str | bytes | None] = []
@@ -114,6 +193,9 @@ class WsEngine:
                     break  # failed: what came after it is not read
         writes = proto.data_to_send()
         if not was_open or proto.state is OPEN:
+            if _at_rest(proto):
+                self._proto = None
+                self._protocols.give(proto)
             return writes, messages
         # The engine decided to close in this data: its close waits for the messages.
         now: list[bytes] = []
@@ -164,19 +246,20 @@ class WsEngine:
                     self._binary = None
         except UnicodeDecodeError:
             self._text = self._decoder = None
-            self._proto.fail(CloseCode.INVALID_DATA, "text frame is not UTF-8")
+            self._protocol().fail(CloseCode.INVALID_DATA, "text frame is not UTF-8")
             return False
         return True
 
     def receive_eof(self) -> None:
         """The client closed its side: nothing more is read."""
-        self._proto.receive_eof()
-        self._proto.data_to_send()  # nothing to write to a socket that is going
+        proto = self._protocol()
+        proto.receive_eof()
+        proto.data_to_send()  # nothing to write to a socket that is going
 
     def close(self, code: int, reason: str) -> list[bytes]:
         """Our close frame (the reason cut to whole characters), if the close handshake
         has not begun; then the client's answer ends the connection."""
-        proto = self._proto
+        proto = self._protocol()
         if proto.state is not OPEN:
             return []
         proto.send_close(code, cut_reason(reason))
@@ -185,6 +268,8 @@ class WsEngine:
     def ping(self) -> list[bytes]:
         """An empty ping, while open."""
         proto = self._proto
+        if proto is None:
+            return [PING]  # what a fresh protocol would write, without making one
         if proto.state is not OPEN:
             return []
         proto.send_ping(b"")

@@ -74,8 +74,16 @@ def cut_reason(reason: str) -> str:
 
 
 class _Protocol(Protocol):
-    """The library's protocol; a 64-bit length must have its top bit clear (RFC 6455 5.2):
-    such a frame is a protocol error, not merely one too big."""
+    """The library's protocol, with two differences. A 64-bit length must have its top
+    bit clear (RFC 6455 5.2): such a frame is a protocol error, not merely one too big.
+    A close may come between the fragments of a message (a control frame may, 5.4): the
+    message unfinished is dropped and the close answered, as the hub always did, where
+    the library fails the connection (1002)."""
+
+    def recv_frame(self, frame: Frame) -> None:
+        if frame.opcode is Opcode.CLOSE:
+            self.current_size = None
+        super().recv_frame(frame)
 
     def fail(self, code: CloseCode | int, reason: str = "") -> None:
         exc = sys.exc_info()[1]  # fail() runs in the parser's handler of what went wrong
@@ -191,6 +199,8 @@ class WsEngine:
             if opcode is _TEXT or opcode is _BINARY or opcode is _CONT:
                 if not self._data(frame, messages):
                     break  # failed: what came after it is not read
+            elif opcode is Opcode.CLOSE:
+                self._text = self._decoder = self._binary = None  # a message left unfinished
         writes = proto.data_to_send()
         if not was_open or proto.state is OPEN:
             if _at_rest(proto):

@@ -165,7 +165,6 @@ def test_unknown_opcodes_close_1002(opcode: int) -> None:
     frame(8, b"x" * 126),
     frame(0, b"lost"),  # a continuation of nothing
     frame(1, b"a", fin=False) + frame(1, b"b"),  # a new message inside a fragmented one
-    frame(1, b"a", fin=False) + close(1000),  # a close inside a fragmented message
 ])
 def test_broken_sequences_close_1002(data: bytes) -> None:
     assert failed_with(WsEngine(Protocols(MAX)), data) == 1002
@@ -209,6 +208,15 @@ def test_a_client_close_is_answered_with_1000_after_the_messages_before_it(code:
     assert engine.closing == [CLOSE_ANSWER, SEND_EOF]
     assert close_of(engine.closing) == (1000, "")
     assert engine.receive(frame(9, b""))[0] == []  # discarded: no pong after a close
+
+
+def test_a_close_between_fragments_drops_the_message_and_is_answered_with_1000() -> None:
+    engine = WsEngine(Protocols(MAX))
+    now, messages = engine.receive(frame(1, b"fragm", fin=False) + close(1001)
+                                   + frame(0, b"ent"))
+    assert (now, messages) == ([], [None])
+    assert engine.code == 1001 and not engine.failed
+    assert engine.closing == [CLOSE_ANSWER, SEND_EOF]
 
 
 def test_an_empty_client_close_is_1005_and_answered_with_1000() -> None:

@@ -133,6 +133,11 @@ def _check_websockets() -> None:
 
 _check_websockets()
 
+# The protocol of every connection that ended at rest: closed, it changes no more.
+_ENDED = _new_protocol(125)
+_ENDED.receive_eof()
+assert _ENDED.state is State.CLOSED and _ENDED.data_to_send() == [SEND_EOF]
+
 
 class Protocols:
     """The protocols at rest the engines of one endpoint share (one at most: the bytes of
@@ -262,7 +267,10 @@ class WsEngine:
 
     def receive_eof(self) -> None:
         """The client closed its side: nothing more is read."""
-        proto = self._protocol()
+        proto = self._proto
+        if proto is None:  # at rest: nothing begun, nothing to answer
+            self._proto = _ENDED
+            return
         proto.receive_eof()
         proto.data_to_send()  # nothing to write to a socket that is going
 

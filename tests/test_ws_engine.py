@@ -319,3 +319,11 @@ def test_engines_sharing_their_resting_protocols_keep_their_own_frames_apart() -
     assert failed_with(c, frame(1, b"\xff")) == 1007  # c's failure is c's alone
     got["a"] += a.receive(frame(1, b"still open"))[1]
     assert got == {"a": ["for a", "still open"], "b": ["for b!"], "c": ["c1", "c2"]}
+
+
+def test_the_end_of_the_stream_at_rest_closes_the_engine_too() -> None:
+    engine = WsEngine(Protocols(MAX))
+    assert engine.receive(frame(1, b"whole"))[1] == ["whole"]
+    engine.receive_eof()
+    assert engine.close(1000, "") == [] and engine.ping() == []
+    assert WsEngine(Protocols(MAX)).state is OPEN  # the next connection is not affected

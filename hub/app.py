@@ -83,7 +83,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_routes(search_api.routes())
     app.router.add_routes(dashboard_api.routes())
     app.router.add_routes(figures_api.routes())
-    app.router.add_get("/ws/{session_id}", ws.websocket)
+    ws.install(app)  # GET /ws/{session_id}
     app.router.add_get("/sse/{session_id}", sse.sse)
     proxy = JanusProxy()
     for method in ("GET", "POST"):

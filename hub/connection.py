@@ -39,8 +39,9 @@ class Sender(Protocol):
         """Write `entry` at once when the socket takes it without waiting; False: queue it."""
         ...
 
-    def write_now(self, wire: bytes) -> bool:
-        """The same for a frame already encoded for the transport (built once per event)."""
+    def write_event(self, frame: bytes) -> bool:
+        """The same for a channel event's frame, which every reader of the event gets: the
+        transport encodes it once per event for all of them (`EncodedOnce`)."""
         ...
 
     async def close(self, code: int, reason: str) -> None: ...
@@ -55,7 +56,7 @@ class _Gone:
     def try_write(self, entry: Delivery) -> bool:
         return False
 
-    def write_now(self, wire: bytes) -> bool:
+    def write_event(self, frame: bytes) -> bool:
         return False
 
     async def close(self, code: int, reason: str) -> None:
@@ -63,6 +64,25 @@ class _Gone:
 
 
 _GONE = _Gone()
+
+
+class EncodedOnce:
+    """A transport's encoding of the frames fan-out gives every reader, built once per
+    frame: the readers of one event are handed the same frame object one after the other,
+    so the last one is kept (by identity: it is held, so its id is not reused)."""
+
+    __slots__ = ("_encode", "_encoded", "_frame")
+
+    def __init__(self, encode: Callable[[bytes], bytes]) -> None:
+        self._encode = encode
+        self._frame = b""
+        self._encoded = encode(b"")
+
+    def __call__(self, frame: bytes) -> bytes:
+        if frame is not self._frame:
+            self._encoded = self._encode(frame)
+            self._frame = frame
+        return self._encoded
 
 
 class ConnState(enum.Enum):
@@ -86,7 +106,7 @@ class Connection:
     """
 
     __slots__ = (
-        "_allowance", "_closing", "_held", "_on_slow", "_outbox", "_write_now", "_writer",
+        "_allowance", "_closing", "_held", "_on_slow", "_outbox", "_write_event", "_writer",
         "close_code", "identity", "lite", "name", "outbox_limit", "positions", "role",
         "sender", "state",
     )
@@ -105,17 +125,14 @@ class Connection:
         self._held: list[Delivery] | None = None  # live events while joining
         self._writer: asyncio.Task[None] | None = None  # runs while the outbox is not empty
         self._on_slow = on_slow
-        self._write_now = sender.write_now  # bound once: it runs per reader per event
+        self._write_event = sender.write_event  # bound once: it runs per reader per event
         self._closing: asyncio.Task[None] | None = None
         # A resuming reader may be far behind: its replayed history does not count against
         # the outbox limit (it is in memory already); only what comes on top of it does.
         self._allowance = 0
         self.close_code: int | None = None
 
-    def deliver(
-        self, channel: str, offset: int, frame: bytes, wire: bytes | None = None,
-        kind: str | None = None,
-    ) -> None:
+    def deliver(self, channel: str, offset: int, frame: bytes, kind: str | None = None) -> None:
         """Queue one channel event, dropping repeats; a hole means this reader must resync.
         This runs once per reader per event: it is kept lean (measured by bench/)."""
         positions = self.positions
@@ -139,9 +156,10 @@ class Connection:
         positions[channel] = offset
         if self.lite and channel == PUBLIC and _skipped(kind, frame):
             return  # seen, not sent: the position moves on, nothing goes on the wire
-        # The fast path: nothing waiting and the socket has room, so write the prebuilt
-        # frame now, with no task switch. Otherwise the writer task sends in order.
-        if wire is not None and not self._outbox and self._write_now(wire):
+        # The fast path: nothing waiting and the socket has room, so write the event now
+        # (encoded once for all its readers), with no task switch. Otherwise the writer
+        # task sends in order.
+        if not self._outbox and self._write_event(frame):
             return
         self._queue(Delivery(channel, offset, frame))
 
@@ -248,7 +266,7 @@ class Connection:
         passes (long-lived objects), and a meeting with many reconnects would pile them up."""
         self.abandon()
         self.sender = _GONE
-        self._write_now = _GONE.write_now
+        self._write_event = _GONE.write_event
 
     async def finish(self) -> None:
         """Let a goodbye in progress finish, then stop the writer (the client is gone)."""

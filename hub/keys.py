@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .session import Sessions
     from .session_digest import SessionDigests
     from .tokens import Signer
+    from .ws import WsEndpoint
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 LOG: web.AppKey[EventLog] = web.AppKey("log")
@@ -32,6 +33,7 @@ SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 LIMITS: web.AppKey[RateLimits] = web.AppKey("limits")
 CONNECTIONS: web.AppKey[set[Connection]] = web.AppKey("connections")
+WS: web.AppKey[WsEndpoint] = web.AppKey("ws")  # what the app's websockets share
 RELAY: web.AppKey[Relay] = web.AppKey("relay")  # only on a hub's relay
 MEDIA: web.AppKey[MediaPool] = web.AppKey("media")
 SEARCH: web.AppKey[SearchIndex] = web.AppKey("search")  # the search index

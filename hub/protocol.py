@@ -7,7 +7,6 @@ a command means for the session is checked in `hub.domain.commands`.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -411,19 +410,6 @@ _PARSERS: dict[str, Any] = {
     "voice": _voice,
 }
 CLIENT_TYPES = frozenset(_PARSERS)
-
-
-def ws_text_frame(payload: bytes) -> bytes:
-    """`payload` as one whole unmasked websocket text frame (RFC 6455 5.2), built once per
-    event and written as is to every reader's socket."""
-    size = len(payload)
-    if size < 126:
-        header = struct.pack("!BB", 0x81, size)
-    elif size < 65536:
-        header = struct.pack("!BBH", 0x81, 126, size)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, size)
-    return header + payload
 
 
 # What a low-bandwidth reader is not sent on `public`: everyone else's items and the queue.

@@ -300,10 +300,9 @@ class Session:
             metrics.events_appended.labels(kind).inc()
             readers = self.readers.get(event.channel)
             if readers:
-                wire = protocol.ws_text_frame(event.frame)  # built once for every reader
                 channel, offset, frame, what = event.channel, event.offset, event.frame, event.kind
                 for conn in readers:
-                    conn.deliver(channel, offset, frame, wire, what)
+                    conn.deliver(channel, offset, frame, what)
                 metrics.deliveries.labels(kind).inc(len(readers))
         if batch.events:
             metrics.delivery_lag.observe(max(0, now_ms() - batch.ts) / 1000)
@@ -318,7 +317,7 @@ class Session:
                     conn.kick(protocol.CLOSE_FORBIDDEN, f"removed by {who}", reconnect=False)
         elif kind == "rotate" and batch.fact["role"] == ORGANIZER:
             # A retired session organizer link takes its personal tokens with it
-            # (hub.client.check_standing): who is connected with one goes now, everywhere.
+            # (hub.standing.check_standing): who is connected with one goes now, everywhere.
             for conn in list(self.connections):
                 if conn.role == ORGANIZER and conn.identity != ORGANIZER:
                     conn.kick(protocol.CLOSE_UNAUTHORIZED, "this link was retired: ask the "

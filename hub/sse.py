@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 
 from . import access, client, keys, protocol
-from .connection import Connection, Delivery
+from .connection import Connection, Delivery, EncodedOnce
 from .domain.roles import wire_name
 from .errors import HubError, forbidden
 from .security import client_address, origin_allowed
@@ -23,6 +23,8 @@ from .standing import check_standing
 from .tokens import Grant
 
 KEEPALIVE = 15.0
+# A frame every reader gets, as the `data:` of an SSE message: built once for all.
+_DATA = EncodedOnce(lambda frame: b"data: " + frame + b"\n\n")
 
 
 # An offset is a JavaScript-safe integer (at most 2^53 - 1): 16 ASCII digits at most.
@@ -73,7 +75,7 @@ class SseSender:
                 self.positions[name] = pos["offset"]
                 self.epoch = pos["epoch"]
             head = f"id: {self._id()}\n".encode()
-        await self.response.write(head + b"data: " + frame + b"\n\n")
+        await self.response.write(head + _DATA(frame))
 
     def _id(self) -> str:
         return ",".join(f"{name}:{self.epoch}:{off}" for name, off in self.positions.items())
@@ -81,7 +83,7 @@ class SseSender:
     def try_write(self, entry: Delivery) -> bool:
         return False  # SSE ids carry positions: every frame goes through the writer
 
-    def write_now(self, wire: bytes) -> bool:
+    def write_event(self, frame: bytes) -> bool:
         return False
 
     async def close(self, code: int, reason: str) -> None:

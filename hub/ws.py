@@ -2,11 +2,14 @@
 
 aiohttp routes the request and answers refusals (origin, per-address cap, a malformed
 handshake) as HTTP. Once the upgrade is accepted the socket is taken over by
-`WsConnection`, a lean asyncio protocol that speaks websocket framing itself, and
-aiohttp's request, handler and parser objects are let go. A reader that only listens
-then costs its socket, one `WsConnection` and one `Connection`: no task, no timer, no
-buffer (the event loop's timer for everyone's heartbeats is shared, per app). A task
-runs only while frames from the client are being handled, and the `Connection`'s
+`WsConnection`, a lean asyncio protocol, and aiohttp's request, handler and parser
+objects are let go. What the client sends (frames, control frames, the close handshake)
+goes through the connection's `WsEngine` (hub/ws_engine.py, on the `websockets`
+library's sans-I/O protocol); the frames the hub sends are written straight to the
+socket, a channel event's frame built once for all its readers. A reader that only
+listens then costs its socket, one `WsConnection`, its engine and one `Connection`: no
+task, no timer (the event loop's timer for everyone's heartbeats is shared, per app). A
+task runs only while frames from the client are being handled, and the `Connection`'s
 writer only while frames wait for a slow socket.
 """
 
@@ -18,15 +21,15 @@ import binascii
 import hashlib
 import logging
 import time
-import weakref
 from collections import deque
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from . import access, client, keys, protocol
 from .config import Config
-from .connection import Connection, ConnState, Delivery
+from .connection import Connection, ConnState, Delivery, EncodedOnce
 from .errors import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -43,6 +46,7 @@ from .ratelimit import RateLimits
 from .security import client_address, origin_allowed
 from .session import Session
 from .tokens import Signer
+from .ws_engine import SEND_EOF, Protocols, WsEngine, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +68,31 @@ INBOX_HIGH = 64
 INBOX_LOW = 16
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_PING = b"\x89\x00"
-# Close codes a client may send (RFC 6455 7.4; 1004-1006 and 1015 never go on the wire).
-_CLIENT_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
+_PONG_BYTE = 0x8A  # the first byte of a pong frame the server writes
+
+
+def _check_aiohttp() -> None:
+    """The socket is taken from aiohttp through parts of its request handler that are not
+    its public API (aiohttp is pinned to the minor version tested, in pyproject.toml).
+    Checked at import, so that another aiohttp fails at once instead of, say, silently
+    dropping what a client sent along with its handshake."""
+    slots = {name for cls in RequestHandler.__mro__ for name in getattr(cls, "__slots__", ())}
+    missing = [f"RequestHandler.{name}" for name in ("_message_tail", "transport")
+               if name not in slots]
+    if not callable(getattr(RequestHandler, "connection_lost", None)):
+        missing.append("RequestHandler.connection_lost()")
+    if not isinstance(getattr(web.BaseRequest, "protocol", None), property):
+        missing.append("BaseRequest.protocol")
+    if missing:
+        import aiohttp
+
+        raise ImportError(
+            f"hub.ws takes websockets over from aiohttp through {', '.join(missing)}, "
+            f"which aiohttp {aiohttp.__version__} does not have: install the aiohttp "
+            "version pyproject.toml pins")
+
+
+_check_aiohttp()
 
 
 class Abuse:
@@ -87,20 +113,30 @@ class Abuse:
         return len(self.times) > self.limit
 
 
-class _Endpoint:
-    """What every websocket of one app shares: settings, and one heartbeat timer."""
+class WsEndpoint:
+    """What every websocket of one app shares: settings, and one heartbeat timer. Made
+    with the app (`install`); the backends it reaches are set when the app starts."""
 
     def __init__(self, app: web.Application) -> None:
+        self._app = app
         self.config: Config = app[keys.CONFIG]
         self.metrics: Metrics = app[keys.METRICS]
         self.limits: RateLimits = app[keys.LIMITS]
         self.connections: set[Connection] = app[keys.CONNECTIONS]
-        self.signer: Signer = app[keys.SIGNER]
-        self.forums: Forums = app[keys.FORUMS]
         self.on_slow = self.metrics.slow_disconnects.inc  # one bound method for all
+        self.wire = EncodedOnce(text_frame)  # a frame every reader gets, framed
+        self.protocols = Protocols(self.config.max_frame)  # for the connections' engines
         self.open: set[WsConnection] = set()
         self.tick = 0  # heartbeat periods so far
         self._beat: asyncio.TimerHandle | None = None
+
+    @property
+    def signer(self) -> Signer:
+        return self._app[keys.SIGNER]
+
+    @property
+    def forums(self) -> Forums:
+        return self._app[keys.FORUMS]
 
     def add(self, conn: WsConnection) -> None:
         self.open.add(conn)
@@ -120,19 +156,15 @@ class _Endpoint:
                 self.config.heartbeat / BEATS, self._heartbeat)
 
 
-_ENDPOINTS: weakref.WeakKeyDictionary[web.Application, _Endpoint] = weakref.WeakKeyDictionary()
-
-
-def _endpoint(app: web.Application) -> _Endpoint:
-    ep = _ENDPOINTS.get(app)
-    if ep is None:
-        ep = _ENDPOINTS[app] = _Endpoint(app)
-    return ep
+def install(app: web.Application) -> None:
+    """The websocket endpoint of `app`: its shared state, and its route."""
+    app[keys.WS] = WsEndpoint(app)
+    app.router.add_get("/ws/{session_id}", websocket)
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     app = request.app
-    ep = _endpoint(app)
+    ep = app[keys.WS]
     if not origin_allowed(request, ep.config):
         raise forbidden("this page's origin may not open websockets on this hub")
     accept = _accept(request)
@@ -196,7 +228,7 @@ def _take_over(request: web.Request, transport: asyncio.Transport, proto: WsConn
     closing it (its handler then finds no transport and ends quietly). Returns the bytes
     that came after the handshake, if the client did not wait for the answer."""
     handler = request.protocol
-    tail = bytes(getattr(handler, "_message_tail", b""))
+    tail = bytes(handler._message_tail)  # checked at import: _check_aiohttp
     transport.set_protocol(proto)
     handler.transport = None  # it must not close what is no longer its socket
     handler.connection_lost(None)  # out of the server's list; its timers stop
@@ -205,54 +237,31 @@ def _take_over(request: web.Request, transport: asyncio.Transport, proto: WsConn
     return tail
 
 
-def _close_frame(code: int, reason: str) -> bytes:
-    payload = code.to_bytes(2, "big") + reason.encode()[:120]
-    return bytes((0x88, len(payload))) + payload
-
-
-def _unmask(payload: bytes, mask: bytes) -> bytes:
-    size = len(payload)
-    if not size:
-        return b""
-    key = (mask * (size // 4 + 1))[:size]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
-        size, "little")
-
-
 class WsConnection(asyncio.Protocol):
-    """One websocket after the handshake: framing, the client's frames in order, and the
-    `Sender` its `Connection` writes through."""
+    """One websocket after the handshake: its engine, the client's messages in order, and
+    the `Sender` its `Connection` writes through."""
 
     __slots__ = (
-        "_abuse", "_close_sent", "_dead", "_drain", "_ending", "_ep", "_frag_op", "_frag_size",
-        "_frags", "_hello_due", "_inbox", "_joined", "_lost", "_need", "_paused", "_ping",
-        "_rbuf", "_rx", "_skip", "_task", "_timer", "address", "close_code", "conn", "session",
-        "transport",
+        "_abuse", "_close_sent", "_drain", "_engine", "_ep", "_hello_due", "_inbox",
+        "_joined", "_lost", "_paused", "_ping", "_rx", "_task", "_timer", "address",
+        "close_code", "conn", "session", "transport",
     )
 
-    def __init__(self, ep: _Endpoint, address: str) -> None:
+    def __init__(self, ep: WsEndpoint, address: str) -> None:
         self._ep = ep
         self.address = address
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
         self.conn = Connection(self, outbox_limit=ep.config.outbox_frames, on_slow=ep.on_slow)
         self.close_code: int | None = None
+        self._engine = WsEngine(ep.protocols)
         self._joined = False
         self._lost = False
-        self._close_sent = False
-        self._dead = False  # framing lost: nothing more is read
-        self._ending = False  # a close is decided: the client's data frames are ignored
+        self._close_sent = False  # our close frame is out (or the engine's): nothing after it
         self._rx = ep.tick  # the heartbeat period of the last bytes from the client
         self._ping: int | None = None  # the period a ping went unanswered since
-        self._rbuf: bytearray | None = None  # an incomplete frame
-        self._need = 0  # bytes `_rbuf` must reach before it is worth parsing again
-        self._skip = 0  # bytes of a refused (too large) frame still to come
-        self._frags: list[bytes] | None = None  # a fragmented message so far
-        self._frag_op = 0
-        self._frag_size = 0
-        # The client's messages not handled yet; (code, reason) closes with code, after
-        # them, (code, None) answers the client's own close frame.
-        self._inbox: deque[str | bytes | tuple[int, str | None]] | None = None
+        # The client's messages not handled yet; None: the engine's close goes out there.
+        self._inbox: deque[str | bytes | None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None  # hello deadline, then close deadline
         self._hello_due = False
@@ -328,28 +337,30 @@ class WsConnection(asyncio.Protocol):
         conn.release()  # no reference cycle outlives the socket
 
     def eof_received(self) -> bool | None:
+        self._engine.receive_eof()
         return None  # the transport closes itself
 
     # -- writing: the Sender of `self.conn` --------------------------------------------
 
-    def write_now(self, wire: bytes) -> bool:
-        """Write a whole prebuilt frame if the socket takes it without queueing."""
+    def write_event(self, frame: bytes) -> bool:
+        """Write a frame every reader gets (framed once for all) if the socket takes it
+        without queueing."""
         transport = self.transport
         if transport is None or transport.get_write_buffer_size() > WRITE_BUFFER_HIGH:
             return False
         if transport.is_closing() or self._close_sent:
             return False
-        transport.write(wire)
+        transport.write(self._ep.wire(frame))
         return True
 
     def try_write(self, entry: Delivery) -> bool:
-        return self.write_now(protocol.ws_text_frame(entry.frame))
+        return self.write_event(entry.frame)
 
     async def send(self, entry: Delivery) -> None:
         transport = self.transport
         if transport is None or transport.is_closing() or self._close_sent:
             raise ConnectionResetError("the websocket is closed")
-        transport.write(protocol.ws_text_frame(entry.frame))
+        transport.write(self._ep.wire(entry.frame))
         if self._paused:  # wait for room (the transport said its buffer is full)
             drain = self._drain
             if drain is None or drain.done():
@@ -379,12 +390,16 @@ class WsConnection(asyncio.Protocol):
                 self.close_code = 1006
                 transport.abort()
                 return
-            transport.write(protocol.ws_text_frame(frame))
+            transport.write(text_frame(frame))
 
     def _send_close(self, code: int, reason: str) -> None:
         """Our close frame; the socket closes when the client answers (or after a while).
-        Nothing is written after it."""
+        Nothing is written after it. When the engine has decided a close already (the
+        client's, or a broken frame), that close goes out instead."""
         if self._close_sent:
+            return
+        if self._engine.closing is not None:
+            self._engine_close()
             return
         self._close_sent = True
         if self.close_code is None:
@@ -393,12 +408,43 @@ class WsConnection(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        transport.write(_close_frame(code, reason))
-        if not self._dead and not transport.is_reading():
+        for wire in self._engine.close(code, reason):
+            transport.write(wire)
+        if not transport.is_reading():
             transport.resume_reading()  # to see the client's answer
+        self._close_after(CLOSE_TIMEOUT)
+
+    def _engine_close(self) -> None:
+        """The close the engine decided, once the client's messages before it are handled:
+        the answer to the client's own close (then the socket closes), or the close for a
+        broken frame (then our side of the socket ends, and the client's is waited for)."""
+        engine = self._engine
+        writes, engine.closing = engine.closing or [], []
+        if self._close_sent:
+            return
+        self._close_sent = True
+        if self.close_code is None:
+            self.close_code = engine.code
+        self.conn.abandon()
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        for wire in writes:
+            if wire is not SEND_EOF:
+                transport.write(wire)
+        if not engine.failed:
+            transport.close()
+            return
+        if transport.can_write_eof():
+            transport.write_eof()
+        if not transport.is_reading():
+            transport.resume_reading()  # read (and drop) until the client closes its side
+        self._close_after(CLOSE_TIMEOUT)
+
+    def _close_after(self, delay: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self._close_late)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._close_late)
 
     def _close_late(self) -> None:
         self._timer = None
@@ -426,176 +472,35 @@ class WsConnection(asyncio.Protocol):
                 transport.abort()
         elif tick - self._rx >= BEATS:
             self._ping = tick
-            transport.write(_PING)
+            for wire in self._engine.ping():
+                transport.write(wire)
 
-    # -- reading: websocket framing (RFC 6455 5) -------------------------------------
+    # -- reading: through the engine -------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
         self._rx = self._ep.tick
         self._ping = None
-        if self._dead:
-            return
-        if self._skip:
-            if len(data) <= self._skip:
-                self._skip -= len(data)
-                return
-            data = data[self._skip:]
-            self._skip = 0
-        buf = self._rbuf
-        if buf is not None:
-            buf += data
-            if len(buf) < self._need:
-                return
-            data = bytes(buf)
-            self._rbuf = None
-        used = self._frames(data)
-        if used < len(data) and not self._dead and not self._skip:
-            self._rbuf = bytearray(data[used:])
-
-    def _frames(self, data: bytes) -> int:
-        """Handle every whole frame in `data`; returns how many bytes they took."""
-        size = len(data)
-        pos = 0
-        max_size = self._ep.config.max_frame
-        while not self._dead:
-            left = size - pos
-            if left < 2:
-                self._need = 2
-                return pos
-            b0, b1 = data[pos], data[pos + 1]
-            opcode = b0 & 0x0F
-            length = b1 & 0x7F
-            head = 6
-            if length == 126:
-                if left < 4:
-                    self._need = 4
-                    return pos
-                length = int.from_bytes(data[pos + 2:pos + 4], "big")
-                head = 8
-            elif length == 127:
-                if left < 10:
-                    self._need = 10
-                    return pos
-                length = int.from_bytes(data[pos + 2:pos + 10], "big")
-                head = 14
-            if b0 & 0x70 or not b1 & 0x80:
-                self._protocol_error("reserved bits set, or an unmasked frame")
-                return size
-            if opcode >= 8:
-                if not b0 & 0x80 or length > 125 or opcode > 10:
-                    self._protocol_error("bad control frame")
-                    return size
-            elif opcode > 2:
-                self._protocol_error(f"unknown opcode {opcode}")
-                return size
-            elif (self._frag_size if opcode == 0 else 0) + length > max_size:
-                # Refused on its header: its payload is skipped, the close follows.
-                self._frags = None
-                self._frag_size = 0
-                self._fail(protocol.CLOSE_TOO_BIG, "message too big")
-                total = head + length
-                if left < total:
-                    self._skip = total - left
-                    return size
-                pos += total
-                continue
-            total = head + length
-            if left < total:
-                self._need = total
-                return pos
-            start = pos + head
-            payload = _unmask(data[start:start + length], data[start - 4:start])
-            pos += total
-            self._frame(b0 & 0x80, opcode, payload)
-        return size
-
-    def _frame(self, fin: int, opcode: int, payload: bytes) -> None:
-        if opcode == 8:
-            self._on_close(payload)
-            return
-        if opcode == 9:  # ping: pong with the same payload
-            transport = self.transport
-            if transport is not None and not self._close_sent and not transport.is_closing() \
-                    and transport.get_write_buffer_size() <= WRITE_BUFFER_HIGH:
+        writes, messages = self._engine.receive(data)
+        transport = self.transport
+        for wire in writes:
+            if transport is None or transport.is_closing():
+                break
+            if wire is SEND_EOF:  # the client answered our close: the handshake is done
+                transport.close()
+            elif wire[0] != _PONG_BYTE or (
+                    not self._close_sent
+                    and transport.get_write_buffer_size() <= WRITE_BUFFER_HIGH):
                 # (a client that does not read gets no more pongs: RFC 6455 5.5.3 allows
                 # answering only the latest ping)
-                transport.write(bytes((0x8A, len(payload))) + payload)
-            return
-        if opcode == 10 or self._ending or self._close_sent:
-            return
-        if self.conn.state is ConnState.CLOSED:
-            return  # kicked: its goodbye is on the way, its frames no longer matter
-        if opcode == 0:
-            frags = self._frags
-            if frags is None:
-                self._protocol_error("continuation frame for no message")
-                return
-            frags.append(payload)
-            self._frag_size += len(payload)
-            if not fin:
-                return
-            opcode, payload = self._frag_op, b"".join(frags)
-            self._frags = None
-            self._frag_size = 0
-        elif self._frags is not None:
-            self._protocol_error("a new message inside a fragmented one")
-            return
-        elif not fin:
-            self._frags = [payload]
-            self._frag_op = opcode
-            self._frag_size = len(payload)
-            return
-        if opcode == 1:
-            try:
-                text = payload.decode("utf-8")
-            except UnicodeDecodeError:
-                self._fail(1007, "text frame is not UTF-8")
-                return
-            self._message(text)
-        else:
-            self._message(payload)
+                transport.write(wire)
+        for message in messages:
+            if message is None:
+                self._message(None)
+            elif not self._close_sent and self.conn.state is not ConnState.CLOSED:
+                # (kicked: its goodbye is on the way, its frames no longer matter)
+                self._message(message)
 
-    def _on_close(self, payload: bytes) -> None:
-        code = 1005
-        if len(payload) >= 2:
-            code = int.from_bytes(payload[:2], "big")
-            if code not in _CLIENT_CLOSE_CODES and not 3000 <= code < 5000:
-                self._protocol_error(f"invalid close code {code}")
-                return
-        elif payload:
-            self._protocol_error("invalid close frame")
-            return
-        self._dead = True  # nothing comes after a close frame
-        if self._close_sent:  # the answer to ours
-            if self.transport is not None:
-                self.transport.close()
-        elif not self._ending:
-            # Answered once the frames sent before it are handled (a command sent just
-            # before a close still runs).
-            self._ending = True
-            self._message((code, None))
-
-    def _closed_by_client(self, code: int) -> None:
-        self.close_code = code
-        self._send_close(protocol.CLOSE_NORMAL, "")
-        if self.transport is not None:
-            self.transport.close()
-
-    def _protocol_error(self, reason: str) -> None:
-        """Framing cannot be trusted any more: close 1002 and read nothing else."""
-        self._dead = True
-        self._rbuf = None
-        self._fail(1002, reason)
-
-    def _fail(self, code: int, reason: str) -> None:
-        """Close with `code` once the frames before this one are handled (1007, 1009 the
-        way aiohttp closed them before)."""
-        if self._close_sent or self._ending:
-            return
-        self._ending = True
-        self._message((code, reason))
-
-    def _message(self, message: str | bytes | tuple[int, str | None]) -> None:
+    def _message(self, message: str | bytes | None) -> None:
         inbox = self._inbox
         if inbox is None:
             inbox = self._inbox = deque()
@@ -612,19 +517,15 @@ class WsConnection(asyncio.Protocol):
         inbox = self._inbox
         try:
             while inbox and not self._close_sent:
-                if self.conn.state is ConnState.CLOSED and not isinstance(inbox[0], tuple):
+                if self.conn.state is ConnState.CLOSED and inbox[0] is not None:
                     break  # kicked (slow, banned, abuse, restart): the rest goes unread
                 message = inbox.popleft()
                 transport = self.transport
                 if len(inbox) <= INBOX_LOW and transport is not None and (
                         not transport.is_reading()):
                     transport.resume_reading()
-                if isinstance(message, tuple):
-                    code, reason = message
-                    if reason is None:
-                        self._closed_by_client(code)
-                    else:
-                        self._send_close(code, reason)
+                if message is None:
+                    self._engine_close()
                 elif self._joined:
                     await self._command(message)
                 else:

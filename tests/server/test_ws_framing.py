@@ -1,5 +1,6 @@
-"""The websocket the hub speaks itself (hub.ws takes the socket over after the upgrade):
-raw RFC 6455 frames over a raw socket, for what client libraries never send."""
+"""The websocket the hub takes over after the upgrade (hub.ws, its engine hub.ws_engine):
+raw RFC 6455 frames over a raw socket, for what client libraries never send. The engine
+alone, frame by frame, is tests/test_ws_engine.py."""
 
 from __future__ import annotations
 
@@ -129,4 +130,23 @@ async def test_heartbeat_keeps_who_answers_and_drops_who_does_not(
     reader, writer = await raw(hub, sid, frame(1, hello))  # never answers a ping
     got = await read_frames(reader, timeout=6)
     assert (9, b"") in got and got[-1] == (-1, b"")  # pinged, then dropped
+    writer.close()
+
+
+async def test_a_clients_close_is_answered_with_1000_and_a_broken_one_ends_the_socket(
+    hub_factory: HubFactory,
+) -> None:
+    hub, sid, hello = await edge_hub(hub_factory)
+    reader, writer = await raw(hub, sid, frame(1, hello))
+    writer.write(frame(8, (4000).to_bytes(2, "big") + "retry ✓".encode()))
+    got = await read_frames(reader)
+    assert [op for op, _ in got] == [1, 8]  # welcome, then the answer
+    assert got[-1][1] == (1000).to_bytes(2, "big")  # docs/protocol.md: 1000, no reason
+    assert await reader.read() == b""  # and the hub closes the socket
+    writer.close()
+    reader, writer = await raw(hub, sid, frame(1, hello))
+    writer.write(frame(8, (1000).to_bytes(2, "big") + b"\xff"))  # a reason not UTF-8
+    got = await read_frames(reader)
+    assert close_code(got) == 1007
+    assert await reader.read() == b""  # the hub ends its side at once
     writer.close()

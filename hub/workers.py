@@ -122,6 +122,13 @@ class Master:
             self.redis = PrivateRedis(self.config.data)
             self.redis.start()
             backend = f"private redis {redact(self.redis.url)}"
+        if self.config.media == "auto":
+            from .media.process import find_janus
+
+            if find_janus() is not None:
+                log.warning("voice off: the workers need one Janus shared by all (a private "
+                            "one each would split rooms): run one (`hub media-config`, "
+                            "deploy/README.md \"Voice\") and set HUB_MEDIA_URL")
         log.info("hub master (pid %d) starting %d workers on http://%s:%s",
                  os.getpid(), self.count, self.config.host, self.port)
         for worker in self.workers:

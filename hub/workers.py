@@ -131,19 +131,25 @@ class Master:
                             "deploy/README.md \"Voice\") and set HUB_MEDIA_URL")
         log.info("hub master (pid %d) starting %d workers on http://%s:%s",
                  os.getpid(), self.count, self.config.host, self.port)
-        for worker in self.workers:
-            self._spawn(worker)
+        # The first worker alone, then the others: files the workers share in the data
+        # folder (the SQLite search index) are made once, not by several at the same moment.
         deadline = time.monotonic() + START_TIMEOUT
-        while not all(w.ready for w in self.workers):
-            if self._stopping:
-                return
-            for worker in self.workers:
-                if worker.proc is not None and worker.proc.poll() is not None:
-                    raise WorkersError(f"worker {worker.number} exited at start (status "
-                                       f"{worker.proc.returncode}); its messages are above")
-            if time.monotonic() > deadline:
-                raise WorkersError(f"the workers were not all listening after {START_TIMEOUT} s")
-            self._wait(1.0)
+        first, *others = self.workers
+        for group in ([first], others):
+            for worker in group:
+                self._spawn(worker)
+            while not all(w.ready for w in group):
+                if self._stopping:
+                    return
+                for worker in group:
+                    if worker.proc is not None and worker.proc.poll() is not None:
+                        raise WorkersError(
+                            f"worker {worker.number} exited at start (status "
+                            f"{worker.proc.returncode}); its messages are above")
+                if time.monotonic() > deadline:
+                    raise WorkersError(
+                        f"the workers were not all listening after {START_TIMEOUT} s")
+                self._wait(1.0)
         log.info("hub ready on http://%s:%s (%s, %d workers)", self.config.host, self.port,
                  backend, self.count)
 

@@ -22,6 +22,7 @@ import redis
 from hub.private_redis import redis_server_binary
 from tests.support.harness import ADMIN_KEY, HubProcess, ahttp, create_session
 from tests.support.invariants import CheckedClient, request_until_answered
+from tests.support.redis_server import RedisProcess
 
 # Writers faster than the per-identity limits allow; several readers from one address.
 PROCESS_ENV = {"HUB_CAPTION_PER_10S": "100000", "HUB_HELLO_PER_MINUTE": "100000"}
@@ -227,11 +228,12 @@ async def test_worker_killed_under_load_readers_resume_exactly_and_it_is_restart
 # -- SIGTERM of the master ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 async def test_sigterm_of_the_master_says_goodbye_and_leaves_no_process(
-    tmp_path: Path, hubs: list[HubProcess],
+    tmp_path: Path, hubs: list[HubProcess], sig: signal.Signals,
 ) -> None:
-    """Clients on both workers get bye and 1012; every worker and the private Redis exit;
-    the master exits 0."""
+    """SIGTERM (or SIGINT: Ctrl-C) to the master: clients on both workers get bye and 1012;
+    every worker and the private Redis exit; the master exits 0."""
     hub = master(hubs, tmp_path / "data")
     assert hub.proc is not None
     workers, private = workers_of(hub), redis_of(hub)
@@ -245,7 +247,8 @@ async def test_sigterm_of_the_master_says_goodbye_and_leaves_no_process(
 
     clients: list[CheckedClient] = []
     await spread(hub, reader, clients, at_least=1)
-    assert hub.terminate(timeout=60) == 0
+    hub.proc.send_signal(sig)
+    assert await asyncio.to_thread(hub.proc.wait, 60) == 0
     for client in clients:
         await asyncio.wait_for(client.closed.wait(), 10)
         assert client.close_code == 1012
@@ -258,12 +261,45 @@ async def test_sigterm_of_the_master_says_goodbye_and_leaves_no_process(
     assert "private redis stopped" in out and out.rstrip().endswith("hub stopped")
 
 
+@pytest.mark.redis
+@pytest.mark.timeout(120)
+async def test_a_worker_that_cannot_start_is_tried_again_with_backoff(
+    tmp_path: Path, hubs: list[HubProcess],
+) -> None:
+    """A worker killed while Redis is away fails to start again (no Redis at start) and is
+    tried again after longer and longer delays, until Redis is back; the master and the
+    other worker stay up meanwhile."""
+    server = RedisProcess(tmp_path / "redis", appendonly=True)  # the secret stays
+    server.start()
+    try:
+        hub = master(hubs, tmp_path / "data", redis_url=server.url)
+        first, second = workers_of(hub)
+        server.stop()
+        os.kill(first, signal.SIGKILL)
+        await until(lambda: "exited with status 1; starting it again in 2.0 s" in hub.output())
+        out = hub.output()
+        assert "killed by SIGKILL; starting it again in 0.5 s" in out
+        assert "exited with status 1; starting it again in 1.0 s" in out
+        assert alive(second) and hub.proc is not None and hub.proc.poll() is None
+        server.start()
+        again = await until(lambda: [p for p in workers_of(hub) if p != second]
+                            if len(workers_of(hub)) == 2 else None, 60)
+        await until(lambda: f"(pid {again[0]}) listening" in hub.output(), 60)
+        created = await create_session(hub.url, "Back", state="live")
+        screen = CheckedClient(hub.ws_url, created["id"], created["tokens"]["screen"])
+        await screen.connect()
+        await screen.close()
+    finally:
+        server.kill()
+
+
 async def test_master_killed_takes_its_workers_and_redis_along(
     tmp_path: Path, hubs: list[HubProcess],
 ) -> None:
     hub = master(hubs, tmp_path / "data")
     pids = workers_of(hub) + redis_of(hub)
-    assert len(pids) == 3
+    assert hub.proc is not None
+    assert len(pids) == 3, children(hub.proc.pid)
     hub.kill()
     for pid in pids:  # Linux sends each SIGTERM when the master dies (PR_SET_PDEATHSIG)
         await until(lambda pid=pid: not alive(pid))

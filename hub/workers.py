@@ -194,6 +194,9 @@ class Master:
                 # Its own process group: a terminal's Ctrl-C reaches the master only,
                 # which forwards SIGTERM.
                 process_group=0, preexec_fn=in_child)
+        except OSError:
+            os.close(read_fd)
+            raise
         finally:
             os.close(write_fd)
         os.set_blocking(read_fd, False)

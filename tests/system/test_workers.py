@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -301,8 +302,24 @@ async def test_master_killed_takes_its_workers_and_redis_along(
     assert hub.proc is not None
     assert len(pids) == 3, children(hub.proc.pid)
     hub.kill()
-    for pid in pids:  # Linux sends each SIGTERM when the master dies (PR_SET_PDEATHSIG)
-        await until(lambda pid=pid: not alive(pid))
+    # Linux sends each SIGTERM when the master dies (PR_SET_PDEATHSIG).
+    await until(lambda: not any(alive(pid) for pid in pids))
+
+
+async def test_a_worker_failing_at_start_stops_the_master_and_everything_it_started(
+    tmp_path: Path,
+) -> None:
+    """A worker that cannot start (its search index unreachable): the master stops the
+    other workers and the private Redis, says which worker failed, and exits 1."""
+    data = tmp_path / "data"
+    done = await asyncio.to_thread(serve_once, data, "--workers", "2",
+                                   "--archive", "postgresql://hub@127.0.0.1:1/none")
+    assert done.returncode == 1, done.stderr
+    assert "hub cannot run its workers: worker 1 exited at start (status 1)" in done.stderr
+    assert "private redis stopped" in done.stderr
+    started = re.search(r"private redis \(pid (\d+)\)", done.stderr)
+    assert started is not None, done.stderr
+    assert not alive(int(started.group(1)))
 
 
 # -- the private Redis --------------------------------------------------------------------

@@ -140,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web,
             history=args.history, media=args.media, archive_url=args.archive)
         worker = os.environ.pop("HUB_WORKER", None)
-        if worker is not None:  # one of a master's workers (hub/workers.py)
-            ready_fd = int(os.environ.pop("HUB_WORKER_READY_FD"))
-            return start(config, "hub", worker=(int(worker), ready_fd))
+        ready_fd = os.environ.pop("HUB_WORKER_READY_FD", None)
+        if worker is not None and ready_fd is not None:  # a master's worker (hub/workers.py)
+            return start(config, "hub", worker=(int(worker), int(ready_fd)))
         return serve_workers(config, args.workers,
                              sys.argv[1:] if argv is None else list(argv))
     if args.command == "reindex":

@@ -160,9 +160,15 @@ class Master:
                                    flags=socket.AI_PASSIVE)
         family, kind, proto, _, address = infos[0]
         holder = socket.socket(family, kind, proto)
-        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
+            if self.port:
+                # SO_REUSEPORT would share the port with another master's workers: first
+                # make sure nobody holds it (a plain bind fails then).
+                with socket.socket(family, kind, proto) as probe:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    probe.bind(address)
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             holder.bind(address)
         except OSError as exc:
             holder.close()

@@ -322,6 +322,19 @@ async def test_a_worker_failing_at_start_stops_the_master_and_everything_it_star
     assert not alive(int(started.group(1)))
 
 
+async def test_a_port_in_use_is_refused_even_by_another_master(
+    tmp_path: Path, hubs: list[HubProcess],
+) -> None:
+    """Workers share their port with each other only: a second master on the same port
+    (another data folder) is refused, not let in beside the first one's workers."""
+    first = master(hubs, tmp_path / "one")
+    done = await asyncio.to_thread(serve_once, tmp_path / "two", "--workers", "2",
+                                   "--port", str(first.port))
+    assert done.returncode == 1, done.stderr
+    assert f"cannot use 127.0.0.1 port {first.port}: Address already in use" in done.stderr
+    assert len(workers_of(first)) == 2
+
+
 # -- the private Redis --------------------------------------------------------------------
 
 

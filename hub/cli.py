@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--history", type=int,
                          help="events kept per channel in Redis for resumes (HUB_HISTORY, 10000)")
     serve_p.add_argument("--web", help="the pages' folder (HUB_WEB_DIR, default: the hub's own)")
+    serve_p.add_argument("--workers", default=os.environ.get("HUB_WORKERS", "1"),
+                         help="processes serving the port, on one Redis (HUB_WORKERS, default "
+                         "1; 'auto': one per core); without --redis, a private Redis in the "
+                         "data folder")
     serve_p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"))
     serve_p.add_argument("--log-format", choices=["text", "json"],
                          default=os.environ.get("HUB_LOG_FORMAT", "text"),
@@ -136,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host, port=args.port, data=args.data, redis_url=args.redis,
             redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web,
             history=args.history, media=args.media, archive_url=args.archive)
-        return start(config, "hub")
+        worker = os.environ.pop("HUB_WORKER", None)
+        ready_fd = os.environ.pop("HUB_WORKER_READY_FD", None)
+        if worker is not None and ready_fd is not None:  # a master's worker (hub/workers.py)
+            return start(config, "hub", worker=(int(worker), int(ready_fd)))
+        return serve_workers(config, args.workers,
+                             sys.argv[1:] if argv is None else list(argv))
     if args.command == "reindex":
         logs.configure("INFO", "text")
         config = Config.from_env(data=args.data, redis_url=args.redis,
@@ -195,7 +204,30 @@ def media_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def start(config: Config, name: str, relay_of: Upstream | None = None) -> int:
+def serve_workers(config: Config, workers: str, argv: list[str]) -> int:
+    """`hub serve`: one process as always with one worker; a master and its workers
+    (hub/workers.py) with more. Exit status 2 for a --workers value that is not one."""
+    from .workers import parse_workers
+
+    try:
+        count = parse_workers(workers)
+    except ValueError as exc:
+        print(f"hub serve: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if count == 1:
+        return start(config, "hub")
+    problems = config.weak_secrets()
+    if problems:
+        for problem in problems:
+            print(f"hub cannot start: {problem}", file=sys.stderr, flush=True)
+        return 2
+    from .workers import Master
+
+    return Master(config, count, argv).run()
+
+
+def start(config: Config, name: str, relay_of: Upstream | None = None,
+          worker: tuple[int, int] | None = None) -> int:
     """Check the secrets, make the data folder owner-only, then serve until stopped.
     Exit status 2 when a secret is unfit (nothing is opened then), 1 when storage fails."""
     problems = config.weak_secrets()
@@ -206,7 +238,7 @@ def start(config: Config, name: str, relay_of: Upstream | None = None) -> int:
     for change in secure_data_dir(config.data):
         log.warning("data folder was readable by others, now owner only: %s", change)
     try:
-        asyncio.run(serve(config, relay_of))
+        asyncio.run(serve(config, relay_of, worker))
     except WeakSecret as exc:
         for problem in str(exc).splitlines():
             print(f"{name} cannot start: {problem}", file=sys.stderr, flush=True)
@@ -277,8 +309,13 @@ def run_relay(args: argparse.Namespace) -> int:
     return start(config, "relay", upstream)
 
 
-async def serve(config: Config, relay_of: Upstream | None = None) -> None:
-    """Run until SIGTERM or SIGINT, then say goodbye to clients and flush."""
+async def serve(config: Config, relay_of: Upstream | None = None,
+                worker: tuple[int, int] | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then say goodbye to clients and flush.
+
+    `worker`: this process is a master's worker (its number, and the pipe it says it
+    listens on): its socket shares the port with the other workers' (SO_REUSEPORT), and
+    the master, not the worker, logs `hub ready on`."""
     app = create_app(config)
     relay = None
     if relay_of is not None:
@@ -290,7 +327,8 @@ async def serve(config: Config, relay_of: Upstream | None = None) -> None:
     await runner.setup()
     # A join storm (thousands of readers when a session starts) overflows the default
     # backlog of 128: refused SYNs are retried by clients only after a second.
-    site = web.TCPSite(runner, config.host, config.port, backlog=4096)
+    site = web.TCPSite(runner, config.host, config.port, backlog=4096,
+                       reuse_port=worker is not None)
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -306,11 +344,19 @@ async def serve(config: Config, relay_of: Upstream | None = None) -> None:
         log.info("%s", relay.describe())
         relay.announce(port)  # the links, with their tokens: terminal and 0600 file only
         asyncio.get_running_loop().create_task(_stop_when(relay.ended, stop))
-    log.info("hub ready on http://%s:%s (%s)", config.host, port, backend)
+    if worker is None:
+        log.info("hub ready on http://%s:%s (%s)", config.host, port, backend)
+    else:
+        number, ready_fd = worker
+        log.info("hub worker %d (pid %d) listening on http://%s:%s", number, os.getpid(),
+                 config.host, port)
+        os.write(ready_fd, b"ready\n")
+        os.close(ready_fd)
     await stop.wait()
-    log.info("hub stopping: telling clients to reconnect")
+    who = "hub" if worker is None else f"hub worker {worker[0]}"
+    log.info("%s stopping: telling clients to reconnect", who)
     await runner.cleanup()
-    log.info("hub stopped")
+    log.info("%s stopped", who)
 
 
 async def _stop_when(ended: asyncio.Event, stop: asyncio.Event) -> None:

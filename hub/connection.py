@@ -28,6 +28,9 @@ class Delivery(NamedTuple):
     #: The frame's offset on its channel (0 outside any channel).
     offset: int
     frame: bytes
+    #: The frame's type where a transport must know it without reading the frame
+    #: ("welcome": SSE takes the positions for its event ids from it); "" otherwise.
+    kind: str = ""
 
 
 class Sender(Protocol):
@@ -196,14 +199,15 @@ class Connection:
         self.state = ConnState.OPEN
         held, self._held = self._held, None
         if not history and not held and not self._outbox and self.sender.try_write(
-            Delivery(None, 0, welcome)
+            Delivery(None, 0, welcome, "welcome")
         ):
             return  # a fresh join on a socket with room: no task at all
         self._allowance = len(history) + 1
         outbox = self._outbox
         if outbox is None:
             outbox = self._outbox = deque()
-        outbox.append(Delivery(None, 0, welcome))  # not empty now: what follows queues behind it
+        # Not empty now: what follows queues behind it.
+        outbox.append(Delivery(None, 0, welcome, "welcome"))
         for each in [*history, *(held or ())]:
             assert each.channel is not None
             self.deliver(each.channel, each.offset, each.frame)

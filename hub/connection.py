@@ -72,20 +72,27 @@ _GONE = _Gone()
 class EncodedOnce:
     """A transport's encoding of the frames fan-out gives every reader, built once per
     frame: the readers of one event are handed the same frame object one after the other,
-    so the last one is kept (by identity: it is held, so its id is not reused)."""
+    so the last one is kept (by identity: it is held, so its id is not reused).
 
-    __slots__ = ("_encode", "_encoded", "_frame")
+    On the hot path (once per reader per event) a transport reads `frame` and `encoded`
+    itself and calls `renew` only for a new frame: a call per delivery would cost more
+    than the encoding it saves."""
+
+    __slots__ = ("_encode", "encoded", "frame")
 
     def __init__(self, encode: Callable[[bytes], bytes]) -> None:
         self._encode = encode
-        self._frame = b""
-        self._encoded = encode(b"")
+        self.frame = b""
+        self.encoded = encode(b"")
+
+    def renew(self, frame: bytes) -> None:
+        self.encoded = self._encode(frame)
+        self.frame = frame
 
     def __call__(self, frame: bytes) -> bytes:
-        if frame is not self._frame:
-            self._encoded = self._encode(frame)
-            self._frame = frame
-        return self._encoded
+        if frame is not self.frame:
+            self.renew(frame)
+        return self.encoded
 
 
 class ConnState(enum.Enum):

@@ -28,6 +28,9 @@ class Delivery(NamedTuple):
     #: The frame's offset on its channel (0 outside any channel).
     offset: int
     frame: bytes
+    #: The frame's type where a transport must know it without reading the frame
+    #: ("welcome": SSE takes the positions for its event ids from it); "" otherwise.
+    kind: str = ""
 
 
 class Sender(Protocol):
@@ -69,20 +72,27 @@ _GONE = _Gone()
 class EncodedOnce:
     """A transport's encoding of the frames fan-out gives every reader, built once per
     frame: the readers of one event are handed the same frame object one after the other,
-    so the last one is kept (by identity: it is held, so its id is not reused)."""
+    so the last one is kept (by identity: it is held, so its id is not reused).
 
-    __slots__ = ("_encode", "_encoded", "_frame")
+    On the hot path (once per reader per event) a transport reads `frame` and `encoded`
+    itself and calls `renew` only for a new frame: a call per delivery would cost more
+    than the encoding it saves."""
+
+    __slots__ = ("_encode", "encoded", "frame")
 
     def __init__(self, encode: Callable[[bytes], bytes]) -> None:
         self._encode = encode
-        self._frame = b""
-        self._encoded = encode(b"")
+        self.frame = b""
+        self.encoded = encode(b"")
+
+    def renew(self, frame: bytes) -> None:
+        self.encoded = self._encode(frame)
+        self.frame = frame
 
     def __call__(self, frame: bytes) -> bytes:
-        if frame is not self._frame:
-            self._encoded = self._encode(frame)
-            self._frame = frame
-        return self._encoded
+        if frame is not self.frame:
+            self.renew(frame)
+        return self.encoded
 
 
 class ConnState(enum.Enum):
@@ -196,14 +206,15 @@ class Connection:
         self.state = ConnState.OPEN
         held, self._held = self._held, None
         if not history and not held and not self._outbox and self.sender.try_write(
-            Delivery(None, 0, welcome)
+            Delivery(None, 0, welcome, "welcome")
         ):
             return  # a fresh join on a socket with room: no task at all
         self._allowance = len(history) + 1
         outbox = self._outbox
         if outbox is None:
             outbox = self._outbox = deque()
-        outbox.append(Delivery(None, 0, welcome))  # not empty now: what follows queues behind it
+        # Not empty now: what follows queues behind it.
+        outbox.append(Delivery(None, 0, welcome, "welcome"))
         for each in [*history, *(held or ())]:
             assert each.channel is not None
             self.deliver(each.channel, each.offset, each.frame)

@@ -427,6 +427,12 @@ def dump(frame: dict[str, Any]) -> bytes:
     return orjson.dumps(frame)
 
 
+def frame_epoch(frame: bytes) -> str | None:
+    """The epoch an `event` frame was made under (None if it names none)."""
+    epoch = orjson.loads(frame).get("epoch")
+    return epoch if isinstance(epoch, str) else None
+
+
 def event_frame(
     channel: str, epoch: str, offset: int, kind: str, data: dict[str, Any], ts: int,
     sig: str | None = None,

@@ -495,13 +495,12 @@ class Session:
         them are gone (trimmed) or were written under another epoch: then the reader cannot
         recover and gets a snapshot. Events past the top known now arrive live."""
         top = self.state.tops.get(channel, 0)  # before reading: the top moves meanwhile
-        stamp = b'"epoch":"' + self.state.epoch.encode() + b'"'
         entries: list[Delivery] = []
         cursor = after
         while True:
             page = await self.log.frames(self.id, channel, cursor, PAGE)
             for offset, frame in page:
-                if offset != cursor + 1 or stamp not in frame:
+                if offset != cursor + 1 or protocol.frame_epoch(frame) != self.state.epoch:
                     return None
                 entries.append(Delivery(channel, offset, frame))
                 cursor = offset

@@ -69,7 +69,7 @@ class SseSender:
         if entry.channel is not None:
             self.positions[wire_name(entry.channel)] = entry.offset
             head = f"id: {self._id()}\n".encode()
-        elif frame.startswith(b'{"type":"welcome"'):
+        elif entry.kind == "welcome":
             welcome = orjson.loads(frame)
             for name, pos in welcome["channels"].items():
                 self.positions[name] = pos["offset"]

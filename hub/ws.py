@@ -350,7 +350,10 @@ class WsConnection(asyncio.Protocol):
             return False
         if transport.is_closing() or self._close_sent:
             return False
-        transport.write(self._ep.wire(frame))
+        wire = self._ep.wire  # the event's frame, framed once for every reader (inlined)
+        if frame is not wire.frame:
+            wire.renew(frame)
+        transport.write(wire.encoded)
         return True
 
     def try_write(self, entry: Delivery) -> bool:

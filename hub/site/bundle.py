@@ -34,7 +34,7 @@ from ..search.api import session_states, take_budget
 from ..session import now_ms
 from ..webroot import web_root
 from . import views
-from .pages import _env, render
+from .pages import render, rendered_part
 from .text import Words, choose
 
 
@@ -76,8 +76,8 @@ def build(forum: ForumState, states: Mapping[str, SessionState], lang: str,
             bundle.writestr(f"{folder}/{name}", data)
 
         part = views.programme_part(forum, words, links, room="", track="")
-        programme = Markup(_env.get_template("programme.html").render(
-            t=words, offline=True, **{**part, "rooms": [], "tracks": []}))
+        programme = rendered_part("programme.html", words, offline=True,
+                                  **{**part, "rooms": [], "tracks": []})
         put("index.html", _page("bundle_index.html", words, links, forum,
                                 programme=programme, first_day=words.day(forum.start),
                                 last_day=words.day(forum.end)))

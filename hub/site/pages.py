@@ -43,6 +43,11 @@ def render(template: str, words: Words, **context: Any) -> bytes:
     return _env.get_template(template).render(t=words, **context).encode()
 
 
+def rendered_part(template: str, words: Words, **context: Any) -> Markup:
+    """A template rendered as a part of another page (already escaped)."""
+    return Markup(_env.get_template(template).render(t=words, **context))
+
+
 class Body:
     """A rendered page, and its gzip form made once when a reader first takes it: the
     home page of a 300-session programme is ~190 KB of HTML, ~10 % of it gzipped, which
@@ -175,7 +180,7 @@ class Site:
         part: Markup | None = self.cache.get(key)
         if part is None:
             data = views.programme_part(forum.state, words, links, room=room, track=track)
-            part = Markup(_env.get_template("programme.html").render(t=words, **data))
+            part = rendered_part("programme.html", words, **data)
             self.cache.put(key, part, live=False)
         return part
 

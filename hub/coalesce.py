@@ -47,10 +47,10 @@ class Coalescer:
 
     __slots__ = ("_queue", "_scheduled", "_slice")
 
-    def __init__(self, slice_seconds: float = FLUSH_SLICE) -> None:
+    def __init__(self, slice_seconds: float | None = None) -> None:
         self._queue: list[Pending] = []
         self._scheduled = False
-        self._slice = slice_seconds
+        self._slice = FLUSH_SLICE if slice_seconds is None else slice_seconds
 
     def add(self, pending: Pending) -> None:
         """Flush `pending` at the end of this turn (after those added before it). Call it

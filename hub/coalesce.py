@@ -30,7 +30,7 @@ from typing import Protocol
 
 # How long one flush writes before it lets the event loop run (and new events join the
 # writes still to come).
-FLUSH_SLICE = 0.004
+FLUSH_SLICE = 0.001
 # Sockets flushed between two looks at the clock.
 _CLOCK_EVERY = 64
 

@@ -656,6 +656,12 @@ class WsConnection(asyncio.Protocol):
             metrics.command_seconds.labels(parsed.type).observe(client.elapsed(start))
             if parsed.ref is not None:
                 conn.push(protocol.dump({"type": "ack", "ref": parsed.ref, "ok": True, **result}))
+                # The ack goes out now, behind what this socket was given before it (the
+                # command's events among them), not after every reader's flush: a client
+                # that waits for it sends its next command while the readers are written,
+                # and the events of both then share their writes.
+                if self._pending is not None:
+                    self.flush()
         except HubError as exc:
             metrics.errors.labels(exc.code).inc()
             if exc.code == "rate_limited":

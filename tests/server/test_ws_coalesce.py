@@ -157,3 +157,19 @@ async def test_an_sse_stream_gets_a_burst_whole_and_in_order(hub_factory: HubFac
                    if part.startswith("public:")]
         assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
     await cap.close()
+
+
+async def test_a_commands_events_come_before_its_ack_on_its_connection(
+    meeting: dict[str, Any],
+) -> None:
+    """The ack is written at once, not after every reader's flush, but behind what its
+    own socket was given: the command's events first."""
+    alice = meeting["alice"]
+    for n in range(5):
+        alice.frames.clear()
+        ack = await alice.ok({"type": "ask", "kind": "comment", "text": f"c{n}", "key": f"k{n}"})
+        types = [(f["type"], f.get("ref")) for f in alice.frames]
+        mine = [i for i, f in enumerate(alice.frames)
+                if f["type"] == "event" and f["channel"] == "private"
+                and f["data"].get("id") == ack["item"]]
+        assert mine and mine[0] < types.index(("ack", ack["ref"])), types

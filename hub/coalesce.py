@@ -16,10 +16,11 @@ and goes out with them; sockets already flushed register again, behind the other
 the busier the hub, the more frames each write carries, and an idle hub writes each
 event at the end of the turn that produced it, as before. Nothing waits for a timer.
 
-Bounded: a socket is registered once at a time, so the flush queue holds at most one
-entry per socket; what a sender keeps pending is bounded by the sender (past its bound
-it refuses, and the frame goes through the connection's bounded outbox: see
-`hub.connection`).
+Bounded: a socket registers when it gets its first frame since it was last flushed, so
+the queue holds one entry per socket with frames pending (and, for a socket flushed
+early, as a command's ack is, an entry its flush finds empty); what a sender keeps
+pending is bounded by the sender (past its bound it refuses, and the frame goes through
+the connection's bounded outbox: see `hub.connection`).
 """
 
 from __future__ import annotations

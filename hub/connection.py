@@ -1,8 +1,11 @@
 """One reader's connection: its channel positions and a bounded outbox.
 
-Fan-out calls `deliver`/`push`, which never wait: they append prebuilt frames
-to the outbox and wake the writer. A reader whose outbox overflows is closed
-with CLOSE_SLOW and recovers by resume; it never slows anyone else down.
+Fan-out calls `deliver`/`push`, which never wait: a frame goes to the sender at once
+when the socket has room and nothing waits before it (the sender writes it at the end
+of the event-loop turn, with the socket's other frames of the turn: hub/coalesce.py);
+otherwise it is appended to the outbox, which the writer drains in order, several
+frames to a write. A reader whose outbox overflows is closed with CLOSE_SLOW and
+recovers by resume; it never slows anyone else down.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from . import protocol
 from .domain.roles import PUBLIC
 
 log = logging.getLogger(__name__)
+
+
+# Frames from the outbox written at once (in one write) at most.
+WRITE_BATCH = 64
 
 
 class Delivery(NamedTuple):
@@ -36,10 +43,14 @@ class Delivery(NamedTuple):
 class Sender(Protocol):
     """How frames reach one client: a websocket or an SSE stream."""
 
-    async def send(self, entry: Delivery) -> None: ...
+    async def send(self, entries: list[Delivery]) -> None:
+        """Write `entries` in order (after anything written before), then wait while the
+        socket has no room."""
+        ...
 
     def try_write(self, entry: Delivery) -> bool:
-        """Write `entry` at once when the socket takes it without waiting; False: queue it."""
+        """Take `entry` when the socket takes it without waiting (it is written by the end
+        of the turn, after what was taken before); False: queue it."""
         ...
 
     def write_event(self, frame: bytes) -> bool:
@@ -53,7 +64,7 @@ class Sender(Protocol):
 class _Gone:
     """The sender of a connection whose transport is gone: nothing is written."""
 
-    async def send(self, entry: Delivery) -> None:
+    async def send(self, entries: list[Delivery]) -> None:
         raise ConnectionResetError("the connection is gone")
 
     def try_write(self, entry: Delivery) -> bool:
@@ -238,7 +249,7 @@ class Connection:
         if self._writer is not None and self._writer is not asyncio.current_task():
             self._writer.cancel()
         try:
-            await asyncio.wait_for(self.sender.send(Delivery(None, 0, bye)), 2.0)
+            await asyncio.wait_for(self.sender.send([Delivery(None, 0, bye)]), 2.0)
         except (ConnectionError, RuntimeError, TimeoutError, asyncio.CancelledError):
             pass
         try:
@@ -247,12 +258,18 @@ class Connection:
             pass
 
     async def _write_loop(self) -> None:
+        """Drain the outbox in order. It first runs at the end of the turn that queued
+        its first frame, so what that turn queued goes out in one write; then whatever
+        came while the socket had no room, up to WRITE_BATCH frames a write."""
         outbox = self._outbox
         try:
             while outbox and self.state is not ConnState.CLOSED:
-                await self.sender.send(outbox.popleft())
+                batch = [outbox.popleft()]
+                while outbox and len(batch) < WRITE_BATCH:
+                    batch.append(outbox.popleft())
+                await self.sender.send(batch)
                 if self._allowance:
-                    self._allowance -= 1
+                    self._allowance = max(0, self._allowance - len(batch))
         except (ConnectionError, RuntimeError) as exc:
             log.debug("writer stopped: %s", exc)
             self.state = ConnState.CLOSED

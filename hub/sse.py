@@ -63,7 +63,13 @@ class SseSender:
         self.epoch = ""
         self.closed = asyncio.Event()
 
-    async def send(self, entry: Delivery) -> None:
+    async def send(self, entries: list[Delivery]) -> None:
+        """The entries as SSE messages, in one write (they are the outbox's frames ready
+        at once: what a turn queued, or what came while the stream had no room)."""
+        messages = [self._message(entry) for entry in entries]
+        await self.response.write(messages[0] if len(messages) == 1 else b"".join(messages))
+
+    def _message(self, entry: Delivery) -> bytes:
         frame = entry.frame
         head = b""
         if entry.channel is not None:
@@ -75,7 +81,7 @@ class SseSender:
                 self.positions[name] = pos["offset"]
                 self.epoch = pos["epoch"]
             head = f"id: {self._id()}\n".encode()
-        await self.response.write(head + _DATA(frame))
+        return head + _DATA(frame)
 
     def _id(self) -> str:
         return ",".join(f"{name}:{self.epoch}:{off}" for name, off in self.positions.items())

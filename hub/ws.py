@@ -6,11 +6,13 @@ handshake) as HTTP. Once the upgrade is accepted the socket is taken over by
 objects are let go. What the client sends (frames, control frames, the close handshake)
 goes through the connection's `WsEngine` (hub/ws_engine.py, on the `websockets`
 library's sans-I/O protocol); the frames the hub sends are written straight to the
-socket, a channel event's frame built once for all its readers. A reader that only
-listens then costs its socket, one `WsConnection`, its engine and one `Connection`: no
-task, no timer (the event loop's timer for everyone's heartbeats is shared, per app). A
-task runs only while frames from the client are being handled, and the `Connection`'s
-writer only while frames wait for a slow socket.
+socket, a channel event's frame built once for all its readers, and what one socket
+is given within an event-loop turn is written at the end of the turn in one write (the
+endpoint's `Coalescer`, hub/coalesce.py). A reader that only listens then costs its
+socket, one `WsConnection`, its engine and one `Connection`: no task, no timer (the
+event loop's timer for everyone's heartbeats is shared, per app). A task runs only while
+frames from the client are being handled, and the `Connection`'s writer only while
+frames wait for a slow socket.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from . import access, client, keys, protocol
+from .coalesce import Coalescer
 from .config import Config
 from .connection import Connection, ConnState, Delivery, EncodedOnce
 from .errors import (
@@ -54,6 +57,8 @@ ABUSE_CODES = frozenset({BAD_REQUEST, FORBIDDEN, UNAUTHORIZED})
 
 # Above this many bytes waiting in a socket's buffer, frames go through the outbox.
 WRITE_BUFFER_HIGH = 64 * 1024
+# Frames kept for one socket until the end of the turn; more go through the outbox.
+PENDING_FRAMES = 64
 # After our close frame, how long the client has to answer with its own before the
 # socket is closed anyway (aiohttp's default, which the hub used before).
 CLOSE_TIMEOUT = 10.0
@@ -125,6 +130,8 @@ class WsEndpoint:
         self.connections: set[Connection] = app[keys.CONNECTIONS]
         self.on_slow = self.metrics.slow_disconnects.inc  # one bound method for all
         self.wire = EncodedOnce(text_frame)  # a frame every reader gets, framed
+        self.coalescer = Coalescer()  # writes each socket's frames of a turn at its end
+        self.flush_later = self.coalescer.add  # one bound method for all
         self.protocols = Protocols(self.config.max_frame)  # for the connections' engines
         self.open: set[WsConnection] = set()
         self.tick = 0  # heartbeat periods so far
@@ -243,8 +250,8 @@ class WsConnection(asyncio.Protocol):
 
     __slots__ = (
         "_abuse", "_close_sent", "_drain", "_engine", "_ep", "_hello_due", "_inbox",
-        "_joined", "_lost", "_paused", "_ping", "_rx", "_task", "_timer", "address",
-        "close_code", "conn", "session", "transport",
+        "_joined", "_lost", "_paused", "_pending", "_ping", "_rx", "_task", "_timer",
+        "address", "close_code", "conn", "session", "transport",
     )
 
     def __init__(self, ep: WsEndpoint, address: str) -> None:
@@ -268,6 +275,9 @@ class WsConnection(asyncio.Protocol):
         self._abuse: Abuse | None = None
         self._paused = False
         self._drain: asyncio.Future[None] | None = None
+        # What this turn wrote, framed, until the endpoint's coalescer flushes it: one
+        # frame, or a list of them when several came.
+        self._pending: bytes | list[bytes] | None = None
 
     # -- lifetime --------------------------------------------------------------------
 
@@ -311,6 +321,7 @@ class WsConnection(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._pending = None
         self.resume_writing()  # a writer waiting for room finds the socket gone
         self._ep.open.discard(self)
         self.conn.abandon()
@@ -343,8 +354,18 @@ class WsConnection(asyncio.Protocol):
     # -- writing: the Sender of `self.conn` --------------------------------------------
 
     def write_event(self, frame: bytes) -> bool:
-        """Write a frame every reader gets (framed once for all) if the socket takes it
-        without queueing."""
+        """Write a frame every reader gets (framed once for all) at the end of this turn,
+        with whatever else this socket gets in the turn, if the socket takes it without
+        queueing (False: it goes through the outbox)."""
+        pending = self._pending
+        if pending is not None:  # checked at the turn's first frame; flushed at its end
+            if isinstance(pending, bytes):
+                self._pending = [pending, self._ep.wire(frame)]
+            elif len(pending) < PENDING_FRAMES:
+                pending.append(self._ep.wire(frame))
+            else:
+                return False
+            return True
         transport = self.transport
         if transport is None or transport.get_write_buffer_size() > WRITE_BUFFER_HIGH:
             return False
@@ -353,17 +374,37 @@ class WsConnection(asyncio.Protocol):
         wire = self._ep.wire  # the event's frame, framed once for every reader (inlined)
         if frame is not wire.frame:
             wire.renew(frame)
-        transport.write(wire.encoded)
+        self._pending = wire.encoded
+        self._ep.flush_later(self)
         return True
 
     def try_write(self, entry: Delivery) -> bool:
         return self.write_event(entry.frame)
 
-    async def send(self, entry: Delivery) -> None:
+    def flush(self) -> None:
+        """Write what this turn left pending, in one write (the coalescer calls it at the
+        end of the turn; every other write to the socket calls it first, to keep the
+        order). Dropped if the socket closed meanwhile: nothing goes after a close."""
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending = None
+        transport = self.transport
+        if transport is None or self._close_sent or transport.is_closing():
+            return
+        transport.write(pending if isinstance(pending, bytes) else b"".join(pending))
+
+    async def send(self, entries: list[Delivery]) -> None:
         transport = self.transport
         if transport is None or transport.is_closing() or self._close_sent:
             raise ConnectionResetError("the websocket is closed")
-        transport.write(self._ep.wire(entry.frame))
+        if self._pending is not None:
+            self.flush()
+        wire = self._ep.wire
+        if len(entries) == 1:
+            transport.write(wire(entries[0].frame))
+        else:
+            transport.write(b"".join([wire(entry.frame) for entry in entries]))
         if self._paused:  # wait for room (the transport said its buffer is full)
             drain = self._drain
             if drain is None or drain.done():
@@ -387,6 +428,8 @@ class WsConnection(asyncio.Protocol):
     def _write_frame(self, frame: bytes) -> None:
         """A frame outside the outbox (before `welcome`): written now. A client that keeps
         sending while it reads nothing is cut off rather than buffered for."""
+        if self._pending is not None:
+            self.flush()
         transport = self.transport
         if transport is not None and not transport.is_closing() and not self._close_sent:
             if transport.get_write_buffer_size() > UNREAD_LIMIT:
@@ -404,6 +447,8 @@ class WsConnection(asyncio.Protocol):
         if self._engine.closing is not None:
             self._engine_close()
             return
+        if self._pending is not None:
+            self.flush()  # the data first, then the close
         self._close_sent = True
         if self.close_code is None:
             self.close_code = code
@@ -425,6 +470,8 @@ class WsConnection(asyncio.Protocol):
         writes, engine.closing = engine.closing or [], []
         if self._close_sent:
             return
+        if self._pending is not None:
+            self.flush()  # the data first, then the close
         self._close_sent = True
         if self.close_code is None:
             self.close_code = engine.code
@@ -612,6 +659,12 @@ class WsConnection(asyncio.Protocol):
             metrics.command_seconds.labels(parsed.type).observe(client.elapsed(start))
             if parsed.ref is not None:
                 conn.push(protocol.dump({"type": "ack", "ref": parsed.ref, "ok": True, **result}))
+                # The ack goes out now, behind what this socket was given before it (the
+                # command's events among them), not after every reader's flush: a client
+                # that waits for it sends its next command while the readers are written,
+                # and the events of both then share their writes.
+                if self._pending is not None:
+                    self.flush()
         except HubError as exc:
             metrics.errors.labels(exc.code).inc()
             if exc.code == "rate_limited":

@@ -28,6 +28,7 @@ from .media.process import find_janus, janus_lib_dir, write_config
 from .relay import Upstream, add_relay, token_in
 from .search import IndexUnavailable, open_index
 from .search.indexer import rebuild
+from .workers import Master, parse_workers
 
 log = logging.getLogger("hub")
 
@@ -207,8 +208,6 @@ def media_config(args: argparse.Namespace) -> int:
 def serve_workers(config: Config, workers: str, argv: list[str]) -> int:
     """`hub serve`: one process as always with one worker; a master and its workers
     (hub/workers.py) with more. Exit status 2 for a --workers value that is not one."""
-    from .workers import parse_workers
-
     try:
         count = parse_workers(workers)
     except ValueError as exc:
@@ -221,8 +220,6 @@ def serve_workers(config: Config, workers: str, argv: list[str]) -> int:
         for problem in problems:
             print(f"hub cannot start: {problem}", file=sys.stderr, flush=True)
         return 2
-    from .workers import Master
-
     return Master(config, count, argv).run()
 
 
@@ -273,7 +270,8 @@ def reindex(config: Config) -> int:
     except (LogUnavailable, IndexUnavailable) as exc:
         print(f"hub reindex: {exc}", file=sys.stderr)
         return 1
-    where = redact(config.archive_url) if config.archive_url else f"{config.data}/search.sqlite"
+    where = (logs.redact(config.archive_url) if config.archive_url
+             else f"{config.data}/search.sqlite")
     print(f"hub reindex: {documents} documents of {sessions} public sessions in {where}")
     return 0
 
@@ -338,7 +336,7 @@ async def serve(config: Config, relay_of: Upstream | None = None,
     sockets = getattr(site._server, "sockets", None)
     if sockets:  # --port 0: say which port the system chose
         port = sockets[0].getsockname()[1]
-    backend = (f"redis {redact(config.redis_url)}" if config.redis_url
+    backend = (f"redis {logs.redact(config.redis_url)}" if config.redis_url
                else f"embedded, data {config.data}")
     if relay is not None:
         log.info("%s", relay.describe())
@@ -362,16 +360,6 @@ async def serve(config: Config, relay_of: Upstream | None = None,
 async def _stop_when(ended: asyncio.Event, stop: asyncio.Event) -> None:
     await ended.wait()
     stop.set()
-
-
-def redact(url: str) -> str:
-    """A URL without its password, for logs."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def create_session(args: argparse.Namespace) -> int:

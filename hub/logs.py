@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import urllib.parse
 
 import orjson
 
@@ -47,3 +48,13 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def redact(url: str) -> str:
+    """A URL without its password, for logs (a Redis or PostgreSQL URL may carry one)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))

@@ -28,9 +28,9 @@ import subprocess
 import sys
 import time
 
-from .cli import redact
 from .config import Config
 from .datadir import secure_data_dir
+from .logs import redact
 from .private_redis import PrivateRedis, PrivateRedisError, die_with_parent
 
 log = logging.getLogger("hub")

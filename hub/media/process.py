@@ -10,17 +10,16 @@ once and kept 0600 in `<data>/janus/admin-secret`, never logged.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..children import die_with_parent
 from ..datadir import FILE_MODE
 
 log = logging.getLogger(__name__)
@@ -191,16 +190,6 @@ admin: {{
     return JanusConfig(folder, http_port, admin_port, ws_port, secret, rtp_ports, ice_enforce)
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: Linux sends it SIGTERM when the hub dies, even by
-    `kill -9`, so a private Janus never outlives its hub (and its ports)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 class JanusProcess:
     """A private Janus the hub starts, watches and stops: restarted when it dies."""
 
@@ -218,7 +207,7 @@ class JanusProcess:
                 [self.binary, "-F", str(self.config.folder),
                  "-C", str(self.config.folder / "janus.jcfg"), "-o"],
                 stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent)
+                start_new_session=True, preexec_fn=die_with_parent)
         finally:
             logfile.close()
         log.info("private janus started (pid %s), api on 127.0.0.1:%s", self.proc.pid,

